@@ -1,0 +1,40 @@
+# Small helpers shared by every target of the project.
+
+# Collect the .cpp files of the given source folders (new files are picked up on reconfigure).
+function(attend_glob_sources out)
+  set(all)
+  foreach(dir ${ARGN})
+    file(GLOB found CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${dir}/*.cpp)
+    list(APPEND all ${found})
+  endforeach()
+  set(${out} ${all} PARENT_SCOPE)
+endfunction()
+
+function(attend_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wno-psabi)
+  if(ATTEND_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# Per-ISA translation units are named *_avx512.cpp / *_avx2.cpp; only they get the ISA flags, and
+# runtime dispatch (src/core/cpu_features) decides whether their code may run. No -march=native.
+function(attend_set_isa_flags sources_var)
+  foreach(src ${${sources_var}})
+    if(src MATCHES "_avx512\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+        "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx2;-mfma;-mf16c;-mbmi2;-Wno-uninitialized")
+      # (GCC 12 warns inside its own avx512fintrin.h set1 helpers; the warning is a known false positive)
+    elseif(src MATCHES "_avx2\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mbmi2")
+    endif()
+  endforeach()
+endfunction()
+
+function(attend_apply_sanitizers target)
+  if(ATTEND_SANITIZE)
+    string(REPLACE ";" "," san "${ATTEND_SANITIZE}")
+    target_compile_options(${target} PUBLIC -fsanitize=${san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${target} PUBLIC -fsanitize=${san})
+  endif()
+endfunction()

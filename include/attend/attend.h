@@ -1,0 +1,9 @@
+#pragma once
+// Umbrella header: everything a user of attend needs.
+#include "attend/attention.h"
+#include "attend/capture.h"
+#include "attend/dtype.h"
+#include "attend/error.h"
+#include "attend/runtime.h"
+#include "attend/io.h"
+#include "attend/tensor.h"

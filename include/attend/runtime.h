@@ -1,0 +1,20 @@
+#pragma once
+// Process-wide runtime settings: threads and the SIMD path.
+#include <string_view>
+
+namespace attend {
+
+// Worker threads used by kernels when a call does not say (default: hardware concurrency).
+void set_num_threads(int n);
+int num_threads();
+
+// SIMD paths. Dispatch happens once per call at a coarse entry point.
+enum class Isa { scalar, avx2, avx512 };
+Isa detected_isa();                  // best path this CPU supports
+Isa active_isa();                    // detected, or the override (never above detected)
+void set_isa_override(Isa isa);      // e.g. force the AVX2 path in tests; throws if unsupported
+void clear_isa_override();
+std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512"
+// The environment variable ATTEND_ISA=scalar|avx2|avx512 sets the override at start-up.
+
+}  // namespace attend

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what attend needs on Debian 12 (run as root or with sudo available), then builds it.
+#   bash scripts/setup.sh            install + build (Release, into build/)
+#   bash scripts/setup.sh --demo     ... and run the demo
+#   ATTEND_SETUP_SKIP_APT=1          skip the package install (already done)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config git
+  libopenblas-dev libcli11-dev nlohmann-json3-dev libpng-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-dev python3-numpy python3-pytest pybind11-dev
+  libopenmpi-dev openmpi-bin
+  graphviz
+)
+# Optional peers and browser test tools (set ATTEND_SETUP_MINIMAL=1 to skip):
+extras=(python3-torch chromium nodejs npm clang libclang-rt-14-dev time)
+
+if [ -z "${ATTEND_SETUP_SKIP_APT:-}" ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  want=("${packages[@]}")
+  [ -z "${ATTEND_SETUP_MINIMAL:-}" ] && want+=("${extras[@]}")
+  missing=()
+  for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# The viewer's browser test driver (no browser download: it drives Debian's chromium).
+if [ -f web/package.json ] && command -v npm >/dev/null && [ ! -d web/node_modules ]; then
+  (cd web && npm install --no-audit --no-fund --ignore-scripts >/dev/null) || echo "setup: npm install failed; browser tests will be skipped"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ATTEND_CMAKE_ARGS:-}
+cmake --build build -j"$(nproc)"
+
+if [ "${1:-}" = "--demo" ]; then
+  exec build/tools/attend demo
+fi

@@ -1,0 +1,90 @@
+#include <cpuid.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "attend/runtime.h"
+#include "core/check.h"
+
+namespace attend {
+namespace {
+
+std::uint64_t xgetbv0() {
+  std::uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<std::uint64_t>(hi) << 32) | lo;
+}
+
+Isa probe_isa() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::scalar;
+  const bool osxsave = c & (1u << 27), fma = c & (1u << 12), f16c = c & (1u << 29);
+  if (!osxsave) return Isa::scalar;
+  const std::uint64_t xcr0 = xgetbv0();
+  const bool ymm_state = (xcr0 & 0x6) == 0x6, zmm_state = (xcr0 & 0xe6) == 0xe6;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::scalar;
+  const bool avx2 = b & (1u << 5), bmi2 = b & (1u << 8);
+  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
+             avx512vl = b & (1u << 31);
+  unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+  __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
+  const bool avx512bf16 = a1 & (1u << 5);
+  if (ymm_state && zmm_state && avx2 && fma && f16c && bmi2 && avx512f && avx512dq && avx512bw &&
+      avx512vl && avx512bf16)
+    return Isa::avx512;
+  if (ymm_state && avx2 && fma && f16c && bmi2) return Isa::avx2;
+  return Isa::scalar;
+}
+
+Isa parse_isa(std::string_view s) {
+  if (s == "scalar") return Isa::scalar;
+  if (s == "avx2") return Isa::avx2;
+  if (s == "avx512") return Isa::avx512;
+  detail::fail("ATTEND_ISA", "unknown SIMD path '", s, "' (expected scalar, avx2 or avx512)");
+}
+
+std::atomic<int> g_override{-1};
+std::atomic<bool> g_env_read{false};
+
+void apply_env_once() {
+  if (g_env_read.exchange(true)) return;
+  if (const char* env = std::getenv("ATTEND_ISA"); env && *env) set_isa_override(parse_isa(env));
+}
+
+}  // namespace
+
+Isa detected_isa() {
+  static const Isa isa = probe_isa();
+  return isa;
+}
+
+Isa active_isa() {
+  apply_env_once();
+  const int o = g_override.load();
+  return o < 0 ? detected_isa() : static_cast<Isa>(o);
+}
+
+void set_isa_override(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detected_isa()))
+    detail::fail("set_isa_override", "this CPU does not support ", isa_name(isa), " (best: ",
+                 isa_name(detected_isa()), ")");
+  g_env_read.store(true);
+  g_override.store(static_cast<int>(isa));
+}
+
+void clear_isa_override() {
+  g_env_read.store(true);
+  g_override.store(-1);
+}
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+}  // namespace attend

@@ -1,0 +1,12 @@
+// The forward kernel body compiled for the avx512 path (see forward_impl.h).
+#include "kernels/simd/avx512.h"
+#include "kernels/forward_impl.h"
+
+namespace attend::kernels {
+
+void forward_task_avx512(const Problem& p, const ForwardScratch& layout, const ForwardTask& t, float* scratch,
+                       bool stats, int sink_tokens, RowStats* stats_out) {
+  forward_task_impl<SimdAvx512>(p, layout, t, scratch, stats, sink_tokens, stats_out);
+}
+
+}  // namespace attend::kernels

@@ -1,0 +1,232 @@
+#pragma once
+// The fast forward kernel body, written once over SIMD traits S and compiled per ISA
+// (forward_{scalar,avx2,avx512}.cpp). Everything here has internal linkage.
+//
+// Per task (sequence, head h, query rows [i0, i1)):
+//   Q ← q rows · scale (· log2 e when no logit modifiers, so exp2 can be used directly)
+//   for each key tile [j0, j1) that the mask leaves at least partly visible:
+//     S = Q · Kᵀ                           (register-blocked micro-kernel, K packed transposed)
+//     S ← modifiers / mask                  (only for tiles that need it)
+//     m' = max(m, rowmax S); P = exp2(S − m'); l = l·2^(m−m') + ΣP; O = O·2^(m−m') + P·V
+//   out = O / l,  lse = (m + log2 l) · ln 2       (FlashAttention-2: one division at the end)
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "core/element.h"
+#include "kernels/forward_plan.h"
+
+namespace attend::kernels {
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+constexpr int kMR = 6;  // rows per micro-kernel: 6 x 2 vectors = 12 accumulators fit AVX2 and AVX-512
+static_assert(kMR == ForwardScratch::kRowMultiple, "scratch rows must pad to the micro-kernel's rows");
+
+inline std::int64_t imin(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
+inline std::int64_t imax(std::int64_t a, std::int64_t b) { return a > b ? a : b; }
+
+// Load n elements of a strided row as f32.
+template <class S>
+void load_row(const void* base, DType t, std::int64_t off, std::int64_t stride, std::int64_t n, float* dst) {
+  if (stride == 1) {
+    if (t == DType::f32) { std::memcpy(dst, static_cast<const float*>(base) + off, static_cast<std::size_t>(n) * 4); return; }
+    if (t == DType::bf16) { S::bf16_to_f32(static_cast<const std::uint16_t*>(base) + off, dst, n); return; }
+    S::f16_to_f32(static_cast<const std::uint16_t*>(base) + off, dst, n);
+    return;
+  }
+  for (std::int64_t c = 0; c < n; ++c) dst[c] = core::load_f32(base, t, off + c * stride);
+}
+
+// S[r, j] (r < MR, j < 2W) = Σ_c Q[r, c] · Kt[c, j]  for the column block at kt (row stride bk).
+template <class S, int MR>
+void qk_block(const float* q, std::int64_t d, const float* kt, std::int64_t bk, float* s) {
+  using V = typename S::V;
+  V acc0[MR], acc1[MR];
+  for (int r = 0; r < MR; ++r) { acc0[r] = S::zero(); acc1[r] = S::zero(); }
+  for (std::int64_t c = 0; c < d; ++c) {
+    const V b0 = S::load(kt + c * bk), b1 = S::load(kt + c * bk + S::W);
+    for (int r = 0; r < MR; ++r) {
+      const V a = S::set1(q[r * d + c]);
+      acc0[r] = S::fma(a, b0, acc0[r]);
+      acc1[r] = S::fma(a, b1, acc1[r]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) { S::store(s + r * bk, acc0[r]); S::store(s + r * bk + S::W, acc1[r]); }
+}
+
+// O[r, c..c+NV·W) += Σ_j P[r, j] · V[j, c..]  for MR rows, NV vectors of columns.
+template <class S, int MR, int NV>
+void pv_block(const float* p, std::int64_t bk, std::int64_t kn, const float* v, std::int64_t dvp, float* o) {
+  using V = typename S::V;
+  V acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int n = 0; n < NV; ++n) acc[r][n] = S::load(o + r * dvp + n * S::W);
+  for (std::int64_t j = 0; j < kn; ++j) {
+    V b[NV];
+    for (int n = 0; n < NV; ++n) b[n] = S::load(v + j * dvp + n * S::W);
+    for (int r = 0; r < MR; ++r) {
+      const V a = S::set1(p[r * bk + j]);
+      for (int n = 0; n < NV; ++n) acc[r][n] = S::fma(a, b[n], acc[r][n]);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int n = 0; n < NV; ++n) S::store(o + r * dvp + n * S::W, acc[r][n]);
+}
+
+template <class S>
+void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardTask& t, float* scratch,
+                       bool stats, int sink_tokens, RowStats* stats_out) {
+  using V = typename S::V;
+  const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
+  const std::int64_t h = t.head, hk = p.kv_head(h);
+  const std::int64_t rows = t.i1 - t.i0, rows_p = (rows + kMR - 1) / kMR * kMR;
+  const std::int64_t d = p.d, dv = p.dv, dvp = L.dvp, bk = L.bk;
+  float *Q = scratch + L.q, *Kt = scratch + L.kt, *Vp = scratch + L.vp, *Sx = scratch + L.s,
+        *O = scratch + L.o, *M = scratch + L.m, *Lsum = scratch + L.l, *acc = scratch + L.stats_acc;
+  const bool modifiers = p.has_modifiers();
+  // Without modifiers the logits go straight to the log2 domain through Q (one multiply saved per S).
+  const float qscale = modifiers ? p.scale : p.scale * kLog2e;
+
+  for (std::int64_t r = 0; r < rows_p; ++r) {
+    float* qr = Q + r * d;
+    if (r < rows) {
+      const std::int64_t off = sq.batch * p.q.step(0) + (sq.q0 + t.i0 + r) * p.q.step(1) + h * p.q.step(2);
+      load_row<S>(p.q.data, p.q.dtype, off, p.q.step(3), d, qr);
+      for (std::int64_t c = 0; c < d; ++c) qr[c] *= qscale;
+    } else {
+      for (std::int64_t c = 0; c < d; ++c) qr[c] = 0;
+    }
+    M[r] = kNegInf;
+    Lsum[r] = 0;
+    for (std::int64_t c = 0; c < dvp; ++c) O[r * dvp + c] = 0;
+    if (stats) for (int a = 0; a < 6; ++a) acc[r * 6 + a] = 0;
+    if (stats) acc[r * 6 + 3] = kNegInf;
+  }
+
+  // Keys any row of the block can see: the union of the (monotone) per-row ranges.
+  const KeyRange first = p.visible(t.i0, sq), last = p.visible(t.i1 - 1, sq);
+  const std::int64_t jlo = imax(0, first.lo), jhi = imin(sq.nk, last.hi);
+  const float keep_scale = p.dropout_p > 0 ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
+
+  for (std::int64_t j0 = jlo; j0 < jhi; j0 += bk) {
+    const std::int64_t kn = imin(bk, jhi - j0);
+    // Pack K transposed and V row-major (zero padding keeps padded lanes finite).
+    float tmp[1024];  // one key row; D, Dv <= 1024 (checked by forward.cpp)
+    for (std::int64_t j = 0; j < bk; ++j) {
+      if (j < kn) {
+        const std::int64_t koff = sq.batch * p.k.step(0) + (sq.k0 + j0 + j) * p.k.step(1) + hk * p.k.step(2);
+        load_row<S>(p.k.data, p.k.dtype, koff, p.k.step(3), d, tmp);
+        for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = tmp[c];
+        const std::int64_t voff = sq.batch * p.v.step(0) + (sq.k0 + j0 + j) * p.v.step(1) + hk * p.v.step(2);
+        load_row<S>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, Vp + j * dvp);
+        for (std::int64_t c = dv; c < dvp; ++c) Vp[j * dvp + c] = 0;
+      } else {
+        for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = 0;
+      }
+    }
+    // S = Q · Kᵀ
+    for (std::int64_t r = 0; r < rows_p; r += kMR)
+      for (std::int64_t j = 0; j < bk; j += 2 * S::W) qk_block<S, kMR>(Q + r * d, d, Kt + j, bk, Sx + r * bk + j);
+
+    const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* srow = Sx + r * bk;
+      const std::int64_t i = t.i0 + r;
+      if (modifiers || !full) {
+        const KeyRange vr = p.visible(i, sq);
+        for (std::int64_t j = 0; j < bk; ++j) {
+          const std::int64_t jj = j0 + j;
+          if (j >= kn || jj < vr.lo || jj >= vr.hi) { srow[j] = kNegInf; continue; }
+          if (modifiers) srow[j] = p.modify_logit(srow[j], t.seq, h, i, jj, sq) * kLog2e;
+        }
+      }
+      // Online softmax for this row.
+      V mx = S::load(srow);
+      for (std::int64_t j = S::W; j < bk; j += S::W) mx = S::max(mx, S::load(srow + j));
+      const float tile_max = S::reduce_max(mx);
+      const float m_old = M[r], m_new = tile_max > m_old ? tile_max : m_old;
+      if (!(m_new > kNegInf)) {  // nothing visible yet: weights are all zero
+        for (std::int64_t j = 0; j < bk; ++j) srow[j] = 0;
+        continue;
+      }
+      const float alpha = std::exp2(m_old - m_new);  // 0 on the first visible tile
+      if (stats) {  // in natural units: Σ e·s, Σ e·|i'−j|, Σ e on sink keys, max s and where
+        float* a = acc + r * 6;
+        a[0] *= alpha; a[1] *= alpha; a[2] *= alpha;
+        const std::int64_t ip = i + sq.nk - sq.nq;
+        for (std::int64_t j = 0; j < kn; ++j) {
+          const float s2 = srow[j];
+          if (!(s2 > kNegInf)) continue;
+          const float e = std::exp2(s2 - m_new), jj = static_cast<float>(j0 + j);
+          a[0] += e * s2 * kLn2;
+          a[1] += e * std::fabs(static_cast<float>(ip) - jj);
+          if (j0 + j < sink_tokens) a[2] += e;
+          if (s2 > a[3]) { a[3] = s2; a[4] = jj; }
+        }
+      }
+      const V mv = S::set1(m_new);
+      V sum = S::zero();
+      for (std::int64_t j = 0; j < bk; j += S::W) {
+        const V e = S::exp2(S::sub(S::load(srow + j), mv));
+        sum = S::add(sum, e);
+        S::store(srow + j, e);
+      }
+      Lsum[r] = Lsum[r] * alpha + S::reduce_add(sum);
+      M[r] = m_new;
+      if (alpha != 1.0f) {
+        const V av = S::set1(alpha);
+        for (std::int64_t c = 0; c < dvp; c += S::W) S::store(O + r * dvp + c, S::mul(S::load(O + r * dvp + c), av));
+      }
+      if (p.dropout_p > 0)
+        for (std::int64_t j = 0; j < kn; ++j)
+          srow[j] = dropout_keep(p.dropout_seed, p.dropout_p, t.seq, h, i, j0 + j) ? srow[j] * keep_scale : 0.0f;
+    }
+    for (std::int64_t r = rows; r < rows_p; ++r)
+      for (std::int64_t j = 0; j < bk; ++j) Sx[r * bk + j] = 0;
+    // O += P · V
+    for (std::int64_t r = 0; r < rows_p; r += kMR) {
+      std::int64_t c = 0;
+      for (; c + 2 * S::W <= dvp; c += 2 * S::W) pv_block<S, kMR, 2>(Sx + r * bk, bk, kn, Vp + c, dvp, O + r * dvp + c);
+      if (c < dvp) pv_block<S, kMR, 1>(Sx + r * bk, bk, kn, Vp + c, dvp, O + r * dvp + c);
+    }
+  }
+
+  // Finish: out = O / l, lse = (m + log2 l) · ln 2.
+  float* lse_rows = scratch + L.lse;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t i = t.i0 + r;
+    const bool empty = !(Lsum[r] > 0);
+    const float inv = empty ? 0.0f : 1.0f / Lsum[r];
+    const float lse = empty ? kNegInf : (M[r] + std::log2(Lsum[r])) * kLn2;
+    lse_rows[r] = lse;
+    float* orow = O + r * dvp;
+    for (std::int64_t c = 0; c < dv; ++c) orow[c] *= inv;
+    const std::int64_t ooff = sq.batch * p.out.step(0) + (sq.q0 + i) * p.out.step(1) + h * p.out.step(2);
+    if (p.out.dtype == DType::f32 && p.out.step(3) == 1)
+      std::memcpy(static_cast<float*>(p.out.data) + ooff, orow, static_cast<std::size_t>(dv) * 4);
+    else
+      for (std::int64_t c = 0; c < dv; ++c) core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c]);
+    if (!p.lse.empty())
+      static_cast<float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)] = lse;
+    if (stats) {
+      RowStats& st = stats_out[r];
+      const KeyRange vr = p.visible(i, sq);
+      st = RowStats{};
+      st.visible = static_cast<std::int32_t>(vr.hi > vr.lo ? vr.hi - vr.lo : 0);
+      st.lse = lse;
+      if (!empty) {
+        const float* a = acc + r * 6;
+        st.entropy = lse - a[0] * inv;
+        st.mean_distance = a[1] * inv;
+        st.sink_mass = a[2] * inv;
+        st.max_weight = std::exp(a[3] * kLn2 - lse);
+        st.argmax = static_cast<std::int32_t>(a[4]);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace attend::kernels

@@ -1,0 +1,12 @@
+// The forward kernel body compiled for the scalar path (see forward_impl.h).
+#include "kernels/simd/scalar.h"
+#include "kernels/forward_impl.h"
+
+namespace attend::kernels {
+
+void forward_task_scalar(const Problem& p, const ForwardScratch& layout, const ForwardTask& t, float* scratch,
+                       bool stats, int sink_tokens, RowStats* stats_out) {
+  forward_task_impl<SimdScalar>(p, layout, t, scratch, stats, sink_tokens, stats_out);
+}
+
+}  // namespace attend::kernels

@@ -1,0 +1,85 @@
+// attend sdpa: attention forward on .npy files.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "attend/attend.h"
+#include "command.h"
+#include "core/check.h"
+
+namespace attend::cli {
+namespace {
+
+struct SdpaArgs {
+  std::string q, k, v, out, lse, bias, alibi, layout = "bshd";
+  bool causal = false;
+  std::vector<std::int64_t> window;
+  float scale = 0, softcap = 0;
+  bool has_scale = false;
+  int threads = 0;
+};
+
+// [B, N, H, D] view of a loaded array given the layout name.
+TensorView as_bnhd(const Tensor& t, const std::string& layout, const char* name) {
+  if (t.rank() != 4) detail::fail("sdpa", name, " must have 4 dimensions (", layout, "), got ", t.view().shape_string());
+  return layout == "bhsd" ? t.view().permuted(0, 2, 1, 3) : t.view();
+}
+
+int run_sdpa(const SdpaArgs& a) {
+  const Tensor q = read_npy(a.q), k = read_npy(a.k), v = read_npy(a.v);
+  const TensorView qv = as_bnhd(q, a.layout, "--q"), kv = as_bnhd(k, a.layout, "--k"), vv = as_bnhd(v, a.layout, "--v");
+  AttentionOptions opts;
+  opts.causal = a.causal;
+  if (!a.window.empty()) {
+    if (a.window.size() != 2) detail::fail("sdpa", "--window takes L,R");
+    opts.window_left = a.window[0];
+    opts.window_right = a.window[1];
+  }
+  if (a.has_scale) opts.scale = a.scale;
+  opts.softcap = a.softcap;
+  opts.threads = a.threads;
+  Tensor bias, alibi;
+  if (!a.bias.empty()) {
+    bias = read_npy(a.bias);
+    if (bias.rank() != 4) detail::fail("sdpa", "--bias must have 4 dimensions broadcastable to [B, H, Nq, Nk], got ", bias.view().shape_string());
+    opts.bias = bias.view();
+  }
+  std::vector<float> slopes;
+  if (!a.alibi.empty()) {
+    alibi = read_npy(a.alibi);
+    if (alibi.rank() != 1) detail::fail("sdpa", "--alibi must be a 1-D array of per-head slopes, got ", alibi.view().shape_string());
+    slopes.resize(static_cast<std::size_t>(alibi.numel()));
+    convert_to_f32(alibi.data(), alibi.dtype(), slopes.data(), slopes.size());
+    opts.alibi_slopes = slopes;
+  }
+  const std::int64_t B = qv.dim(0), Nq = qv.dim(1), H = qv.dim(2), Dv = vv.dim(3);
+  Tensor out = a.layout == "bhsd" ? Tensor(q.dtype(), {B, H, Nq, Dv}) : Tensor(q.dtype(), {B, Nq, H, Dv});
+  const TensorView ov = a.layout == "bhsd" ? out.view().permuted(0, 2, 1, 3) : out.view();
+  Tensor lse;
+  if (!a.lse.empty()) lse = Tensor(DType::f32, {B, H, Nq});
+  attention(qv, kv, vv, ov, opts, lse.view());
+  write_npy(a.out, out.view());
+  if (!a.lse.empty()) write_npy(a.lse, lse.view());
+  return 0;
+}
+
+const bool registered = register_command("sdpa", "scaled-dot-product attention on .npy files", [](CLI::App& sub) {
+  auto a = std::make_shared<SdpaArgs>();
+  sub.add_option("--q", a->q, "queries .npy [B,N,H,D] (or [B,H,N,D] with --layout bhsd)")->required()->check(CLI::ExistingFile);
+  sub.add_option("--k", a->k, "keys .npy")->required()->check(CLI::ExistingFile);
+  sub.add_option("--v", a->v, "values .npy")->required()->check(CLI::ExistingFile);
+  sub.add_option("--out", a->out, "output .npy (written atomically)")->required();
+  sub.add_option("--lse", a->lse, "optional log-sum-exp output .npy [B,H,Nq]");
+  sub.add_flag("--causal", a->causal, "causal mask (bottom-right aligned)");
+  sub.add_option("--window", a->window, "sliding window L,R (-1 = unbounded)")->delimiter(',')->expected(2);
+  sub.add_option("--scale", a->scale, "softmax scale (default 1/sqrt(D))")->each([a](const std::string&) { a->has_scale = true; });
+  sub.add_option("--softcap", a->softcap, "logit soft-capping c: s <- c*tanh(s/c)")->check(CLI::NonNegativeNumber);
+  sub.add_option("--bias", a->bias, "additive bias .npy broadcastable to [B,H,Nq,Nk]")->check(CLI::ExistingFile);
+  sub.add_option("--alibi", a->alibi, "ALiBi slopes .npy [H]")->check(CLI::ExistingFile);
+  sub.add_option("--layout", a->layout, "memory layout of the arrays")->check(CLI::IsMember({"bshd", "bhsd"}));
+  sub.add_option("--threads", a->threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);
+  return [a] { return run_sdpa(*a); };
+});
+
+}  // namespace
+}  // namespace attend::cli
