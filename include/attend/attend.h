@@ -1,6 +1,7 @@
 #pragma once
 // Umbrella header: everything a user of attend needs.
 #include "attend/attention.h"
+#include "attend/backward.h"
 #include "attend/capture.h"
 #include "attend/dtype.h"
 #include "attend/error.h"

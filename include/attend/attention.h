@@ -54,6 +54,9 @@ struct AttentionOptions {
   float dropout_p = 0;
   std::uint64_t dropout_seed = 0;
 
+  // Backward only: results bitwise identical for any thread count (see attention_backward).
+  bool deterministic = false;
+
   int threads = 0;                       // 0: the global setting (attend::set_num_threads)
   CaptureSink* capture = nullptr;        // optional: streaming statistics and selected rows
 };
