@@ -1,17 +1,34 @@
 // attend bench: GFLOP/s and fraction of the measured FMA peak for the forward kernel, next to the
 // naive OpenBLAS baseline measured in the same process.
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "attend/attend.h"
+#include "bench_modes.h"
 #include "bench_util.h"
 #include "command.h"
 #include "core/peak.h"
 #include "naive_sdpa.h"
 
 namespace attend::cli {
+namespace {
+
+struct ModeEntry { std::string help; BenchMode run; };
+std::map<std::string, ModeEntry>& modes() {
+  static std::map<std::string, ModeEntry> m;
+  return m;
+}
+
+}  // namespace
+
+bool register_bench_mode(const std::string& flag, const std::string& help, BenchMode run) {
+  modes()[flag] = ModeEntry{help, std::move(run)};
+  return true;
+}
+
 namespace {
 
 struct BenchArgs {
@@ -23,9 +40,16 @@ struct BenchArgs {
   std::vector<int> causal{0, 1};
   std::int64_t heads = 8;
   int runs = 5;
+  std::map<std::string, bool> mode_on;  // registered modes chosen on the command line
+  bool ns_given = false, ds_given = false, dtypes_given = false;
 };
 
 int run_bench(BenchArgs a) {
+  for (auto& [flag, on] : a.mode_on)
+    if (on) {
+      BenchCommon c{a.ns, a.ds, a.threads, a.dtypes, a.causal, a.heads, a.runs, a.quick, a.ns_given, a.ds_given, a.dtypes_given};
+      return modes()[flag].run(c);
+    }
   std::printf("# attend bench — isa %s, runs %d (median, min–max)\n", std::string(isa_name(active_isa())).c_str(), a.runs);
   std::vector<double> peak(3, 0.0), peak16(3, 0.0);
   for (int t : a.threads) {
@@ -84,13 +108,14 @@ const bool registered = register_command("bench", "benchmark the forward kernel 
   sub.add_flag("--peak", a->peak_only, "only measure this machine's FMA peak (f32 and bf16)");
   sub.add_flag("--quick", a->quick, "a small sweep (for smoke tests)");
   sub.add_flag("--no-baseline", a->no_baseline, "skip the naive OpenBLAS baseline");
-  sub.add_option("--n", a->ns, "sequence lengths")->delimiter(',');
-  sub.add_option("--d", a->ds, "head sizes")->delimiter(',');
+  sub.add_option("--n", a->ns, "sequence lengths")->delimiter(',')->each([a](const std::string&) { a->ns_given = true; });
+  sub.add_option("--d", a->ds, "head sizes")->delimiter(',')->each([a](const std::string&) { a->ds_given = true; });
   sub.add_option("--threads", a->threads, "thread counts (1 or 2 on this machine)")->delimiter(',')->check(CLI::Range(1, 2));
-  sub.add_option("--dtype", a->dtypes, "dtypes")->delimiter(',')->check(CLI::IsMember({"f32", "bf16", "f16"}));
+  sub.add_option("--dtype", a->dtypes, "dtypes")->delimiter(',')->check(CLI::IsMember({"f32", "bf16", "f16"}))->each([a](const std::string&) { a->dtypes_given = true; });
   sub.add_option("--causal", a->causal, "causal settings to sweep (0,1)")->delimiter(',');
   sub.add_option("--heads", a->heads, "heads")->check(CLI::PositiveNumber);
   sub.add_option("--runs", a->runs, "timed runs per point")->check(CLI::PositiveNumber);
+  for (auto& [flag, entry] : modes()) sub.add_flag(flag, a->mode_on[flag], entry.help);
   return [a] { return run_bench(*a); };
 });
 

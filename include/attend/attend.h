@@ -6,5 +6,6 @@
 #include "attend/dtype.h"
 #include "attend/error.h"
 #include "attend/runtime.h"
+#include "attend/image.h"
 #include "attend/io.h"
 #include "attend/tensor.h"

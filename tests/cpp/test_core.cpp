@@ -100,3 +100,23 @@ TEST(Runtime, IsaOverrideNeverExceedsTheCpu) {
 
 }  // namespace
 }  // namespace attend
+
+namespace attend {
+namespace {
+
+TEST(Image, PngHasSignatureAndSize) {
+  Image img(7, 3);
+  img.fill_rect(1, 1, 4, 2, colormap(0.5f));
+  img.line(0, 0, 6, 2, {255, 0, 0});
+  EXPECT_EQ(img.at(0, 0).r, 255);
+  const std::string png = png_bytes(img);
+  ASSERT_GT(png.size(), 33u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  // IHDR width/height, big-endian at bytes 16..23.
+  EXPECT_EQ(static_cast<unsigned char>(png[19]), 7);
+  EXPECT_EQ(static_cast<unsigned char>(png[23]), 3);
+  EXPECT_THROW(Image(0, 5), Error);
+}
+
+}  // namespace
+}  // namespace attend
