@@ -11,7 +11,7 @@ function(attend_glob_sources out)
 endfunction()
 
 function(attend_set_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wno-psabi)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-psabi $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>)
   if(ATTEND_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

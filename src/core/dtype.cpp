@@ -82,6 +82,7 @@ std::uint16_t f32_to_f16(float f) {
 }
 
 void convert_to_f32(const void* src, DType src_type, float* dst, std::size_t n) {
+  if (n == 0) return;  // src/dst may be null for empty tensors (memcpy would be UB); found by fuzz_attention
   switch (src_type) {
     case DType::f32: std::memcpy(dst, src, n * 4); return;
     case DType::bf16: {
@@ -98,6 +99,7 @@ void convert_to_f32(const void* src, DType src_type, float* dst, std::size_t n) 
 }
 
 void convert_from_f32(const float* src, void* dst, DType dst_type, std::size_t n) {
+  if (n == 0) return;
   switch (dst_type) {
     case DType::f32: std::memcpy(dst, src, n * 4); return;
     case DType::bf16: {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/check.h"
+#include "core/memory.h"
 
 namespace attend {
 
@@ -74,14 +75,19 @@ Tensor::Tensor(DType dtype, std::initializer_list<std::int64_t> shape) {
 }
 
 Tensor::Tensor(DType dtype, const std::array<std::int64_t, kMaxRank>& shape, int rank) {
-  std::int64_t n = 1;
+  if (rank < 0 || rank > kMaxRank) detail::fail("Tensor", "rank ", rank, " is outside 0..", kMaxRank);
+  // The product of the non-zero extents must fit (the strides use it even when a zero extent
+  // makes the tensor empty; found by fuzz_npy).
+  std::int64_t n = 1, nonzero = 1;
   for (int i = 0; i < rank; ++i) {
     const auto d = shape[static_cast<std::size_t>(i)];
     if (d < 0) detail::fail("Tensor", "negative extent ", d);
-    if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / 8 / d) detail::fail("Tensor", "size overflows 64 bits");
+    if (d != 0 && nonzero > std::numeric_limits<std::int64_t>::max() / 8 / d) detail::fail("Tensor", "size overflows 64 bits");
+    if (d != 0) nonzero *= d;
     n *= d;
   }
   const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(dtype);
+  core::check_allocation("Tensor", bytes);  // overcommit would let a huge request "succeed" and die later
   const std::size_t padded = (bytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
   void* p = std::aligned_alloc(64, padded == 0 ? 64 : padded);
   if (!p) detail::fail("Tensor", "out of memory allocating ", bytes, " bytes");

@@ -79,6 +79,8 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
       any = true;
     }
     if (!any) fail("read_npy", "'", name, "' has a malformed shape ", shape_s);
+    while (i < shape_s.size() - 1 && shape_s[i] == ' ') ++i;
+    if (i < shape_s.size() - 1 && shape_s[i] != ',') fail("read_npy", "'", name, "' has a malformed shape ", shape_s, " (extents must be separated by commas)");
     if (rank == kMaxRank) fail("read_npy", "'", name, "' has rank > ", kMaxRank, ": ", shape_s);
     if (v != 0 && count > std::numeric_limits<std::int64_t>::max() / 8 / v) fail("read_npy", "'", name, "' has a shape whose size overflows: ", shape_s);
     shape[static_cast<std::size_t>(rank++)] = v;
