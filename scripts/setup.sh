@@ -15,7 +15,10 @@ packages=(
   graphviz
 )
 # Optional peers and browser test tools (set ATTEND_SETUP_MINIMAL=1 to skip):
-extras=(python3-torch chromium nodejs npm clang libclang-rt-14-dev time)
+extras=(python3-torch chromium clang libclang-rt-14-dev time)
+# Node.js for the viewer's browser test: Debian's, unless a node/npm is already installed
+# (another distribution's nodejs conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || extras+=(nodejs npm)
 
 if [ -z "${ATTEND_SETUP_SKIP_APT:-}" ]; then
   sudo=""
