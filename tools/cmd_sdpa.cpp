@@ -12,6 +12,7 @@ namespace {
 
 struct SdpaArgs {
   std::string q, k, v, out, lse, bias, alibi, layout = "bshd";
+  std::string dout, dq, dk, dv;  // backward: all four together
   bool causal = false;
   std::vector<std::int64_t> window;
   float scale = 0, softcap = 0;
@@ -55,11 +56,27 @@ int run_sdpa(const SdpaArgs& a) {
   const std::int64_t B = qv.dim(0), Nq = qv.dim(1), H = qv.dim(2), Dv = vv.dim(3);
   Tensor out = a.layout == "bhsd" ? Tensor(q.dtype(), {B, H, Nq, Dv}) : Tensor(q.dtype(), {B, Nq, H, Dv});
   const TensorView ov = a.layout == "bhsd" ? out.view().permuted(0, 2, 1, 3) : out.view();
+  const bool backward = !a.dout.empty();
+  if (backward && (a.dq.empty() || a.dk.empty() || a.dv.empty()))
+    detail::fail("sdpa", "--dout needs --dq, --dk and --dv (the gradient outputs)");
+  if (!backward && (!a.dq.empty() || !a.dk.empty() || !a.dv.empty()))
+    detail::fail("sdpa", "--dq/--dk/--dv need --dout (the gradient of the loss with respect to the output)");
   Tensor lse;
-  if (!a.lse.empty()) lse = Tensor(DType::f32, {B, H, Nq});
+  if (!a.lse.empty() || backward) lse = Tensor(DType::f32, {B, H, Nq});
   attention(qv, kv, vv, ov, opts, lse.view());
   write_npy(a.out, out.view());
   if (!a.lse.empty()) write_npy(a.lse, lse.view());
+  if (backward) {
+    const Tensor dout = read_npy(a.dout);
+    const TensorView dov = as_bnhd(dout, a.layout, "--dout");
+    auto like = [&](const Tensor& t) { return Tensor(t.dtype(), t.view().shape, t.rank()); };
+    Tensor dq = like(q), dk = like(k), dv = like(v);
+    attention_backward(qv, kv, vv, ov, dov, lse.view(),
+                       {as_bnhd(dq, a.layout, "dq"), as_bnhd(dk, a.layout, "dk"), as_bnhd(dv, a.layout, "dv"), {}}, opts);
+    write_npy(a.dq, dq.view());
+    write_npy(a.dk, dk.view());
+    write_npy(a.dv, dv.view());
+  }
   return 0;
 }
 
@@ -77,6 +94,10 @@ const bool registered = register_command("sdpa", "scaled-dot-product attention o
   sub.add_option("--bias", a->bias, "additive bias .npy broadcastable to [B,H,Nq,Nk]")->check(CLI::ExistingFile);
   sub.add_option("--alibi", a->alibi, "ALiBi slopes .npy [H]")->check(CLI::ExistingFile);
   sub.add_option("--layout", a->layout, "memory layout of the arrays")->check(CLI::IsMember({"bshd", "bhsd"}));
+  sub.add_option("--dout", a->dout, "gradient of the loss w.r.t. the output .npy: runs the backward too")->check(CLI::ExistingFile);
+  sub.add_option("--dq", a->dq, "output: gradient w.r.t. q .npy");
+  sub.add_option("--dk", a->dk, "output: gradient w.r.t. k .npy");
+  sub.add_option("--dv", a->dv, "output: gradient w.r.t. v .npy");
   sub.add_option("--threads", a->threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);
   return [a] { return run_sdpa(*a); };
 });

@@ -15,3 +15,13 @@ void naive_sdpa(const float* q, const float* k, const float* v, float* out, std:
 void set_blas_threads(int n);
 
 }  // namespace attend::cli
+
+namespace attend::cli {
+
+// Naive backward of the same peer (per head: recompute P with sgemm + softmax, then five sgemms
+// through the full Nq x Nk matrices). p, dp: caller-owned scratch of Nq*Nk floats each.
+void naive_sdpa_backward(const float* q, const float* k, const float* v, const float* out, const float* dout, float* dq,
+                         float* dk, float* dv, std::int64_t heads, std::int64_t n, std::int64_t d, bool causal,
+                         std::vector<float>& p, std::vector<float>& dp);
+
+}  // namespace attend::cli

@@ -15,65 +15,15 @@
 
 #include "core/element.h"
 #include "kernels/forward_plan.h"
+#include "kernels/gemm_tile.h"
+#include "kernels/tile_io.h"
 
 namespace attend::kernels {
 namespace {
 
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
-constexpr int kMR = 6;  // rows per micro-kernel: 6 x 2 vectors = 12 accumulators fit AVX2 and AVX-512
 static_assert(kMR == ForwardScratch::kRowMultiple, "scratch rows must pad to the micro-kernel's rows");
-
-inline std::int64_t imin(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
-inline std::int64_t imax(std::int64_t a, std::int64_t b) { return a > b ? a : b; }
-
-// Load n elements of a strided row as f32.
-template <class S>
-void load_row(const void* base, DType t, std::int64_t off, std::int64_t stride, std::int64_t n, float* dst) {
-  if (stride == 1) {
-    if (t == DType::f32) { std::memcpy(dst, static_cast<const float*>(base) + off, static_cast<std::size_t>(n) * 4); return; }
-    if (t == DType::bf16) { S::bf16_to_f32(static_cast<const std::uint16_t*>(base) + off, dst, n); return; }
-    S::f16_to_f32(static_cast<const std::uint16_t*>(base) + off, dst, n);
-    return;
-  }
-  for (std::int64_t c = 0; c < n; ++c) dst[c] = core::load_f32(base, t, off + c * stride);
-}
-
-// S[r, j] (r < MR, j < 2W) = Σ_c Q[r, c] · Kt[c, j]  for the column block at kt (row stride bk).
-template <class S, int MR>
-void qk_block(const float* q, std::int64_t d, const float* kt, std::int64_t bk, float* s) {
-  using V = typename S::V;
-  V acc0[MR], acc1[MR];
-  for (int r = 0; r < MR; ++r) { acc0[r] = S::zero(); acc1[r] = S::zero(); }
-  for (std::int64_t c = 0; c < d; ++c) {
-    const V b0 = S::load(kt + c * bk), b1 = S::load(kt + c * bk + S::W);
-    for (int r = 0; r < MR; ++r) {
-      const V a = S::set1(q[r * d + c]);
-      acc0[r] = S::fma(a, b0, acc0[r]);
-      acc1[r] = S::fma(a, b1, acc1[r]);
-    }
-  }
-  for (int r = 0; r < MR; ++r) { S::store(s + r * bk, acc0[r]); S::store(s + r * bk + S::W, acc1[r]); }
-}
-
-// O[r, c..c+NV·W) += Σ_j P[r, j] · V[j, c..]  for MR rows, NV vectors of columns.
-template <class S, int MR, int NV>
-void pv_block(const float* p, std::int64_t bk, std::int64_t kn, const float* v, std::int64_t dvp, float* o) {
-  using V = typename S::V;
-  V acc[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int n = 0; n < NV; ++n) acc[r][n] = S::load(o + r * dvp + n * S::W);
-  for (std::int64_t j = 0; j < kn; ++j) {
-    V b[NV];
-    for (int n = 0; n < NV; ++n) b[n] = S::load(v + j * dvp + n * S::W);
-    for (int r = 0; r < MR; ++r) {
-      const V a = S::set1(p[r * bk + j]);
-      for (int n = 0; n < NV; ++n) acc[r][n] = S::fma(a, b[n], acc[r][n]);
-    }
-  }
-  for (int r = 0; r < MR; ++r)
-    for (int n = 0; n < NV; ++n) S::store(o + r * dvp + n * S::W, acc[r][n]);
-}
 
 template <class S>
 void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardTask& t, float* scratch,
@@ -126,9 +76,8 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardT
         for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = 0;
       }
     }
-    // S = Q · Kᵀ
-    for (std::int64_t r = 0; r < rows_p; r += kMR)
-      for (std::int64_t j = 0; j < bk; j += 2 * S::W) qk_block<S, kMR>(Q + r * d, d, Kt + j, bk, Sx + r * bk + j);
+    // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
+    gemm_block<S, false>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
 
     const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -185,12 +134,8 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardT
     }
     for (std::int64_t r = rows; r < rows_p; ++r)
       for (std::int64_t j = 0; j < bk; ++j) Sx[r * bk + j] = 0;
-    // O += P · V
-    for (std::int64_t r = 0; r < rows_p; r += kMR) {
-      std::int64_t c = 0;
-      for (; c + 2 * S::W <= dvp; c += 2 * S::W) pv_block<S, kMR, 2>(Sx + r * bk, bk, kn, Vp + c, dvp, O + r * dvp + c);
-      if (c < dvp) pv_block<S, kMR, 1>(Sx + r * bk, bk, kn, Vp + c, dvp, O + r * dvp + c);
-    }
+    // O += P · V  (only the kn real keys: padded V rows are never read)
+    gemm_block<S, true>(Sx, bk, rows_p, kn, Vp, dvp, dvp, O, dvp);
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2.

@@ -69,6 +69,37 @@ PY
 else
   echo "FAIL sdpa did not run"; fails=$((fails+1))
 fi
+# Backward through the CLI equals finite differences of the CLI forward (loss = Σ out·dout).
+if "$attend" sdpa --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/o.npy" --causal \
+     --dout "$dir/q.npy" --dq "$dir/dq.npy" --dk "$dir/dk.npy" --dv "$dir/dv.npy"; then
+  python3 - "$dir" "$attend" <<'PY' && passes=$((passes+1)) || { echo "FAIL sdpa backward"; fails=$((fails+1)); }
+import struct, sys, subprocess, os
+d, attend = sys.argv[1], sys.argv[2]
+def load(p):
+    b = open(p, "rb").read(); hl = struct.unpack("<H", b[8:10])[0]; h = b[10:10+hl].decode()
+    shape = tuple(int(x) for x in h.split("(")[1].split(")")[0].split(",") if x.strip())
+    n = 1
+    for s in shape: n *= s
+    return shape, list(struct.unpack("<%df" % n, b[10+hl:10+hl+4*n])), b[:10+hl]
+def save(p, head, vals): open(p, "wb").write(head + struct.pack("<%df" % len(vals), *vals))
+_, g, _ = load(f"{d}/q.npy")          # dout = q's values (same shape as out here)
+_, dk, _ = load(f"{d}/dk.npy")
+ks, k, khead = load(f"{d}/k.npy")
+def loss(kv):
+    save(f"{d}/kp.npy", khead, kv)
+    subprocess.run([attend, "sdpa", "--q", f"{d}/q.npy", "--k", f"{d}/kp.npy", "--v", f"{d}/v.npy", "--out", f"{d}/op.npy", "--causal"], check=True)
+    return sum(a*b for a, b in zip(load(f"{d}/op.npy")[1], g))
+eps = 1e-2
+for idx in (0, 17, 50, 95):
+    kp = list(k); kp[idx] += eps; lp = loss(kp)
+    kp[idx] -= 2*eps; lm = loss(kp)
+    fd = (lp - lm) / (2*eps)
+    assert abs(fd - dk[idx]) < 2e-3 * (1 + abs(fd)), (idx, fd, dk[idx])
+PY
+else
+  echo "FAIL sdpa backward did not run"; fails=$((fails+1))
+fi
+expect_error dout_without_grads "needs --dq" "$attend" sdpa --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/o.npy" --dout "$dir/q.npy"
 "$attend" sdpa --q "$dir/q16.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/o16.npy" && passes=$((passes+1)) || { echo "FAIL f16 input"; fails=$((fails+1)); }
 
 expect_error missing_file "q" "$attend" sdpa --q "$dir/nope.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/o.npy"

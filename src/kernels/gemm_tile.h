@@ -1,0 +1,48 @@
+#pragma once
+// Register-blocked tile products shared by the forward and backward kernel bodies, over SIMD
+// traits S (internal linkage; compiled once per ISA).
+//
+//   C[M × N] (+)= A[M × K] · B[K × N]      all row-major f32, M a multiple of kMR, N of S::W
+//
+// The micro-kernel keeps kMR rows × 2 vectors of C in registers (12 accumulators: fits AVX2's 16
+// and AVX-512's 32 registers with room for the B loads and A broadcasts).
+#include <cstdint>
+
+namespace attend::kernels {
+namespace {
+
+constexpr int kMR = 6;
+
+// C[r, 0..NV·W) (+)= Σ_k A[r, k] · B[k, 0..NV·W) for r < kMR.
+template <class S, int NV, bool Accumulate>
+inline void gemm_micro(const float* a, std::int64_t lda, std::int64_t kdim, const float* b, std::int64_t ldb, float* c,
+                       std::int64_t ldc) {
+  using V = typename S::V;
+  V acc[kMR][NV];
+  for (int r = 0; r < kMR; ++r)
+    for (int n = 0; n < NV; ++n) acc[r][n] = Accumulate ? S::load(c + r * ldc + n * S::W) : S::zero();
+  for (std::int64_t k = 0; k < kdim; ++k) {
+    V bv[NV];
+    for (int n = 0; n < NV; ++n) bv[n] = S::load(b + k * ldb + n * S::W);
+    for (int r = 0; r < kMR; ++r) {
+      const V av = S::set1(a[r * lda + k]);
+      for (int n = 0; n < NV; ++n) acc[r][n] = S::fma(av, bv[n], acc[r][n]);
+    }
+  }
+  for (int r = 0; r < kMR; ++r)
+    for (int n = 0; n < NV; ++n) S::store(c + r * ldc + n * S::W, acc[r][n]);
+}
+
+template <class S, bool Accumulate>
+inline void gemm_block(const float* a, std::int64_t lda, std::int64_t m, std::int64_t kdim, const float* b,
+                       std::int64_t ldb, std::int64_t n, float* c, std::int64_t ldc) {
+  for (std::int64_t r = 0; r < m; r += kMR) {
+    std::int64_t col = 0;
+    for (; col + 2 * S::W <= n; col += 2 * S::W)
+      gemm_micro<S, 2, Accumulate>(a + r * lda, lda, kdim, b + col, ldb, c + r * ldc + col, ldc);
+    if (col < n) gemm_micro<S, 1, Accumulate>(a + r * lda, lda, kdim, b + col, ldb, c + r * ldc + col, ldc);
+  }
+}
+
+}  // namespace
+}  // namespace attend::kernels
