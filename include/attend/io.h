@@ -1,5 +1,6 @@
 #pragma once
 // File formats: NumPy .npy arrays (f32 and f16; rank <= 4) and atomic file writes.
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ std::string npy_bytes(const TensorView& t);
 // Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync
 // of the folder. On any error (full disk included) the old file is untouched and this throws.
 void write_file_atomically(const std::string& path, std::string_view bytes);
+// The same for content in several pieces written one after another (no concatenated copy).
+void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces);
 std::string read_file(const std::string& path);
 
 }  // namespace attend

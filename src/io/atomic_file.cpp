@@ -15,7 +15,9 @@ namespace attend {
 
 using detail::fail;
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
+void write_file_atomically(const std::string& path, std::string_view bytes) { write_file_atomically(path, {bytes}); }
+
+void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces) {
   const std::size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string tmp = path + ".tmp.XXXXXX";
@@ -27,12 +29,14 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     fail("write_file_atomically", what, " '", path, "': ", std::strerror(err));
   };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) abandon("cannot write");
-    done += static_cast<std::size_t>(n);
+  for (std::string_view bytes : pieces) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) abandon("cannot write");
+      done += static_cast<std::size_t>(n);
+    }
   }
   if (::fchmod(fd, 0644) != 0) abandon("cannot set permissions of");
   if (::fsync(fd) != 0) abandon("cannot flush");

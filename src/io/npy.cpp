@@ -1,7 +1,10 @@
 // NumPy .npy (format 1.0/2.0/3.0): header "\x93NUMPY", version, header length, then a Python dict
 // literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }. Nothing in the header is
 // trusted: sizes are checked against the bytes actually present before anything is copied.
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <string>
 
@@ -37,7 +40,17 @@ std::string dict_value(std::string_view header, std::string_view key, const std:
 
 }  // namespace
 
-Tensor parse_npy(std::string_view bytes, const std::string& name) {
+namespace {
+
+struct NpyHeader {
+  DType dtype = DType::f32;
+  std::array<std::int64_t, kMaxRank> shape{};
+  int rank = 0;
+  std::size_t data_at = 0, data_bytes = 0;
+};
+
+// Parses the header at the start of `bytes` (which need only hold the header).
+NpyHeader parse_npy_header(std::string_view bytes, const std::string& name) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != std::string_view("\x93NUMPY", 6))
     fail("read_npy", "'", name, "' is not a .npy file (bad magic)");
   const auto major = static_cast<unsigned char>(bytes[6]);
@@ -86,19 +99,53 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
     shape[static_cast<std::size_t>(rank++)] = v;
     count *= v;
   }
-  const std::size_t data_at = header_at + header_len;
-  const std::size_t need = static_cast<std::size_t>(count) * dtype_size(dtype);
-  if (bytes.size() - data_at < need)
-    fail("read_npy", "'", name, "' is truncated: shape ", shape_s, " needs ", need, " bytes of data, the file has ", bytes.size() - data_at);
-  if (bytes.size() - data_at > need) fail("read_npy", "'", name, "' has ", bytes.size() - data_at - need, " unexpected bytes after its data");
-  Tensor t(dtype, shape, rank);
-  if (need) std::memcpy(t.data(), bytes.data() + data_at, need);
+  NpyHeader h;
+  h.dtype = dtype;
+  h.shape = shape;
+  h.rank = rank;
+  h.data_at = header_at + header_len;
+  h.data_bytes = static_cast<std::size_t>(count) * dtype_size(dtype);
+  return h;
+}
+
+void check_data_size(const NpyHeader& h, std::size_t have, const std::string& name) {
+  if (have < h.data_bytes)
+    fail("read_npy", "'", name, "' is truncated: its shape needs ", h.data_bytes, " bytes of data, the file has ", have);
+  if (have > h.data_bytes) fail("read_npy", "'", name, "' has ", have - h.data_bytes, " unexpected bytes after its data");
+}
+
+}  // namespace
+
+Tensor parse_npy(std::string_view bytes, const std::string& name) {
+  const NpyHeader h = parse_npy_header(bytes, name);
+  check_data_size(h, bytes.size() - h.data_at, name);
+  Tensor t(h.dtype, h.shape, h.rank);
+  if (h.data_bytes) std::memcpy(t.data(), bytes.data() + h.data_at, h.data_bytes);
   return t;
 }
 
-Tensor read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+// Reads the header, then the data straight into the tensor (no second copy of a large file).
+Tensor read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("read_npy", "cannot open '", path, "': ", std::strerror(errno));
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+  in.seekg(0);
+  std::string head(std::min<std::size_t>(size, 65536 + 12), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  const NpyHeader h = parse_npy_header(head, path);
+  check_data_size(h, size - h.data_at, path);
+  Tensor t(h.dtype, h.shape, h.rank);
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(h.data_at));
+  in.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(h.data_bytes));
+  if (static_cast<std::size_t>(in.gcount()) != h.data_bytes) fail("read_npy", "cannot read the data of '", path, "'");
+  return t;
+}
 
-std::string npy_bytes(const TensorView& t) {
+namespace {
+
+std::string npy_header(const TensorView& t) {
   if (t.dtype == DType::bf16) fail("write_npy", "bf16 has no NumPy dtype; convert to f32 first");
   std::string shape = "(";
   for (int i = 0; i < t.rank; ++i) shape += std::to_string(t.dim(i)) + (t.rank == 1 || i + 1 < t.rank ? "," : "");
@@ -115,6 +162,13 @@ std::string npy_bytes(const TensorView& t) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
+  return out;
+}
+
+}  // namespace
+
+std::string npy_bytes(const TensorView& t) {
+  std::string out = npy_header(t);
   const std::size_t esz = dtype_size(t.dtype);
   const std::size_t header_size = out.size();
   out.resize(header_size + static_cast<std::size_t>(t.numel()) * esz);
@@ -133,6 +187,13 @@ std::string npy_bytes(const TensorView& t) {
   return out;
 }
 
-void write_npy(const std::string& path, const TensorView& t) { write_file_atomically(path, npy_bytes(t)); }
+void write_npy(const std::string& path, const TensorView& t) {
+  if (t.is_contiguous() && t.dtype != DType::bf16) {  // large arrays: header and data written in place, no copy
+    const std::string header = npy_header(t);
+    write_file_atomically(path, {header, std::string_view(static_cast<const char*>(t.data), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype))});
+    return;
+  }
+  write_file_atomically(path, npy_bytes(t));
+}
 
 }  // namespace attend

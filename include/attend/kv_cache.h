@@ -1,0 +1,109 @@
+#pragma once
+// Key/value caches for inference. One cache holds one layer's keys and values for a batch of
+// sequences of different lengths (a model keeps one per layer).
+//
+// Shape letters: S sequences, L cached tokens, G KV heads, D key width, Dv value width.
+// Every cached token keeps the position it had in its sequence (0, 1, 2, ...), so eviction never
+// changes what a token means: masks and ALiBi use positions, and a RoPE model rotates keys by
+// their position before appending them (keys are cached after RoPE, as in every major engine).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "attend/tensor.h"
+
+namespace attend {
+
+// Which tokens a sequence keeps. Attention over the cache is exactly attention over the kept
+// tokens (older ones are masked by position even before their storage is reclaimed).
+struct EvictionPolicy {
+  std::int64_t window = -1;      // keep the most recent `window` tokens (-1: keep everything)
+  std::int64_t sink_tokens = 0;  // also keep the first `sink_tokens` forever (StreamingLLM sinks)
+};
+
+// A run of cached tokens stored contiguously, positions pos0, pos0 + 1, ...
+struct KVSegment {
+  const void* k = nullptr;  // [count, G, D] with token stride k_stride elements
+  const void* v = nullptr;  // [count, G, Dv] with token stride v_stride elements
+  std::int64_t count = 0, pos0 = 0, k_stride = 0, v_stride = 0;
+};
+
+// Contiguous layout: per sequence one buffer of `capacity` tokens; with an eviction policy the
+// buffer is compacted when full (amortised: a quarter of the window at a time).
+class KVCache {
+ public:
+  // capacity: tokens per sequence the buffer holds (with a window it only needs window + slack).
+  KVCache(std::int64_t sequences, std::int64_t capacity, std::int64_t kv_heads, std::int64_t head_dim,
+          std::int64_t value_dim, DType dtype, EvictionPolicy policy = {});
+
+  // Appends n tokens to sequence s: k [n, G, D], v [n, G, Dv] (any dtype, any strides). Returns
+  // the position of the first appended token. Throws if the buffer is full and nothing may be evicted.
+  std::int64_t append(std::int64_t s, const TensorView& k, const TensorView& v);
+  // Rolls sequence s back to its first `length` tokens (speculative decoding). Only tokens still
+  // stored can be restored; rolling back past evicted tokens throws.
+  void truncate(std::int64_t s, std::int64_t length);
+  void clear(std::int64_t s) { truncate(s, 0); }
+
+  std::int64_t length(std::int64_t s) const;         // tokens appended so far (= next position)
+  std::int64_t stored(std::int64_t s) const;         // tokens physically stored
+  std::vector<std::int64_t> kept_positions(std::int64_t s) const;  // positions attention sees
+  std::vector<KVSegment> segments(std::int64_t s) const;           // the kept tokens, in order
+  // Sequence s's stored keys/values as [1, stored, G, D] views (contiguous layout only).
+  TensorView keys(std::int64_t s) const;
+  TensorView values(std::int64_t s) const;
+
+  std::int64_t sequences() const { return static_cast<std::int64_t>(len_.size()); }
+  std::int64_t kv_heads() const { return g_; }
+  std::int64_t head_dim() const { return d_; }
+  std::int64_t value_dim() const { return dv_; }
+  DType dtype() const { return dtype_; }
+  const EvictionPolicy& policy() const { return policy_; }
+
+ private:
+  void compact(std::int64_t s, std::int64_t needed);
+  std::int64_t capacity_, g_, d_, dv_;
+  DType dtype_;
+  EvictionPolicy policy_;
+  Tensor k_, v_;                           // [S, capacity, G, D] / [S, capacity, G, Dv]
+  std::vector<std::int64_t> len_;          // tokens appended (next position)
+  std::vector<std::int64_t> first_pos_;    // position of the first stored non-sink token
+};
+
+// Paged layout (as vLLM's PagedAttention): one pool of fixed-size blocks shared by all sequences;
+// each sequence has a block table. fork() shares a sequence's blocks with a new sequence
+// (prefix sharing); a shared block is copied before it is written (copy-on-write).
+class PagedKVCache {
+ public:
+  PagedKVCache(std::int64_t num_blocks, std::int64_t block_size, std::int64_t kv_heads, std::int64_t head_dim,
+               std::int64_t value_dim, DType dtype);
+
+  std::int64_t add_sequence();                      // a new empty sequence; returns its id
+  std::int64_t fork(std::int64_t parent);           // a new sequence sharing parent's tokens
+  void remove_sequence(std::int64_t s);             // frees its blocks (shared ones stay for others)
+  std::int64_t append(std::int64_t s, const TensorView& k, const TensorView& v);
+  void truncate(std::int64_t s, std::int64_t length);
+
+  std::int64_t length(std::int64_t s) const;
+  std::vector<KVSegment> segments(std::int64_t s) const;
+  std::int64_t free_blocks() const;
+  std::int64_t block_size() const { return block_; }
+  const std::vector<std::int32_t>& block_table(std::int64_t s) const;
+  std::int64_t kv_heads() const { return g_; }
+  std::int64_t head_dim() const { return d_; }
+  std::int64_t value_dim() const { return dv_; }
+  DType dtype() const { return dtype_; }
+
+ private:
+  std::int32_t take_block();
+  void release(std::int32_t block);
+  void check_seq(const char* fn, std::int64_t s) const;
+  std::int64_t block_, g_, d_, dv_;
+  DType dtype_;
+  Tensor k_, v_;                                   // [blocks, block_size, G, D] / [.., Dv]
+  std::vector<std::int32_t> refcount_, free_;
+  std::vector<std::vector<std::int32_t>> tables_;
+  std::vector<std::int64_t> len_;
+  std::vector<bool> alive_;
+};
+
+}  // namespace attend

@@ -1,0 +1,151 @@
+// attend::decode: validation, planning, dispatch and the exact log-sum-exp merge of partials.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "attend/decode.h"
+#include "attend/runtime.h"
+#include "core/check.h"
+#include "core/element.h"
+#include "core/thread_pool.h"
+#include "core/view_checks.h"
+#include "kernels/decode_plan.h"
+
+namespace attend {
+namespace kernels {
+namespace {
+
+using detail::fail;
+
+DecodeTaskFn pick_decode(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return decode_task_avx512;
+    case Isa::avx2: return decode_task_avx2;
+    case Isa::scalar: return decode_task_scalar;
+  }
+  return decode_task_scalar;
+}
+
+template <class Cache>
+DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const TensorView& out, const DecodeOptions& opts,
+                                  const TensorView& lse, std::int64_t evict_window, std::int64_t sinks) {
+  const char* fn = "decode";
+  core::check_view(fn, "q", q, 4);
+  core::check_view(fn, "out", out, 4);
+  DecodeProblem p;
+  p.q = q; p.out = out; p.lse = lse;
+  const std::int64_t S = q.dim(0);
+  p.t = q.dim(1); p.hq = q.dim(2); p.d = q.dim(3);
+  p.g = cache.kv_heads(); p.dv = cache.value_dim();
+  p.kv_dtype = cache.dtype();
+  if (p.d != cache.head_dim()) fail(fn, "q has head size ", p.d, " but the cache holds keys of size ", cache.head_dim());
+  if (p.hq <= 0 || p.hq % p.g != 0) fail(fn, "the cache has ", p.g, " heads, which does not divide q's ", p.hq, " heads");
+  if (p.t <= 0) fail(fn, "q must hold at least one new token per sequence, got ", p.t);
+  if (p.d > 1024 || p.dv > 1024) fail(fn, "head sizes above 1024 are not supported (D = ", p.d, ", Dv = ", p.dv, ")");
+  p.group = p.hq / p.g;
+  if (out.dim(0) != S || out.dim(1) != p.t || out.dim(2) != p.hq || out.dim(3) != p.dv)
+    fail(fn, "out has shape ", out.shape_string(), ", expected [", S, ", ", p.t, ", ", p.hq, ", ", p.dv, "]");
+  core::check_writable(fn, "out", out);
+  core::check_no_overlap(fn, "out", out, {{"q", &q}});
+  if (!lse.empty()) {
+    core::check_view(fn, "lse", lse, 3);
+    if (lse.dtype != DType::f32 || lse.dim(0) != S || lse.dim(1) != p.hq || lse.dim(2) != p.t)
+      fail(fn, "lse must be f32 [", S, ", ", p.hq, ", ", p.t, "], got ", dtype_name(lse.dtype), " ", lse.shape_string());
+    core::check_writable(fn, "lse", lse);
+  }
+  if (!opts.sequences.empty() && static_cast<std::int64_t>(opts.sequences.size()) != S)
+    fail(fn, "sequences has ", opts.sequences.size(), " entries but q has ", S, " sequences");
+  p.scale = opts.scale ? *opts.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d)));
+  if (!std::isfinite(p.scale)) fail(fn, "scale must be finite, got ", p.scale);
+  if (!(opts.softcap >= 0) || !std::isfinite(opts.softcap)) fail(fn, "softcap must be >= 0 and finite, got ", opts.softcap);
+  p.softcap = opts.softcap;
+  if (opts.window_left < -1) fail(fn, "window_left must be >= 0 or -1, got ", opts.window_left);
+  p.window_left = opts.window_left;
+  if (!opts.alibi_slopes.empty()) {
+    if (static_cast<std::int64_t>(opts.alibi_slopes.size()) != p.hq)
+      fail(fn, "alibi_slopes has ", opts.alibi_slopes.size(), " entries but q has ", p.hq, " heads");
+    p.alibi = opts.alibi_slopes.data();
+  }
+  p.evict_window = evict_window;
+  p.sink_tokens = sinks;
+  for (std::int64_t s = 0; s < S; ++s) {
+    const std::int64_t id = opts.sequences.empty() ? s : opts.sequences[static_cast<std::size_t>(s)];
+    DecodeSequence ds;
+    ds.len = cache.length(id);  // validates the id
+    if (ds.len < p.t) fail(fn, "sequence ", id, " has ", ds.len, " cached tokens but q brings ", p.t, " new ones (append them first)");
+    ds.segs = cache.segments(id);
+    for (const KVSegment& seg : ds.segs) ds.total += seg.count;
+    ds.qrow = s;
+    p.seqs.push_back(std::move(ds));
+  }
+  p.threads = core::resolve_threads(opts.threads);
+  return p;
+}
+
+void run_decode(const DecodeProblem& p) {
+  std::vector<DecodeTask> tasks;
+  for (std::size_t s = 0; s < p.seqs.size(); ++s)
+    for (std::int64_t g = 0; g < p.g; ++g) {
+      const std::int64_t total = p.seqs[s].total;
+      for (std::int64_t c0 = 0; c0 < std::max<std::int64_t>(total, 1); c0 += kDecodeChunk)
+        tasks.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(g), c0, std::min(total, c0 + kDecodeChunk)});
+    }
+  const std::int64_t part = decode_partial_floats(p), scratch_n = decode_scratch_floats(p);
+  std::vector<float> partials(static_cast<std::size_t>(part) * tasks.size());
+  core::ThreadPool& pool = core::global_pool();
+  const int workers = pool.workers_for(static_cast<std::int64_t>(tasks.size()), p.threads);
+  std::vector<float> scratch(static_cast<std::size_t>(scratch_n * workers));
+  const DecodeTaskFn run = pick_decode(active_isa());
+  pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int w) {
+    run(p, tasks[static_cast<std::size_t>(ti)], scratch.data() + scratch_n * w, partials.data() + part * ti);
+  }, p.threads);
+
+  // Merge the chunks of each (sequence, KV head) in order: m = max m_c, l = Σ l_c 2^{m_c − m},
+  // O = Σ O_c 2^{m_c − m} / l  (flash-decoding's exact combination; m in the log2 domain).
+  std::vector<double> acc(static_cast<std::size_t>(p.dv));
+  std::size_t ti = 0;
+  while (ti < tasks.size()) {
+    std::size_t tj = ti;
+    while (tj < tasks.size() && tasks[tj].seq == tasks[ti].seq && tasks[tj].kv_head == tasks[ti].kv_head) ++tj;
+    const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(tasks[ti].seq)];
+    for (std::int64_t r = 0; r < p.rows(); ++r) {
+      float m = -INFINITY;
+      for (std::size_t c = ti; c < tj; ++c) {
+        const float mc = partials[c * static_cast<std::size_t>(part) + static_cast<std::size_t>(r * (p.dv + 2))];
+        m = (mc > m || mc != mc) ? mc : m;
+      }
+      double l = 0;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      if (m != -INFINITY)
+        for (std::size_t c = ti; c < tj; ++c) {
+          const float* pc = partials.data() + c * static_cast<std::size_t>(part) + r * (p.dv + 2);
+          if (pc[0] == -INFINITY) continue;
+          const double w = std::exp2(static_cast<double>(pc[0]) - m);
+          l += w * pc[1];
+          for (std::int64_t k = 0; k < p.dv; ++k) acc[static_cast<std::size_t>(k)] += w * pc[2 + k];
+        }
+      const std::int64_t h = tasks[ti].kv_head * p.group + r / p.t, t = r % p.t;
+      const bool empty = l == 0;
+      const std::int64_t oo = sq.qrow * p.out.step(0) + t * p.out.step(1) + h * p.out.step(2);
+      for (std::int64_t k = 0; k < p.dv; ++k)
+        core::store_f32(p.out.data, p.out.dtype, oo + k * p.out.step(3), empty ? 0.0f : static_cast<float>(acc[static_cast<std::size_t>(k)] / l));
+      if (!p.lse.empty())
+        static_cast<float*>(p.lse.data)[sq.qrow * p.lse.step(0) + h * p.lse.step(1) + t * p.lse.step(2)] =
+            empty ? -INFINITY : static_cast<float>((m + std::log2(l)) * 0.6931471805599453);
+    }
+    ti = tj;
+  }
+}
+
+}  // namespace
+}  // namespace kernels
+
+void decode(const TensorView& q, const KVCache& cache, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
+  kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, cache.policy().window, cache.policy().sink_tokens));
+}
+
+void decode(const TensorView& q, const PagedKVCache& cache, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
+  kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, -1, 0));
+}
+
+}  // namespace attend

@@ -1,0 +1,60 @@
+#pragma once
+// Decode attention after validation (see include/attend/decode.h), shared by the dispatcher and
+// the per-ISA bodies. Work: tasks of (sequence, KV head, chunk of kChunk cached tokens); each
+// writes a partial (m, l, O) for the group's query rows, merged afterwards in chunk order (so the
+// result does not depend on the thread count).
+#include <cstdint>
+#include <vector>
+
+#include "attend/decode.h"
+
+namespace attend::kernels {
+
+struct DecodeSequence {
+  std::vector<KVSegment> segs;  // kept tokens, in position order
+  std::int64_t len = 0;         // tokens appended (query t sits at len − T + t)
+  std::int64_t total = 0;       // Σ segs.count
+  std::int64_t qrow = 0;        // index into q's first dimension
+};
+
+struct DecodeProblem {
+  TensorView q, out, lse;
+  std::int64_t hq = 0, g = 0, group = 1, d = 0, dv = 0, t = 1;
+  DType kv_dtype = DType::f32;
+  float scale = 1, softcap = 0;
+  std::int64_t window_left = -1;
+  const float* alibi = nullptr;
+  std::int64_t evict_window = -1, sink_tokens = 0;  // the cache's policy (kept-set mask by position)
+  std::vector<DecodeSequence> seqs;
+  int threads = 1;
+
+  std::int64_t rows() const { return group * t; }  // query rows per task: group heads x T tokens
+  // Whether query token `qt` of a sequence (appended length len) sees the cached token at `pos`.
+  bool sees(std::int64_t len, std::int64_t qt, std::int64_t pos) const {
+    const std::int64_t qpos = len - t + qt;
+    if (pos > qpos) return false;
+    if (window_left >= 0 && pos < qpos - window_left) return false;
+    if (evict_window >= 0 && pos >= sink_tokens && pos < len - evict_window) return false;
+    return true;
+  }
+};
+
+struct DecodeTask {
+  std::int32_t seq = 0, kv_head = 0;
+  std::int64_t c0 = 0, c1 = 0;  // kept-token indices [c0, c1) of the sequence
+};
+
+inline constexpr std::int64_t kDecodeChunk = 512;
+inline std::int64_t decode_partial_floats(const DecodeProblem& p) { return p.rows() * (p.dv + 2); }
+inline std::int64_t decode_scratch_floats(const DecodeProblem& p) {
+  const std::int64_t dp = (p.d + 15) / 16 * 16, dvp = (p.dv + 15) / 16 * 16;
+  return p.rows() * (dp + dvp + 2 + 16) + 16 * (dp + dvp) + 64;
+}
+
+// Per-ISA body: partial = [rows][m, l, O(dv)].
+using DecodeTaskFn = void (*)(const DecodeProblem& p, const DecodeTask& t, float* scratch, float* partial);
+void decode_task_scalar(const DecodeProblem&, const DecodeTask&, float*, float*);
+void decode_task_avx2(const DecodeProblem&, const DecodeTask&, float*, float*);
+void decode_task_avx512(const DecodeProblem&, const DecodeTask&, float*, float*);
+
+}  // namespace attend::kernels
