@@ -84,12 +84,11 @@ DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const
 
 void run_decode(const DecodeProblem& p) {
   std::vector<DecodeTask> tasks;
-  for (std::size_t s = 0; s < p.seqs.size(); ++s)
-    for (std::int64_t g = 0; g < p.g; ++g) {
-      const std::int64_t total = p.seqs[s].total;
-      for (std::int64_t c0 = 0; c0 < std::max<std::int64_t>(total, 1); c0 += kDecodeChunk)
-        tasks.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(g), c0, std::min(total, c0 + kDecodeChunk)});
-    }
+  for (std::size_t s = 0; s < p.seqs.size(); ++s) {
+    const std::int64_t total = p.seqs[s].total;
+    for (std::int64_t c0 = 0; c0 < std::max<std::int64_t>(total, 1); c0 += kDecodeChunk)
+      tasks.push_back({static_cast<std::int32_t>(s), c0, std::min(total, c0 + kDecodeChunk)});
+  }
   const std::int64_t part = decode_partial_floats(p), scratch_n = decode_scratch_floats(p);
   std::vector<float> partials(static_cast<std::size_t>(part) * tasks.size());
   core::ThreadPool& pool = core::global_pool();
@@ -100,31 +99,32 @@ void run_decode(const DecodeProblem& p) {
     run(p, tasks[static_cast<std::size_t>(ti)], scratch.data() + scratch_n * w, partials.data() + part * ti);
   }, p.threads);
 
-  // Merge the chunks of each (sequence, KV head) in order: m = max m_c, l = Σ l_c 2^{m_c − m},
+  // Merge the chunks of each sequence in order, per (KV head, row): m = max m_c, l = Σ l_c 2^{m_c − m},
   // O = Σ O_c 2^{m_c − m} / l  (flash-decoding's exact combination; m in the log2 domain).
   std::vector<double> acc(static_cast<std::size_t>(p.dv));
   std::size_t ti = 0;
   while (ti < tasks.size()) {
     std::size_t tj = ti;
-    while (tj < tasks.size() && tasks[tj].seq == tasks[ti].seq && tasks[tj].kv_head == tasks[ti].kv_head) ++tj;
+    while (tj < tasks.size() && tasks[tj].seq == tasks[ti].seq) ++tj;
     const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(tasks[ti].seq)];
-    for (std::int64_t r = 0; r < p.rows(); ++r) {
+    for (std::int64_t gr = 0; gr < p.g * p.rows(); ++gr) {
+      const std::int64_t g = gr / p.rows(), r = gr % p.rows();
       float m = -INFINITY;
       for (std::size_t c = ti; c < tj; ++c) {
-        const float mc = partials[c * static_cast<std::size_t>(part) + static_cast<std::size_t>(r * (p.dv + 2))];
+        const float mc = partials[c * static_cast<std::size_t>(part) + static_cast<std::size_t>(gr * (p.dv + 2))];
         m = (mc > m || mc != mc) ? mc : m;
       }
       double l = 0;
       std::fill(acc.begin(), acc.end(), 0.0);
       if (m != -INFINITY)
         for (std::size_t c = ti; c < tj; ++c) {
-          const float* pc = partials.data() + c * static_cast<std::size_t>(part) + r * (p.dv + 2);
+          const float* pc = partials.data() + c * static_cast<std::size_t>(part) + gr * (p.dv + 2);
           if (pc[0] == -INFINITY) continue;
           const double w = std::exp2(static_cast<double>(pc[0]) - m);
           l += w * pc[1];
           for (std::int64_t k = 0; k < p.dv; ++k) acc[static_cast<std::size_t>(k)] += w * pc[2 + k];
         }
-      const std::int64_t h = tasks[ti].kv_head * p.group + r / p.t, t = r % p.t;
+      const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
       const bool empty = l == 0;
       const std::int64_t oo = sq.qrow * p.out.step(0) + t * p.out.step(1) + h * p.out.step(2);
       for (std::int64_t k = 0; k < p.dv; ++k)

@@ -1,11 +1,11 @@
 #pragma once
 // The decode kernel body over SIMD traits S (compiled per ISA by decode_{scalar,avx2,avx512}.cpp).
 //
-// For one (sequence, KV head g, chunk of cached tokens) and the group's query rows r (head
-// g·group + r / T, token r % T):
+// One task = (sequence, chunk of cached tokens) for every KV head g, with the group's query rows r
+// (head g·group + r / T, token r % T):
 //   s_rj = modify(scale · q_r·k_j) (masked by position → -inf)
 //   m_r, l_r, O_r: online softmax over the chunk (O_r = Σ_j e^{s_rj − m_r} v_j, l_r = Σ_j e^{s_rj − m_r})
-// Each cached key/value row is converted once and used by every query row of the group
+// Each cached key/value row is converted once and used by every query row of its group
 // (decode is bandwidth-bound: the group shares one read of K and V).
 #include <cmath>
 #include <cstdint>
@@ -17,25 +17,67 @@
 namespace attend::kernels {
 namespace {
 
-constexpr std::int64_t kDecodeBlock = 16;  // keys per softmax update
+constexpr std::int64_t kDecodeBlock = 16;  // keys per softmax update (a multiple of every W)
+constexpr std::int64_t kDecodeRows = 4;    // query rows per register block (K/V loaded once per 4 rows)
+
+// Whether every query token of the sequence sees every position in [a, b] (then no per-key mask).
+inline bool block_visible(const DecodeProblem& p, std::int64_t len, std::int64_t a, std::int64_t b) {
+  const std::int64_t q_first = len - p.t, q_last = len - 1;
+  if (b > q_first) return false;                                      // causal, for the first query
+  if (p.window_left >= 0 && a < q_last - p.window_left) return false;  // window, for the last query
+  if (p.evict_window >= 0 && !(b < p.sink_tokens || a >= len - p.evict_window)) return false;
+  return true;
+}
+
+// Scores of rows [r0, r0 + R) against the block's n keys: Sc[r][j] = q_r·k_j (Q pre-scaled).
+template <class S, int R>
+void block_scores(const float* Q, const float* Kb, float* Sc, std::int64_t r0, std::int64_t n, std::int64_t dp) {
+  using V = typename S::V;
+  for (std::int64_t j = 0; j < n; ++j) {
+    V acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = S::zero();
+    for (std::int64_t c = 0; c < dp; c += S::W) {  // one K load feeds R rows
+      const V k = S::load(Kb + j * dp + c);
+      for (int i = 0; i < R; ++i) acc[i] = S::fma(S::load(Q + (r0 + i) * dp + c), k, acc[i]);
+    }
+    for (int i = 0; i < R; ++i) Sc[(r0 + i) * kDecodeBlock + j] = S::reduce_add(acc[i]);
+  }
+}
+
+// O_r = O_r·α_r + Σ_j P_rj v_j for rows [r0, r0 + R).
+template <class S, int R>
+void block_pv(float* O, const float* Vb, const float* Sc, const float* alpha, std::int64_t r0, std::int64_t n,
+              std::int64_t dvp) {
+  using V = typename S::V;
+  for (std::int64_t c = 0; c < dvp; c += S::W) {
+    V o[R];
+    for (int i = 0; i < R; ++i) o[i] = S::mul(S::load(O + (r0 + i) * dvp + c), S::set1(alpha[r0 + i]));
+    for (std::int64_t j = 0; j < n; ++j) {  // one V load feeds R rows
+      const V v = S::load(Vb + j * dvp + c);
+      for (int i = 0; i < R; ++i) o[i] = S::fma(S::set1(Sc[(r0 + i) * kDecodeBlock + j]), v, o[i]);
+    }
+    for (int i = 0; i < R; ++i) S::store(O + (r0 + i) * dvp + c, o[i]);
+  }
+}
 
 template <class S>
 void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scratch, float* partial) {
   using V = typename S::V;
   const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(task.seq)];
-  const std::int64_t M = p.rows(), d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16, g = task.kv_head;
-  float* Q = scratch;                       // [M, dp]
-  float* O = Q + M * dp;                    // [M, dvp]
-  float* Mx = O + M * dvp;                  // [M]
-  float* Ls = Mx + M;                       // [M]
-  float* Sc = Ls + M;                       // [M, kDecodeBlock]
+  const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
+  float* Q = scratch;                       // [G, M, dp]
+  float* O = Q + G * M * dp;                // [G, M, dvp]
+  float* Mx = O + G * M * dvp;              // [G, M]
+  float* Ls = Mx + G * M;                   // [G, M]
+  float* Al = Ls + G * M;                   // [M] rescale factors of the current block
+  float* Sc = Al + M;                       // [M, kDecodeBlock]
   float* Kb = Sc + M * kDecodeBlock;        // [kDecodeBlock, dp]
   float* Vb = Kb + kDecodeBlock * dp;       // [kDecodeBlock, dvp]
   const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
   const float log2e = 1.4426950408889634f;
   const float qscale = modifiers ? p.scale : p.scale * log2e;  // log2 domain folded into Q when possible
-  for (std::int64_t r = 0; r < M; ++r) {
-    const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
+  for (std::int64_t r = 0; r < G * M; ++r) {
+    const std::int64_t g = r / M, rr = r % M, h = g * p.group + rr / p.t, t = rr % p.t;
     const std::int64_t off = sq.qrow * p.q.step(0) + t * p.q.step(1) + h * p.q.step(2);
     std::memset(Q + r * dp, 0, static_cast<std::size_t>(dp) * 4);
     load_row<S>(p.q.data, p.q.dtype, off, p.q.step(3), d, Q + r * dp);
@@ -52,51 +94,69 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
   for (const KVSegment& seg : sq.segs) {
     const std::int64_t lo = imax(task.c0, base), hi = imin(task.c1, base + seg.count);
     for (std::int64_t j0 = lo; j0 < hi; j0 += kDecodeBlock) {
-      const std::int64_t n = imin(kDecodeBlock, hi - j0);
-      // Convert the block's K and V rows of head g once (zero padding keeps padded lanes finite).
-      for (std::int64_t j = 0; j < n; ++j) {
-        const std::int64_t idx = j0 + j - base;
-        load_row<S>(static_cast<const char*>(seg.k) + static_cast<std::size_t>(idx * seg.k_stride + g * d) * es, p.kv_dtype, 0, 1, d, Kb + j * dp);
-        load_row<S>(static_cast<const char*>(seg.v) + static_cast<std::size_t>(idx * seg.v_stride + g * dv) * es, p.kv_dtype, 0, 1, dv, Vb + j * dvp);
-      }
-      for (std::int64_t r = 0; r < M; ++r) {
-        const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
-        float* srow = Sc + r * kDecodeBlock;
-        float bmax = -INFINITY;
+      const std::int64_t n = imin(kDecodeBlock, hi - j0), pos_a = seg.pos0 + (j0 - base);
+      const bool all_visible = block_visible(p, sq.len, pos_a, pos_a + n - 1);
+      // All heads of this block's tokens in turn: the task walks [chunk, G, D] memory in order.
+      for (std::int64_t g = 0; g < G; ++g) {
+        const float* Qg = Q + g * M * dp;
+        float* Og = O + g * M * dvp;
+        float* Mg = Mx + g * M;
+        float* Lg = Ls + g * M;
+        // Convert the block's K and V rows of head g once (zero padding keeps padded lanes finite).
         for (std::int64_t j = 0; j < n; ++j) {
-          V acc = S::zero();
-          for (std::int64_t c = 0; c < dp; c += S::W) acc = S::fma(S::load(Q + r * dp + c), S::load(Kb + j * dp + c), acc);
-          float s = S::reduce_add(acc);
-          const std::int64_t pos = seg.pos0 + (j0 + j - base);
-          if (!p.sees(sq.len, t, pos)) {
-            s = -INFINITY;
-          } else if (modifiers) {
-            if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
-            if (p.alibi) s -= p.alibi[h] * static_cast<float>(sq.len - p.t + t - pos);
-            s *= log2e;
+          const std::int64_t idx = j0 + j - base;
+          load_row<S>(static_cast<const char*>(seg.k) + static_cast<std::size_t>(idx * seg.k_stride + g * d) * es, p.kv_dtype, 0, 1, d, Kb + j * dp);
+          load_row<S>(static_cast<const char*>(seg.v) + static_cast<std::size_t>(idx * seg.v_stride + g * dv) * es, p.kv_dtype, 0, 1, dv, Vb + j * dvp);
+        }
+        std::int64_t r = 0;
+        for (; r + kDecodeRows <= M; r += kDecodeRows) block_scores<S, kDecodeRows>(Qg, Kb, Sc, r, n, dp);
+        for (; r < M; ++r) block_scores<S, 1>(Qg, Kb, Sc, r, n, dp);
+        for (r = 0; r < M; ++r) {
+          const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
+          float* srow = Sc + r * kDecodeBlock;
+          if (!all_visible || modifiers)
+            for (std::int64_t j = 0; j < n; ++j) {
+              const std::int64_t pos = pos_a + j;
+              float s = srow[j];
+              if (!p.sees(sq.len, t, pos)) {
+                s = -INFINITY;
+              } else if (modifiers) {
+                if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
+                if (p.alibi) s -= p.alibi[h] * static_cast<float>(sq.len - p.t + t - pos);
+                s *= log2e;
+              }
+              srow[j] = s;
+            }
+          for (std::int64_t j = n; j < kDecodeBlock; ++j) srow[j] = -INFINITY;  // padded keys weigh 0
+          V vmax = S::load(srow);
+          for (std::int64_t c = S::W; c < kDecodeBlock; c += S::W) vmax = S::max(vmax, S::load(srow + c));
+          float bmax = S::reduce_max(vmax);
+          for (std::int64_t j = 0; j < n; ++j) bmax = srow[j] != srow[j] ? srow[j] : bmax;  // NaN propagates
+          const float m_old = Mg[r], m_new = (bmax > m_old || bmax != bmax) ? bmax : m_old;
+          if (m_new == -INFINITY) {  // nothing visible yet for this row: P = 0, O unchanged
+            Al[r] = 1;
+            for (std::int64_t j = 0; j < kDecodeBlock; ++j) srow[j] = 0;
+            continue;
           }
-          srow[j] = s;
-          bmax = (s > bmax || s != s) ? s : bmax;
+          // P = 2^(s − m_new), vectorised (exp is the costly part of the softmax).
+          const V mv = S::set1(m_new);
+          V vsum = S::zero();
+          for (std::int64_t c = 0; c < kDecodeBlock; c += S::W) {
+            const V e = S::exp2(S::sub(S::load(srow + c), mv));
+            S::store(srow + c, e);
+            vsum = S::add(vsum, e);
+          }
+          Al[r] = std::exp2(m_old - m_new);
+          Lg[r] = Lg[r] * Al[r] + S::reduce_add(vsum);
+          Mg[r] = m_new;
         }
-        const float m_old = Mx[r], m_new = (bmax > m_old || bmax != bmax) ? bmax : m_old;
-        if (m_new == -INFINITY) continue;  // nothing visible yet for this row
-        const float alpha = std::exp2(m_old - m_new);
-        float sum = 0;
-        for (std::int64_t j = 0; j < n; ++j) sum += (srow[j] = std::exp2(srow[j] - m_new));
-        Ls[r] = Ls[r] * alpha + sum;
-        Mx[r] = m_new;
-        float* orow = O + r * dvp;
-        const V av = S::set1(alpha);
-        for (std::int64_t c = 0; c < dvp; c += S::W) {  // O = O·α + Σ_j p_j v_j
-          V o = S::mul(S::load(orow + c), av);
-          for (std::int64_t j = 0; j < n; ++j) o = S::fma(S::set1(srow[j]), S::load(Vb + j * dvp + c), o);
-          S::store(orow + c, o);
-        }
+        for (r = 0; r + kDecodeRows <= M; r += kDecodeRows) block_pv<S, kDecodeRows>(Og, Vb, Sc, Al, r, n, dvp);
+        for (; r < M; ++r) block_pv<S, 1>(Og, Vb, Sc, Al, r, n, dvp);
       }
     }
     base += seg.count;
   }
-  for (std::int64_t r = 0; r < M; ++r) {
+  for (std::int64_t r = 0; r < G * M; ++r) {
     float* out = partial + r * (dv + 2);
     out[0] = Mx[r];  // log2 domain
     out[1] = Ls[r];

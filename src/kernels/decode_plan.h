@@ -1,8 +1,9 @@
 #pragma once
 // Decode attention after validation (see include/attend/decode.h), shared by the dispatcher and
-// the per-ISA bodies. Work: tasks of (sequence, KV head, chunk of kChunk cached tokens); each
-// writes a partial (m, l, O) for the group's query rows, merged afterwards in chunk order (so the
-// result does not depend on the thread count).
+// the per-ISA bodies. Work: tasks of (sequence, chunk of kDecodeChunk cached tokens), each over
+// every KV head (so a task streams its chunk's [tokens, G, D] memory in order); each writes a
+// partial (m, l, O) per (KV head, query row), merged afterwards in chunk order (so the result does
+// not depend on the thread count).
 #include <cstdint>
 #include <vector>
 
@@ -40,18 +41,18 @@ struct DecodeProblem {
 };
 
 struct DecodeTask {
-  std::int32_t seq = 0, kv_head = 0;
+  std::int32_t seq = 0;
   std::int64_t c0 = 0, c1 = 0;  // kept-token indices [c0, c1) of the sequence
 };
 
 inline constexpr std::int64_t kDecodeChunk = 512;
-inline std::int64_t decode_partial_floats(const DecodeProblem& p) { return p.rows() * (p.dv + 2); }
+inline std::int64_t decode_partial_floats(const DecodeProblem& p) { return p.g * p.rows() * (p.dv + 2); }
 inline std::int64_t decode_scratch_floats(const DecodeProblem& p) {
   const std::int64_t dp = (p.d + 15) / 16 * 16, dvp = (p.dv + 15) / 16 * 16;
-  return p.rows() * (dp + dvp + 2 + 16) + 16 * (dp + dvp) + 64;
+  return p.g * p.rows() * (dp + dvp + 2) + p.rows() * (1 + 16) + 16 * (dp + dvp) + 64;
 }
 
-// Per-ISA body: partial = [rows][m, l, O(dv)].
+// Per-ISA body: partial = [G][rows][m, l, O(dv)].
 using DecodeTaskFn = void (*)(const DecodeProblem& p, const DecodeTask& t, float* scratch, float* partial);
 void decode_task_scalar(const DecodeProblem&, const DecodeTask&, float*, float*);
 void decode_task_avx2(const DecodeProblem&, const DecodeTask&, float*, float*);
