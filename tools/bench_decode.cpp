@@ -28,7 +28,7 @@ int run_decode_bench(const BenchCommon& c) {
     bw[static_cast<std::size_t>(t)] = core::measure_read_bandwidth_gbs(t);
     std::printf("# measured read bandwidth, %d thread(s): %.1f GB/s\n", t, bw[static_cast<std::size_t>(t)]);
   }
-  std::printf("%-5s %6s %5s %3s | %10s %9s %8s\n", "cache", "L", "batch", "thr", "ms/token", "GB/s", "%read-bw");
+  std::printf("%-5s %6s %5s %3s | %10s %17s %9s %8s\n", "cache", "L", "batch", "thr", "ms/token", "(min-max)", "GB/s", "%read-bw");
   for (const std::string& dt : dtypes)
     for (std::int64_t L : lens)
       for (std::int64_t B : batches) {
@@ -58,8 +58,8 @@ int run_decode_bench(const BenchCommon& c) {
           }
           std::sort(times.begin(), times.end());
           const double med = times[times.size() / 2], gbs = bytes / med / 1e9;
-          std::printf("%-5s %6ld %5ld %3d | %10.3f %9.1f %7.1f%%\n", dt.c_str(), static_cast<long>(L), static_cast<long>(B), t,
-                      med * 1e3, gbs, 100 * gbs / bw[static_cast<std::size_t>(t)]);
+          std::printf("%-5s %6ld %5ld %3d | %10.3f (%7.3f-%7.3f) %9.1f %7.1f%%\n", dt.c_str(), static_cast<long>(L), static_cast<long>(B), t,
+                      med * 1e3, times.front() * 1e3, times.back() * 1e3, gbs, 100 * gbs / bw[static_cast<std::size_t>(t)]);
           std::fflush(stdout);
         }
       }
