@@ -12,6 +12,13 @@
 // keys (ring attention) passes the global out and lse and gets that block's exact share.
 // dk and dv sum over the query heads that share a KV head (GQA/MQA). Fully masked rows
 // (lse = -inf) contribute nothing. Dropout uses the forward's seed: the keep mask is recomputed.
+//
+// Determinism and its cost: one task per (sequence, KV head) owns that head's dK, dV and the dQ of
+// its query-head group, and sums in a fixed order, so results are bitwise identical for any thread
+// count whether or not opts.deterministic is set — the flag costs nothing. The price is paid in
+// parallelism instead: at most B·Hkv (ragged: sequences·Hkv) workers are busy, so a single sequence
+// with one KV head runs on one thread. Scratch is O(threads·tile²) plus, only with dbias, one f32
+// [group, Nq, Nk] buffer per task (the caller asked for an Nq×Nk gradient).
 #include "attend/attention.h"
 
 namespace attend {
