@@ -25,7 +25,7 @@ namespace {
 
 struct RingArgs {
   std::string q, k, v, out, layout = "contiguous", dtype = "f32";
-  std::int64_t random_n = 0, batch = 1, heads = 8, kv_heads = 8, dim = 64;
+  std::int64_t random_n = 0, batch = 1, heads = 8, kv_heads = 0, dim = 64;  // kv_heads 0: = heads
   std::uint64_t seed = 1;
   bool causal = false, check = false;
   std::vector<std::int64_t> window;
@@ -90,8 +90,9 @@ int run_ring(const RingArgs& a) {
     if (random) {
       const DType dt = dtype_from_name(a.dtype);
       q = random_rows(dt, a.batch, a.heads, a.dim, segs, n, N, a.seed);
-      k = random_rows(dt, a.batch, a.kv_heads, a.dim, segs, n, N, a.seed + 1);
-      v = random_rows(dt, a.batch, a.kv_heads, a.dim, segs, n, N, a.seed + 2);
+      const std::int64_t hkv = a.kv_heads > 0 ? a.kv_heads : a.heads;
+      k = random_rows(dt, a.batch, hkv, a.dim, segs, n, N, a.seed + 1);
+      v = random_rows(dt, a.batch, hkv, a.dim, segs, n, N, a.seed + 2);
     } else {
       q = take_rows(gq.view(), segs, n), k = take_rows(gk.view(), segs, n), v = take_rows(gv.view(), segs, n);
     }
@@ -177,7 +178,7 @@ const bool kRegistered = register_command(
       sub.add_option("--random", a->random_n, "instead of files: a reproducible random N-token sequence");
       sub.add_option("--batch", a->batch, "random: batch")->check(CLI::PositiveNumber);
       sub.add_option("--heads", a->heads, "random: query heads")->check(CLI::PositiveNumber);
-      sub.add_option("--kv-heads", a->kv_heads, "random: key/value heads")->check(CLI::PositiveNumber);
+      sub.add_option("--kv-heads", a->kv_heads, "random: key/value heads (default: --heads)");
       sub.add_option("--dim", a->dim, "random: head width")->check(CLI::PositiveNumber);
       sub.add_option("--dtype", a->dtype, "random: f32, bf16 or f16");
       sub.add_option("--seed", a->seed, "random: seed");
