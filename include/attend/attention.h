@@ -20,6 +20,8 @@
 //   bottom-right aligned (as FlashAttention >= 2.1), so a query block appended to a cache sees the
 //   whole cache. The causal mask hides j > i'; the window (left, right) hides j < i' − left and
 //   j > i' + right (-1 = unbounded). A row with no visible key gets out = 0 and lse = -inf.
+//   opts.position_offset is added to i' (masks and ALiBi): a block of queries can then be placed
+//   against a block of keys taken from elsewhere in a longer sequence (ring attention).
 //
 // Inputs and outputs may be f32, bf16 or f16 independently; accumulation is always f32.
 // Never allocates an Nq x Nk buffer; parallel over (batch, head, query block).
@@ -38,6 +40,7 @@ struct AttentionOptions {
   std::int64_t window_left = -1;         // -1: unbounded
   std::int64_t window_right = -1;        // -1: unbounded (causal implies 0)
   float softcap = 0;                     // 0: off
+  std::int64_t position_offset = 0;      // added to i' = i + (Nk − Nq) (masks and ALiBi)
   TensorView bias;                       // optional, broadcastable to [B, Hq, Nq, Nk]
   std::span<const float> alibi_slopes;   // optional, [Hq]
 

@@ -114,6 +114,7 @@ double attention_flops(std::int64_t batch, std::int64_t heads, std::int64_t nq, 
   p.hq = heads; p.d = d; p.dv = dv;
   p.left = opts.window_left;
   p.right = opts.causal ? (opts.window_right < 0 ? 0 : std::min<std::int64_t>(opts.window_right, 0)) : opts.window_right;
+  p.offset = opts.position_offset;
   for (std::int64_t b = 0; b < batch; ++b) p.seqs.push_back({b, 0, nq, 0, nk});
   return kernels::flops_for(p);
 }

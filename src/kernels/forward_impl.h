@@ -104,7 +104,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardT
       if (stats) {  // in natural units: Σ e·s, Σ e·|i'−j|, Σ e on sink keys, max s and where
         float* a = acc + r * 6;
         a[0] *= alpha; a[1] *= alpha; a[2] *= alpha;
-        const std::int64_t ip = i + sq.nk - sq.nq;
+        const std::int64_t ip = i + sq.nk - sq.nq + p.offset;
         for (std::int64_t j = 0; j < kn; ++j) {
           const float s2 = srow[j];
           if (!(s2 > kNegInf)) continue;

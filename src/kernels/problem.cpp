@@ -92,6 +92,7 @@ Problem make_problem(const char* fn, const TensorView& q, const TensorView& k, c
   p.left = opts.window_left;
   p.right = opts.window_right;
   if (p.causal) p.right = p.right < 0 ? 0 : std::min<std::int64_t>(p.right, 0);
+  p.offset = opts.position_offset;
   if (!(opts.softcap >= 0) || !std::isfinite(opts.softcap)) fail(fn, "softcap must be >= 0 and finite, got ", opts.softcap);
   p.softcap = opts.softcap;
 

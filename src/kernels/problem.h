@@ -29,6 +29,7 @@ struct Problem {
   float scale = 1;
   bool causal = false;
   std::int64_t left = -1, right = -1;  // window; causal folded into right (-1 = unbounded)
+  std::int64_t offset = 0;             // AttentionOptions::position_offset
   float softcap = 0;
   TensorView bias;                     // empty, or rank 4 broadcastable to [S, Hq, Nq, Nk]
   const float* alibi = nullptr;        // [Hq] or null
@@ -43,7 +44,7 @@ struct Problem {
 
   // Keys that causal/window/padding let local query row i see (bias -inf may hide more).
   KeyRange visible(std::int64_t i, const Sequence& s) const {
-    const std::int64_t ip = i + s.nk - s.nq;  // bottom-right alignment
+    const std::int64_t ip = i + s.nk - s.nq + offset;  // bottom-right alignment, shifted
     KeyRange r{0, s.nk};
     if (left >= 0) r.lo = std::max<std::int64_t>(0, ip - left);
     if (right >= 0) r.hi = std::min<std::int64_t>(s.nk, ip + right + 1);
@@ -63,7 +64,7 @@ struct Problem {
     if (softcap > 0) s = static_cast<T>(softcap) * std::tanh(s / static_cast<T>(softcap));
     if (!bias.empty()) s += static_cast<T>(bias_at(seq, h, i, j, sq));
     if (alibi) {
-      const std::int64_t ip = i + sq.nk - sq.nq;
+      const std::int64_t ip = i + sq.nk - sq.nq + offset;
       s -= static_cast<T>(alibi[h]) * static_cast<T>(ip > j ? ip - j : j - ip);
     }
     return s;
