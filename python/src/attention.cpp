@@ -37,7 +37,7 @@ const char* const kForwardDoc = R"doc(Exact scaled-dot-product attention (forwar
 
 py::object forward(bool reference, const py::object& q_obj, const py::object& k_obj, const py::object& v_obj,
                    const OptionArgs& args, bool return_lse) {
-  const char* fn = reference ? "reference.attention" : "attention";
+  const char* fn = reference ? "reference::attention" : "attention";
   ParsedOptions p;
   parse_options(fn, args, p);
   const Input q = qkv_input(fn, "q", q_obj, p), k = qkv_input(fn, "k", k_obj, p), v = qkv_input(fn, "v", v_obj, p);

@@ -10,7 +10,8 @@ namespace {
 
 const char* const kBackwardDoc = R"doc(Gradients of attention (training), FlashAttention-2 style.
 
-    q, k, v: as in attend.attention (same layout, options and dtypes as the forward call)
+    q: [B, Nq, Hq, D], k: [B, Nk, Hkv, D], v: [B, Nk, Hkv, Dv]  as in attend.attention (same
+       layout, options and dtypes as the forward call)
     out:  [B, Nq, Hq, Dv]  the forward's output
     dout: [B, Nq, Hq, Dv]  gradient of the loss with respect to out
     lse:  float32 [B, Hq, Nq]  the forward's log-sum-exp (attention(..., return_lse=True))
@@ -26,7 +27,7 @@ const char* const kBackwardDoc = R"doc(Gradients of attention (training), FlashA
 py::tuple backward(bool reference, const py::object& q_obj, const py::object& k_obj, const py::object& v_obj,
                    const py::object& out_obj, const py::object& dout_obj, const py::object& lse_obj,
                    const OptionArgs& args, bool return_dbias, bool deterministic) {
-  const char* fn = reference ? "reference.attention_backward" : "attention_backward";
+  const char* fn = reference ? "reference::attention_backward" : "attention_backward";
   ParsedOptions p;
   parse_options(fn, args, p);
   p.opts.deterministic = deterministic;
