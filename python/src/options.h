@@ -15,18 +15,18 @@ namespace attend::python {
 
 // The Python-level arguments, as received.
 struct OptionArgs {
-  py::object causal, is_causal;            // bool or None
-  py::object window, window_size;          // (left, right) or None; -1 = unbounded
-  py::object scale, softmax_scale;         // float or None (1/sqrt(D))
+  py::object causal = py::none(), is_causal = py::none();                // bool or None
+  py::object window = py::none(), window_size = py::none();              // (left, right); -1 = unbounded
+  py::object scale = py::none(), softmax_scale = py::none();             // float or None (1/sqrt(D))
   double softcap = 0;
-  py::object bias, attn_mask;              // additive float bias or bool mask (True = attend)
-  py::object alibi, alibi_slopes;          // [Hq] slopes or None
+  py::object bias = py::none(), attn_mask = py::none();                  // float bias or bool mask
+  py::object alibi = py::none(), alibi_slopes = py::none();              // [Hq] slopes or None
   double dropout_p = 0;
   std::uint64_t seed = 0;
   std::string layout = "bshd";             // "bshd": [B, N, H, D]; "bhsd": [B, H, N, D]
-  py::object dtype;                        // None or "bfloat16" (uint16 arrays hold bf16 bits)
-  py::object cu_seqlens_q, cu_seqlens_k, seqlens_k;
-  py::object threads;                      // int or None (the global setting)
+  py::object dtype = py::none();           // None or "bfloat16" (uint16 arrays hold bf16 bits)
+  py::object cu_seqlens_q = py::none(), cu_seqlens_k = py::none(), seqlens_k = py::none();
+  py::object threads = py::none();         // int or None (the global setting)
 };
 
 // Everything a call needs, owning the memory that `opts` points into. Not copyable or movable
