@@ -92,3 +92,56 @@ def _time_cpp_attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: boo
                         layout: Layout = "bshd", threads: Optional[int] = None,
                         runs: int = 5) -> list[float]:
     """Seconds of each of `runs` attend::attention calls timed in C++ (benchmarks only)."""
+
+class KVCache:
+    """Contiguous KV cache for S sequences; k [n, G, D], v [n, G, Dv] per append."""
+    def __init__(self, sequences: int, capacity: int, kv_heads: int, head_dim: int,
+                 value_dim: Optional[int] = None, dtype: str = "float32", window: int = -1,
+                 sink_tokens: int = 0) -> None: ...
+    def append(self, s: int, k: ArrayLike, v: ArrayLike) -> int: ...
+    def truncate(self, s: int, length: int) -> None: ...
+    def clear(self, s: int) -> None: ...
+    def length(self, s: int) -> int: ...
+    def stored(self, s: int) -> int: ...
+    def kept_positions(self, s: int) -> list[int]: ...
+    def keys(self, s: int) -> Array:
+        """Copy of stored keys, [stored, G, D]."""
+    def values(self, s: int) -> Array:
+        """Copy of stored values, [stored, G, Dv]."""
+    sequences: int
+    kv_heads: int
+    head_dim: int
+    value_dim: int
+    dtype: str
+
+class PagedKVCache:
+    """Paged KV cache: blocks shared by sequences, fork() with copy-on-write."""
+    def __init__(self, num_blocks: int, block_size: int, kv_heads: int, head_dim: int,
+                 value_dim: Optional[int] = None, dtype: str = "float32") -> None: ...
+    def add_sequence(self) -> int: ...
+    def fork(self, parent: int) -> int: ...
+    def remove_sequence(self, s: int) -> None: ...
+    def append(self, s: int, k: ArrayLike, v: ArrayLike) -> int: ...
+    def truncate(self, s: int, length: int) -> None: ...
+    def length(self, s: int) -> int: ...
+    def free_blocks(self) -> int: ...
+    def block_table(self, s: int) -> list[int]: ...
+    block_size: int
+    kv_heads: int
+    head_dim: int
+    value_dim: int
+    dtype: str
+
+@overload
+def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional[float] = None,
+           softmax_scale: Optional[float] = None, softcap: float = 0.0, window: int = -1,
+           alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+           sequences: Optional[Sequence[int]] = None, return_lse: Literal[False] = False,
+           dtype: Optional[str] = None, threads: Optional[int] = None) -> Array: ...
+@overload
+def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional[float] = None,
+           softmax_scale: Optional[float] = None, softcap: float = 0.0, window: int = -1,
+           alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+           sequences: Optional[Sequence[int]] = None, return_lse: Literal[True] = ...,
+           dtype: Optional[str] = None, threads: Optional[int] = None) -> Tuple[Array, Array]:
+    """Decode over a KV cache. q: [S, T, Hq, D] -> out [S, T, Hq, Dv] (+ lse float32 [S, Hq, T])."""
