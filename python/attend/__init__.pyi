@@ -1,0 +1,147 @@
+# Type stubs for the attend module (pybind11 extension attend._attend).
+# Shape letters: B batch, Nq queries, Nk keys, Hq query heads, Hkv key/value heads (Hq % Hkv == 0),
+# D query/key width, Dv value width. layout='bshd' is [B, N, H, D]; layout='bhsd' is [B, H, N, D].
+from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from . import reference as reference
+
+__version__: str
+
+ArrayLike = npt.ArrayLike
+Array = npt.NDArray[Any]
+Layout = Literal["bshd", "bhsd"]
+Window = Optional[Tuple[int, int]]
+
+@overload
+def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool] = None,
+              is_causal: Optional[bool] = None, window: Window = None, window_size: Window = None,
+              scale: Optional[float] = None, softmax_scale: Optional[float] = None, softcap: float = 0.0,
+              bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
+              alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+              dropout_p: float = 0.0, seed: int = 0, return_lse: Literal[False] = False,
+              layout: Layout = "bshd", dtype: Optional[str] = None,
+              cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
+              seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None) -> Array: ...
+@overload
+def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool] = None,
+              is_causal: Optional[bool] = None, window: Window = None, window_size: Window = None,
+              scale: Optional[float] = None, softmax_scale: Optional[float] = None, softcap: float = 0.0,
+              bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
+              alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+              dropout_p: float = 0.0, seed: int = 0, return_lse: Literal[True] = ...,
+              layout: Layout = "bshd", dtype: Optional[str] = None,
+              cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
+              seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None) -> Tuple[Array, Array]:
+    """Exact scaled-dot-product attention (forward).
+
+    q: [B, Nq, Hq, D] (layout='bhsd': [B, Hq, Nq, D]; packed with cu_seqlens: [total_q, Hq, D])
+    k: [B, Nk, Hkv, D];  v: [B, Nk, Hkv, Dv]
+    returns out: [B, Nq, Hq, Dv] (q's layout and dtype); with return_lse=True also
+    lse: float32 [B, Hq, Nq] (-inf for a fully masked row).
+    bias / attn_mask: float, broadcastable to [B, Hq, Nq, Nk], or bool (True = attend).
+    alibi / alibi_slopes: [Hq].  cu_seqlens_q/k: [B + 1] int32.  seqlens_k: [B] int32.
+    float32, float16, or bfloat16 (uint16 + dtype='bfloat16', or ml_dtypes). Zero copy through
+    strides; an input is copied only when unaligned to its itemsize or with negative strides.
+    Releases the GIL. Bad shapes or values raise ValueError with the C++ message.
+    """
+
+@overload
+def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike, dout: ArrayLike,
+                       lse: ArrayLike, *, causal: Optional[bool] = None, is_causal: Optional[bool] = None,
+                       window: Window = None, window_size: Window = None, scale: Optional[float] = None,
+                       softmax_scale: Optional[float] = None, softcap: float = 0.0,
+                       bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
+                       alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+                       dropout_p: float = 0.0, seed: int = 0, return_dbias: Literal[False] = False,
+                       deterministic: bool = False, layout: Layout = "bshd", dtype: Optional[str] = None,
+                       cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
+                       seqlens_k: Optional[ArrayLike] = None,
+                       threads: Optional[int] = None) -> Tuple[Array, Array, Array]: ...
+@overload
+def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike, dout: ArrayLike,
+                       lse: ArrayLike, *, causal: Optional[bool] = None, is_causal: Optional[bool] = None,
+                       window: Window = None, window_size: Window = None, scale: Optional[float] = None,
+                       softmax_scale: Optional[float] = None, softcap: float = 0.0,
+                       bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
+                       alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+                       dropout_p: float = 0.0, seed: int = 0, return_dbias: Literal[True] = ...,
+                       deterministic: bool = False, layout: Layout = "bshd", dtype: Optional[str] = None,
+                       cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
+                       seqlens_k: Optional[ArrayLike] = None,
+                       threads: Optional[int] = None) -> Tuple[Array, Array, Array, Array]:
+    """Gradients of attention.
+
+    q, k, v, out: as the forward (out = the forward's output);  dout: [B, Nq, Hq, Dv];
+    lse: float32 [B, Hq, Nq] from attention(..., return_lse=True).
+    returns (dq, dk, dv) shaped like q, k, v; with return_dbias=True also dbias (float32, the
+    bias's shape, broadcast dimensions summed). Pass the forward's options.
+    """
+
+def set_num_threads(n: int) -> None:
+    """Worker threads for calls that do not pass threads= (n >= 1)."""
+def num_threads() -> int:
+    """The global thread setting."""
+def isa_info() -> dict[str, str]:
+    """{'detected': best SIMD path of this CPU, 'active': the one calls use}."""
+def set_isa(name: Optional[Literal["scalar", "avx2", "avx512"]]) -> None:
+    """Force a SIMD path (never above the detected one); None restores the best."""
+def _time_cpp_attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: bool = False,
+                        layout: Layout = "bshd", threads: Optional[int] = None,
+                        runs: int = 5) -> list[float]:
+    """Seconds of each of `runs` attend::attention calls timed in C++ (benchmarks only)."""
+
+class KVCache:
+    """Contiguous KV cache for S sequences; k [n, G, D], v [n, G, Dv] per append."""
+    def __init__(self, sequences: int, capacity: int, kv_heads: int, head_dim: int,
+                 value_dim: Optional[int] = None, dtype: str = "float32", window: int = -1,
+                 sink_tokens: int = 0) -> None: ...
+    def append(self, s: int, k: ArrayLike, v: ArrayLike) -> int: ...
+    def truncate(self, s: int, length: int) -> None: ...
+    def clear(self, s: int) -> None: ...
+    def length(self, s: int) -> int: ...
+    def stored(self, s: int) -> int: ...
+    def kept_positions(self, s: int) -> list[int]: ...
+    def keys(self, s: int) -> Array:
+        """Copy of stored keys, [stored, G, D]."""
+    def values(self, s: int) -> Array:
+        """Copy of stored values, [stored, G, Dv]."""
+    sequences: int
+    kv_heads: int
+    head_dim: int
+    value_dim: int
+    dtype: str
+
+class PagedKVCache:
+    """Paged KV cache: blocks shared by sequences, fork() with copy-on-write."""
+    def __init__(self, num_blocks: int, block_size: int, kv_heads: int, head_dim: int,
+                 value_dim: Optional[int] = None, dtype: str = "float32") -> None: ...
+    def add_sequence(self) -> int: ...
+    def fork(self, parent: int) -> int: ...
+    def remove_sequence(self, s: int) -> None: ...
+    def append(self, s: int, k: ArrayLike, v: ArrayLike) -> int: ...
+    def truncate(self, s: int, length: int) -> None: ...
+    def length(self, s: int) -> int: ...
+    def free_blocks(self) -> int: ...
+    def block_table(self, s: int) -> list[int]: ...
+    block_size: int
+    kv_heads: int
+    head_dim: int
+    value_dim: int
+    dtype: str
+
+@overload
+def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional[float] = None,
+           softmax_scale: Optional[float] = None, softcap: float = 0.0, window: int = -1,
+           alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+           sequences: Optional[Sequence[int]] = None, return_lse: Literal[False] = False,
+           dtype: Optional[str] = None, threads: Optional[int] = None) -> Array: ...
+@overload
+def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional[float] = None,
+           softmax_scale: Optional[float] = None, softcap: float = 0.0, window: int = -1,
+           alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+           sequences: Optional[Sequence[int]] = None, return_lse: Literal[True] = ...,
+           dtype: Optional[str] = None, threads: Optional[int] = None) -> Tuple[Array, Array]:
+    """Decode over a KV cache. q: [S, T, Hq, D] -> out [S, T, Hq, Dv] (+ lse float32 [S, Hq, T])."""
