@@ -184,6 +184,10 @@ int layers_needed(const SearchProblem& p) {
 
 MergeTrace path_merge(const SearchProblem& p, int layers) {
   if (layers < 0) detail::fail("graph::path_merge", "layers must be >= 0, got ", layers);
+  if (p.n < 1 || p.path.empty() || p.goal < 0 || p.goal >= p.n || p.path.back() < 0 || p.path.back() >= p.n)
+    detail::fail("graph::path_merge", "bad problem: n=", p.n, " goal=", p.goal, " path length ", p.path.size());
+  for (auto [u, w] : p.edges)
+    if (u < 0 || u >= p.n || w < 0 || w >= p.n) detail::fail("graph::path_merge", "edge (", u, ", ", w, ") out of range n=", p.n);
   const int n = p.n;
   const std::size_t nn = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
   // Embedding: token v holds R_v = {v} ∪ out(v) as a 0/1 row [n].
@@ -210,7 +214,8 @@ MergeTrace path_merge(const SearchProblem& p, int layers) {
     record();
   }
   const auto& last = trace.sets.back();
-  for (int w : adjacency(p)[static_cast<std::size_t>(p.path.back())]) {
+  const auto adj = adjacency(p);  // kept alive: the loop below walks one of its rows
+  for (int w : adj[static_cast<std::size_t>(p.path.back())]) {
     const auto& s = last[static_cast<std::size_t>(w)];
     if (std::binary_search(s.begin(), s.end(), p.goal)) trace.answers.push_back(w);
   }

@@ -70,11 +70,15 @@ TEST(GraphSearch, OneLayerFewerFails) {
     for (int w : want) dist = std::min(dist, bfs_distance(p, w, p.goal));
     int need = 0;
     while ((1 << need) < dist) ++need;  // ⌈log2 d⌉ layers for the answer's remaining path
-    EXPECT_EQ(path_merge(p, need).answers, want);
+    // With `need` layers the nearest answers are found (farther ones may need more layers).
+    const MergeTrace enough = path_merge(p, need);
+    ASSERT_FALSE(enough.answers.empty());
+    for (int w : enough.answers) EXPECT_TRUE(std::binary_search(want.begin(), want.end(), w));
+    EXPECT_EQ(bfs_distance(p, enough.answer, p.goal) <= (1 << need), true);
     if (need == 0) continue;
     ++needing;
     const MergeTrace t = path_merge(p, need - 1);
-    EXPECT_NE(t.answers, want);
+    EXPECT_TRUE(t.answers.empty());  // every candidate is farther than 2^(need−1)
     failures += t.answers != want;
   }
   EXPECT_GT(needing, 300);
