@@ -21,8 +21,8 @@ int run_graph_demo() {
 
   std::printf("2. diffusion\n");
   std::vector<float> q(16 * 8), k(16 * 8);
-  for (std::size_t i = 0; i < q.size(); ++i) q[i] = static_cast<float>((i * 37 % 17) - 8) / 8.0f, k[i] = static_cast<float>((i * 53 % 19) - 9) / 9.0f;
-  const auto m = graph::markov_stationary(graph::attention_matrix(q, k, 16, 8, 0.1f), 16);
+  for (std::size_t i = 0; i < q.size(); ++i) q[i] = (static_cast<float>(i * 37 % 17) - 8) / 8.0f, k[i] = (static_cast<float>(i * 53 % 19) - 9) / 9.0f;
+  const auto m = graph::markov_stationary(graph::attention_matrix(q, k, 16, 8, 0.5f), 16);
   std::printf("  16-token attention matrix: pi*[0..3] = %.4f %.4f %.4f %.4f, spectral gap %.4f\n", m.pi[0], m.pi[1], m.pi[2], m.pi[3], 1 - m.lambda2);
   graph::DeqLayer L;
   L.n = 16, L.d = 8, L.x = q, L.gamma = 0.85f;
