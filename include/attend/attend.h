@@ -8,6 +8,7 @@
 #include "attend/error.h"
 #include "attend/runtime.h"
 #include "attend/image.h"
+#include "attend/graph.h"
 #include "attend/io.h"
 #include "attend/kv_cache.h"
 #include "attend/tensor.h"

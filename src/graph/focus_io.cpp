@@ -1,0 +1,117 @@
+// Link graphs for focus: CSV input (every field validated, errors name file and line) and a
+// synthetic generator.
+#include <charconv>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+
+#include "attend/graph.h"
+#include "core/check.h"
+
+namespace attend::graph {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) detail::fail("graph::read_links_csv", "cannot open '", path, "'");
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
+
+// Calls fn(fields, line_number) for each non-empty line; skips a first line equal to `header`.
+template <typename Fn>
+void for_rows(const std::string& path, const std::string& text, std::string_view header, std::size_t want, Fn&& fn) {
+  std::size_t pos = 0, line = 0;
+  std::vector<std::string_view> fields;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view row(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
+    if (row.empty()) continue;
+    if (line == 1 && row == header) continue;
+    fields.clear();
+    std::size_t b = 0;
+    for (;;) {
+      const std::size_t c = row.find(',', b);
+      fields.push_back(row.substr(b, c == std::string_view::npos ? std::string_view::npos : c - b));
+      if (c == std::string_view::npos) break;
+      b = c + 1;
+    }
+    if (fields.size() != want)
+      detail::fail("graph::read_links_csv", path, ":", line, ": expected ", want, " fields (", header, "), got ", fields.size());
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      if (fields[i].empty() || fields[i].find_first_of(" \t\"") != std::string_view::npos)
+        detail::fail("graph::read_links_csv", path, ":", line, ": field ", i + 1, " is empty or has spaces/quotes: '", fields[i], "'");
+    fn(fields, line);
+  }
+}
+
+}  // namespace
+
+LinkGraph read_links_csv(const std::string& links_path, const std::string& stakes_path) {
+  LinkGraph g;
+  std::unordered_map<std::string, std::uint32_t> neurons, particles;
+  {
+    const std::string text = slurp(stakes_path);
+    for_rows(stakes_path, text, "neuron,stake", 2, [&](const std::vector<std::string_view>& f, std::size_t line) {
+      std::uint64_t v = 0;
+      const auto [p, ec] = std::from_chars(f[1].data(), f[1].data() + f[1].size(), v);
+      if (ec != std::errc() || p != f[1].data() + f[1].size())
+        detail::fail("graph::read_links_csv", stakes_path, ":", line, ": stake '", f[1], "' is not an unsigned 64-bit integer");
+      const auto [it, fresh] = neurons.emplace(std::string(f[0]), static_cast<std::uint32_t>(g.stake.size()));
+      if (!fresh) detail::fail("graph::read_links_csv", stakes_path, ":", line, ": neuron '", f[0], "' listed twice");
+      g.stake.push_back(v);
+      g.neuron_names.emplace_back(f[0]);
+    });
+  }
+  const std::string text = slurp(links_path);
+  for_rows(links_path, text, "neuron,from,to", 3, [&](const std::vector<std::string_view>& f, std::size_t line) {
+    const auto it = neurons.find(std::string(f[0]));
+    if (it == neurons.end()) detail::fail("graph::read_links_csv", links_path, ":", line, ": neuron '", f[0], "' has no stake in ", stakes_path);
+    auto particle = [&](std::string_view name) {
+      const auto [pt, fresh] = particles.emplace(std::string(name), static_cast<std::uint32_t>(g.particle_names.size()));
+      if (fresh) {
+        if (g.particle_names.size() >= 0xffffffffu) detail::fail("graph::read_links_csv", links_path, ":", line, ": too many particles");
+        g.particle_names.emplace_back(name);
+      }
+      return pt->second;
+    };
+    g.neuron.push_back(it->second);
+    g.from.push_back(particle(f[1]));
+    g.to.push_back(particle(f[2]));
+  });
+  g.neurons = static_cast<std::int64_t>(g.stake.size());
+  g.particles = static_cast<std::int64_t>(g.particle_names.size());
+  return g;
+}
+
+LinkGraph generate_links(std::int64_t links, std::int64_t particles, std::int64_t neurons, std::uint64_t seed) {
+  if (links < 0 || particles < 1 || neurons < 1 || particles > 0xffffffffLL || neurons > 0xffffffffLL)
+    detail::fail("graph::generate_links", "need links >= 0, 1 <= particles, neurons < 2^32, got ", links, ", ", particles, ", ", neurons);
+  LinkGraph g;
+  g.particles = particles;
+  g.neurons = neurons;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  g.stake.resize(static_cast<std::size_t>(neurons));
+  for (auto& s : g.stake) s = 1 + rng() % 1000000000ULL;
+  g.neuron.resize(static_cast<std::size_t>(links));
+  g.from.resize(g.neuron.size());
+  g.to.resize(g.neuron.size());
+  for (std::size_t i = 0; i < g.neuron.size(); ++i) {
+    // Skewed targets (u³: a few popular particles), uniform sources and neurons.
+    g.neuron[i] = static_cast<std::uint32_t>(rng() % static_cast<std::uint64_t>(neurons));
+    g.from[i] = static_cast<std::uint32_t>(rng() % static_cast<std::uint64_t>(particles));
+    const double x = u(rng);
+    g.to[i] = static_cast<std::uint32_t>(std::min<double>(static_cast<double>(particles) - 1, x * x * x * static_cast<double>(particles)));
+  }
+  return g;
+}
+
+}  // namespace attend::graph
