@@ -64,10 +64,9 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
         tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
       }
     } else if (task_ == Task::induction) {
-      // [noise (T − 2m) | r (m) | r (m)]: the second copy's tokens after its first are predictable
-      // only by finding the previous occurrence of the current token and copying its successor.
-      std::uniform_int_distribution<I64> len(std::max<I64>(2, T_ / 4), T_ / 2);
-      const I64 m = len(rng), start = T_ - 2 * m;
+      // [noise (T − 2m) | r (m) | r (m)], m = T/2: a repeated random sequence; the second copy's
+      // tokens after its first are predicted by copying the successor of the earlier occurrence.
+      const I64 m = T_ / 2, start = T_ - 2 * m;
       for (I64 i = 0; i < T_; ++i) tok[i] = sym(rng);
       for (I64 i = 0; i < m; ++i) tok[start + m + i] = tok[start + i];
       for (I64 i = start + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
