@@ -9,6 +9,7 @@
 #include "attend/attend.h"
 #include "bench_util.h"
 #include "command.h"
+#include "model_cli.h"
 
 namespace attend::cli {
 namespace {
@@ -81,7 +82,8 @@ int run_demo(int threads) {
     std::printf("  %-10s %7.2f ms  %6.1f GFLOP/s\n", causal ? "causal" : "full", t.median * 1e3,
                 attention_flops(1, 8, 2048, 2048, 128, 128, opts) / t.median / 1e9);
   }
-  return 0;
+  // ---- model runtime (tools/model_demo.cpp): train, evaluate and save a small induction model ----
+  return run_model_demo(threads);
 }
 
 const bool registered = register_command("demo", "the engine end to end on built-in data", [](CLI::App& sub) {

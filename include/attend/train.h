@@ -1,0 +1,89 @@
+#pragma once
+// Training the model of attend/model.h: built-in data (synthetic copy, sort and induction tasks,
+// byte-level text), AdamW with weight decay, global gradient-norm clipping, linear warm-up then
+// cosine decay, gradient accumulation, a seedable data order (the batch of step s depends only on
+// (seed, s), so a resumed run sees the same data), checkpoints with optimizer state, and the loss
+// curve as CSV and PNG.
+//
+// Shape letters: B sequences per micro-batch, T tokens per sequence.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "attend/model.h"
+
+namespace attend::nn {
+
+enum class Task { induction, copy, sort, text };
+Task parse_task(const std::string& name);  // "induction" | "copy" | "sort" | "text"
+const char* task_name(Task task);
+
+// One batch: tokens [B, T] and next-token targets [B, T] (−1: not scored).
+struct Batch {
+  std::int64_t B = 0, T = 0;
+  std::vector<std::int32_t> tokens, targets;
+};
+
+// Task sequences over a vocabulary of `vocab` tokens (the last is the separator). Text reads
+// bytes (vocab 256). The batch is a pure function of (seed, index).
+class TaskData {
+ public:
+  TaskData(Task task, std::int64_t vocab, std::int64_t seq_len, const std::string& text_path = {});
+  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index) const;
+  Task task() const { return task_; }
+
+ private:
+  Task task_;
+  std::int64_t vocab_, T_;
+  std::string text_;
+};
+
+struct TrainConfig {
+  std::int64_t steps = 1000;        // optimizer steps (total, including resumed ones)
+  std::int64_t batch = 16;          // sequences per micro-batch
+  std::int64_t accum = 1;           // micro-batches per optimizer step
+  float lr = 1e-3f, min_lr = 1e-4f;
+  std::int64_t warmup = 50;         // linear warm-up steps, then cosine decay to min_lr at `steps`
+  float weight_decay = 0.1f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
+  float clip = 1.0f;                // global gradient-norm clip (0: off)
+  std::uint64_t seed = 0;           // data order
+  std::int64_t log_every = 0;       // progress line every n steps to stderr (0: never)
+};
+
+struct CurvePoint {
+  std::int64_t step = 0;
+  double loss = 0, lr = 0, tokens_per_s = 0, grad_norm = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(Model& model, const TaskData& data, const TrainConfig& config);  // both must outlive it
+  double step();                  // one optimizer step; returns its mean loss
+  void run();                     // steps until config.steps
+  std::int64_t steps_done() const { return step_; }
+  const std::vector<CurvePoint>& curve() const { return curve_; }
+  float lr_at(std::int64_t step) const;
+
+  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + loss curve.
+  void save_checkpoint(const std::string& path) const;
+  void load_checkpoint(const std::string& path);  // model weights, moments, step, curve
+
+ private:
+  Model& model_;
+  const TaskData& data_;
+  TrainConfig cfg_;
+  std::int64_t step_ = 0;
+  std::vector<float> m_, v_;
+  std::vector<CurvePoint> curve_;
+};
+
+// Accuracy of argmax predictions on the scored targets of `sequences` held-out sequences
+// (a seed stream disjoint from training's).
+double evaluate_accuracy(const Model& model, const TaskData& data, std::int64_t sequences, std::uint64_t seed);
+// Mean loss on the same held-out sequences.
+double evaluate_loss(const Model& model, const TaskData& data, std::int64_t sequences, std::uint64_t seed);
+
+void write_curve_csv(const std::string& path, const std::vector<CurvePoint>& curve);
+void write_curve_png(const std::string& path, const std::vector<CurvePoint>& curve);  // axes + curve
+
+}  // namespace attend::nn

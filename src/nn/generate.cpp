@@ -1,0 +1,91 @@
+// Generation: incremental decoding through a per-layer key/value store, and the sampler
+// (greedy, temperature, top-k, top-p, seeded).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "core/check.h"
+#include "nn/model_impl.h"
+
+namespace attend::nn {
+
+using I64 = std::int64_t;
+
+struct Decoder::State {
+  const Model::Impl* impl;
+  LocalKvStore cache;  // swap for attend::KVCache behind KvStore when it lands
+  Acts acts;
+  explicit State(const Model::Impl& m) : impl(&m), cache(m.config) {}
+};
+
+Decoder::Decoder(const Model& model) : state_(std::make_unique<State>(model.impl())) {}
+Decoder::~Decoder() = default;
+I64 Decoder::length() const { return state_->cache.length(); }
+
+// tokens: [n] -> logits [n, V]
+Tensor Decoder::step(std::span<const std::int32_t> tokens) {
+  const I64 n = static_cast<I64>(tokens.size());
+  const ModelConfig& c = state_->impl->config;
+  if (n < 1 || length() + n > c.context)
+    detail::fail("Decoder::step", n, " new tokens after ", length(), " cached exceed the context ", c.context);
+  state_->impl->forward(tokens.data(), 1, n, state_->acts, &state_->cache, nullptr);
+  Tensor out(DType::f32, {n, c.vocab});
+  std::memcpy(out.data(), state_->acts.logits.data(), static_cast<std::size_t>(n * c.vocab) * sizeof(float));
+  return out;
+}
+
+namespace {
+
+// Picks a token from logits [V] under the options; rng advances only when sampling.
+std::int32_t sample(const float* logits, I64 V, const Model::GenerateOptions& o, std::mt19937_64& rng) {
+  if (o.temperature <= 0) return static_cast<std::int32_t>(std::max_element(logits, logits + V) - logits);
+  std::vector<std::int32_t> idx(static_cast<std::size_t>(V));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b]; });
+  std::size_t keep = idx.size();
+  if (o.top_k > 0) keep = std::min(keep, static_cast<std::size_t>(o.top_k));
+  std::vector<double> p(keep);
+  const double m = logits[idx[0]];
+  double sum = 0;
+  for (std::size_t i = 0; i < keep; ++i) sum += p[i] = std::exp((logits[idx[i]] - m) / o.temperature);
+  if (o.top_p < 1) {  // the smallest prefix whose mass reaches top_p
+    double acc = 0;
+    std::size_t k = 0;
+    while (k < keep && acc < o.top_p * sum) acc += p[k++];
+    keep = std::max<std::size_t>(k, 1);
+    p.resize(keep);
+  }
+  std::discrete_distribution<std::size_t> d(p.begin(), p.end());
+  return idx[d(rng)];
+}
+
+}  // namespace
+
+std::vector<std::int32_t> Model::generate(std::span<const std::int32_t> prompt, const GenerateOptions& o,
+                                          const std::function<bool(std::int32_t)>& on_token) const {
+  const ModelConfig& c = impl_->config;
+  if (prompt.empty()) detail::fail("Model::generate", "empty prompt");
+  if (static_cast<I64>(prompt.size()) > c.context)
+    detail::fail("Model::generate", "prompt of ", prompt.size(), " tokens exceeds the context ", c.context);
+  if (o.top_k < 0 || !(o.top_p > 0 && o.top_p <= 1) || !std::isfinite(o.temperature))
+    detail::fail("Model::generate", "bad sampling options top_k ", o.top_k, ", top_p ", o.top_p, ", temperature ", o.temperature);
+  std::mt19937_64 rng(o.seed);
+  std::vector<std::int32_t> seq(prompt.begin(), prompt.end()), out;
+  Decoder dec(*this);
+  Tensor logits = o.use_cache ? dec.step(prompt) : forward(seq);
+  for (I64 i = 0; i < o.max_new_tokens && static_cast<I64>(seq.size()) < c.context; ++i) {
+    const float* last = logits.data_as<float>() + (logits.dim(0) - 1) * c.vocab;
+    const std::int32_t t = sample(last, c.vocab, o, rng);
+    out.push_back(t);
+    seq.push_back(t);
+    if (on_token && !on_token(t)) break;
+    if (t == o.stop_token) break;
+    if (static_cast<I64>(seq.size()) >= c.context || i + 1 >= o.max_new_tokens) break;
+    logits = o.use_cache ? dec.step(std::span<const std::int32_t>(&seq.back(), 1)) : forward(seq);
+  }
+  return out;
+}
+
+}  // namespace attend::nn

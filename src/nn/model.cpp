@@ -1,0 +1,182 @@
+// Model: parameter layout, initialisation, the public forward and the task/byte tokenizer.
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "core/check.h"
+#include "nn/model_impl.h"
+
+namespace attend::nn {
+
+using I64 = std::int64_t;
+
+void validate_config(const ModelConfig& c, const char* where) {
+  if (c.vocab < 2 || c.vocab > (1 << 24)) detail::fail(where, "vocab ", c.vocab, " is outside [2, 2^24]");
+  if (c.context < 1 || c.context > (1 << 20)) detail::fail(where, "context ", c.context, " is outside [1, 2^20]");
+  if (c.layers < 1 || c.layers > 256) detail::fail(where, "layers ", c.layers, " is outside [1, 256]");
+  if (c.d_model < 1 || c.d_model > 65536) detail::fail(where, "d_model ", c.d_model, " is outside [1, 65536]");
+  if (c.d_ff < 1 || c.d_ff > 1 << 18) detail::fail(where, "d_ff ", c.d_ff, " is outside [1, 2^18]");
+  if (c.heads < 1 || c.d_model % c.heads != 0) detail::fail(where, "heads ", c.heads, " does not divide d_model ", c.d_model);
+  if (c.kv_heads < 1 || c.heads % c.kv_heads != 0) detail::fail(where, "kv_heads ", c.kv_heads, " does not divide heads ", c.heads);
+  if (c.position == PositionKind::rope && (c.d_model / c.heads) % 2 != 0)
+    detail::fail(where, "RoPE needs an even head size, got ", c.d_model / c.heads);
+  if (!(c.norm_eps > 0) || !(c.rope_base > 1)) detail::fail(where, "norm_eps ", c.norm_eps, " / rope_base ", c.rope_base, " out of range");
+}
+
+Model::Impl::Impl(const ModelConfig& c) : config(c) {
+  validate_config(c, "Model");
+  const I64 E = c.d_model, D = c.d_model / c.heads, H = c.heads, G = c.kv_heads, F = c.d_ff;
+  I64 total = 0;
+  auto add = [&](const std::string& name, std::vector<I64> shape, bool decay) {
+    I64 n = 1;
+    for (I64 s : shape) n *= s;
+    specs.push_back({name, std::move(shape), total, n, decay});
+    total += n;
+    return specs.back().offset;
+  };
+  const bool ln = c.norm == NormKind::layernorm, b = c.bias;
+  wte = add("tok_emb", {c.vocab, E}, true);
+  if (c.position == PositionKind::learned) wpe = add("pos_emb", {c.context, E}, true);
+  for (I64 l = 0; l < c.layers; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    LayerParams lp;
+    lp.ln1_w = add(h + "ln1.w", {E}, false);
+    if (ln && b) lp.ln1_b = add(h + "ln1.b", {E}, false);
+    lp.wq = add(h + "attn.wq", {E, H * D}, true);
+    if (b) lp.bq = add(h + "attn.bq", {H * D}, false);
+    lp.wk = add(h + "attn.wk", {E, G * D}, true);
+    if (b) lp.bk = add(h + "attn.bk", {G * D}, false);
+    lp.wv = add(h + "attn.wv", {E, G * D}, true);
+    if (b) lp.bv = add(h + "attn.bv", {G * D}, false);
+    lp.wo = add(h + "attn.wo", {H * D, E}, true);
+    if (b) lp.bo = add(h + "attn.bo", {E}, false);
+    lp.ln2_w = add(h + "ln2.w", {E}, false);
+    if (ln && b) lp.ln2_b = add(h + "ln2.b", {E}, false);
+    lp.fc_w = add(h + "mlp.fc", {E, F}, true);
+    if (b) lp.fc_b = add(h + "mlp.fc_b", {F}, false);
+    if (c.mlp == MlpKind::swiglu) {
+      lp.up_w = add(h + "mlp.up", {E, F}, true);
+      if (b) lp.up_b = add(h + "mlp.up_b", {F}, false);
+    }
+    lp.proj_w = add(h + "mlp.proj", {F, E}, true);
+    if (b) lp.proj_b = add(h + "mlp.proj_b", {E}, false);
+    layer.push_back(lp);
+  }
+  lnf_w = add("ln_f.w", {E}, false);
+  if (ln && b) lnf_b = add("ln_f.b", {E}, false);
+  if (!c.tied_embeddings) lm_head = add("lm_head", {c.vocab, E}, true);
+  params.assign(static_cast<std::size_t>(total), 0.0f);
+  grads.assign(static_cast<std::size_t>(total), 0.0f);
+}
+
+// GPT-2 initialisation: N(0, 0.02), residual projections N(0, 0.02/√(2L)), norm gains 1, biases 0.
+void Model::Impl::init_random(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const float proj_std = 0.02f / std::sqrt(2.0f * static_cast<float>(config.layers));
+  for (const ParamSpec& s : specs) {
+    float* d = params.data() + s.offset;
+    const bool gain = s.name.ends_with("ln1.w") || s.name.ends_with("ln2.w") || s.name == "ln_f.w";
+    if (gain) {
+      for (I64 i = 0; i < s.size; ++i) d[i] = 1.0f;
+    } else if (s.shape.size() == 2) {
+      const bool proj = s.name.ends_with("attn.wo") || s.name.ends_with("mlp.proj");
+      std::normal_distribution<float> n(0.0f, proj ? proj_std : 0.02f);
+      for (I64 i = 0; i < s.size; ++i) d[i] = n(rng);
+    }
+  }
+}
+
+LocalKvStore::LocalKvStore(const ModelConfig& c)
+    : context_(c.context), row_(c.kv_heads * (c.d_model / c.heads)), kv_heads_(c.kv_heads),
+      head_dim_(c.d_model / c.heads) {
+  k_.assign(static_cast<std::size_t>(c.layers), std::vector<float>(static_cast<std::size_t>(context_ * row_)));
+  v_ = k_;
+}
+
+void LocalKvStore::write(int layer, const float* k, const float* v, I64 n) {
+  ATTEND_ASSERT(len_ + n <= context_);
+  std::memcpy(k_[static_cast<std::size_t>(layer)].data() + len_ * row_, k, static_cast<std::size_t>(n * row_) * sizeof(float));
+  std::memcpy(v_[static_cast<std::size_t>(layer)].data() + len_ * row_, v, static_cast<std::size_t>(n * row_) * sizeof(float));
+}
+
+TensorView LocalKvStore::keys(int layer, I64 n) const {
+  return TensorView::contiguous(k_[static_cast<std::size_t>(layer)].data(), DType::f32, {1, len_ + n, kv_heads_, head_dim_});
+}
+
+TensorView LocalKvStore::values(int layer, I64 n) const {
+  return TensorView::contiguous(v_[static_cast<std::size_t>(layer)].data(), DType::f32, {1, len_ + n, kv_heads_, head_dim_});
+}
+
+Model::Model(const ModelConfig& config, std::uint64_t seed) : impl_(std::make_unique<Impl>(config)) {
+  impl_->init_random(seed);
+}
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model Model::from_impl(std::unique_ptr<Impl> impl) { return Model(std::move(impl)); }
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+const ModelConfig& Model::config() const { return impl_->config; }
+
+// Byte-level models (vocab 256) map bytes; task models map symbol t to 'a' + t and the last token
+// (the separator) to '|'.
+std::vector<std::int32_t> Model::encode(std::string_view text) const {
+  const I64 V = impl_->config.vocab;
+  std::vector<std::int32_t> out;
+  for (char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    std::int32_t t = -1;
+    if (V >= 256) t = u;
+    else if (ch == '|') t = static_cast<std::int32_t>(V - 1);
+    else if (ch >= 'a' && ch - 'a' < V - 1) t = ch - 'a';
+    else if (ch == ' ' || ch == '\n') continue;
+    if (t < 0) detail::fail("Model::encode", "character '", ch, "' has no token in a vocabulary of ", V);
+    out.push_back(t);
+  }
+  return out;
+}
+
+std::string Model::decode_token(std::int32_t token) const {
+  const I64 V = impl_->config.vocab;
+  if (token < 0 || token >= V) detail::fail("Model::decode_token", "token ", token, " is outside [0, ", V, ")");
+  if (V >= 256 && token < 256) return std::string(1, static_cast<char>(token));
+  if (V < 256 && token == V - 1) return "|";
+  if (V < 256 && token < 26) return std::string(1, static_cast<char>('a' + token));
+  std::string out = std::to_string(token);  // built by insert/append: GCC 12 warns on "<" + s + ">"
+  out.insert(out.begin(), '<');
+  out.push_back('>');
+  return out;
+}
+
+// tokens: [N] -> logits [N, V]
+Tensor Model::forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace) const {
+  const I64 n = static_cast<I64>(tokens.size());
+  if (n < 1 || n > impl_->config.context)
+    detail::fail("Model::forward", "got ", n, " tokens; need 1 to the context length ", impl_->config.context);
+  Acts a;
+  impl_->forward(tokens.data(), 1, n, a, nullptr, trace);
+  Tensor out(DType::f32, {n, impl_->config.vocab});
+  std::memcpy(out.data(), a.logits.data(), a.logits.size() * sizeof(float));
+  return out;
+}
+
+// Weights of one layer's attention in the x·W convention.
+AttentionWeights Model::attention_weights(int layer) const {
+  const ModelConfig& c = impl_->config;
+  if (layer < 0 || layer >= c.layers) detail::fail("Model::attention_weights", "layer ", layer, " is outside [0, ", c.layers, ")");
+  const LayerParams& lp = impl_->layer[static_cast<std::size_t>(layer)];
+  const I64 E = c.d_model, D = impl_->head_dim();
+  AttentionWeights w;
+  w.d_model = E;
+  w.heads = c.heads;
+  w.kv_heads = c.kv_heads;
+  w.head_dim = D;
+  auto copy = [&](std::int64_t off, I64 n) { return std::vector<float>(impl_->p(off), impl_->p(off) + n); };
+  w.w_q = copy(lp.wq, E * c.heads * D);
+  w.w_k = copy(lp.wk, E * c.kv_heads * D);
+  w.w_v = copy(lp.wv, E * c.kv_heads * D);
+  w.w_o = copy(lp.wo, c.heads * D * E);
+  return w;
+}
+
+}  // namespace attend::nn

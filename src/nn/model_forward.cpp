@@ -1,0 +1,212 @@
+// The transformer's forward and backward passes over the flat parameter buffer.
+// Block (pre-norm): x += W_O·attn(rope(norm1(x)·W_Q), rope(norm1(x)·W_K), norm1(x)·W_V);
+//                   x += mlp(norm2(x)).  Then logits = norm_f(x)·W_Uᵀ.
+#include <algorithm>
+#include <cstring>
+
+#include "attend/attention.h"
+#include "attend/backward.h"
+#include "core/check.h"
+#include "nn/layers.h"
+#include "nn/model_impl.h"
+
+namespace attend::nn {
+namespace {
+
+using I64 = std::int64_t;
+std::size_t sz(I64 v) { return static_cast<std::size_t>(v); }
+
+void norm_forward(const ModelConfig& c, float* out, float* mean, float* rstd, const float* x, const float* w,
+                  const float* b, I64 R) {
+  if (c.norm == NormKind::layernorm) layernorm_forward(out, mean, rstd, x, w, b, R, c.d_model, c.norm_eps);
+  else rmsnorm_forward(out, rstd, x, w, R, c.d_model, c.norm_eps);
+}
+
+void norm_backward(const ModelConfig& c, float* dx, float* dw, float* db, const float* dout, const float* x,
+                   const float* w, const float* mean, const float* rstd, I64 R) {
+  if (c.norm == NormKind::layernorm) layernorm_backward(dx, dw, db, dout, x, w, mean, rstd, R, c.d_model);
+  else rmsnorm_backward(dx, dw, dout, x, w, rstd, R, c.d_model);
+}
+
+}  // namespace
+
+void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
+  B = batch;
+  T = tokens;
+  const I64 R = B * T, L = c.layers, E = c.d_model, D = c.d_model / c.heads;
+  const I64 HD = c.heads * D, GD = c.kv_heads * D;
+  resid.resize(sz((L + 1) * R * E));
+  resid_mid.resize(sz(L * R * E));
+  for (auto* v : {&ln1, &ln2}) v->resize(sz(L * R * E));
+  for (auto* v : {&ln1_mean, &ln1_rstd, &ln2_mean, &ln2_rstd}) v->resize(sz(L * R));
+  q.resize(sz(L * R * HD));
+  att.resize(sz(L * R * HD));
+  k.resize(sz(L * R * GD));
+  v.resize(sz(L * R * GD));
+  lse.resize(sz(L * R * c.heads));
+  fc.resize(sz(L * R * c.d_ff));
+  act.resize(sz(L * R * c.d_ff));
+  up.resize(c.mlp == MlpKind::swiglu ? sz(L * R * c.d_ff) : 0);
+  lnf.resize(sz(R * E));
+  lnf_mean.resize(sz(R));
+  lnf_rstd.resize(sz(R));
+  logits.resize(sz(R * c.vocab));
+}
+
+void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, KvStore* cache,
+                          ModelTraceSink* trace) const {
+  const ModelConfig& c = config;
+  const I64 R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff, V = c.vocab;
+  const I64 pos0 = cache ? cache->length() : 0;
+  ATTEND_ASSERT(!cache || B == 1);
+  if (pos0 + T > c.context) detail::fail("Model::forward", "position ", pos0 + T, " exceeds the context ", c.context);
+  for (I64 r = 0; r < R; ++r)
+    if (tokens[r] < 0 || tokens[r] >= V) detail::fail("Model::forward", "token ", tokens[r], " at ", r, " is outside the vocabulary [0, ", V, ")");
+  if (a.B != B || a.T != T) a.resize(c, B, T);
+
+  embedding_forward(a.resid.data(), tokens, p(wte), wpe >= 0 ? p(wpe) + pos0 * E : nullptr, R, T, E);
+  for (int l = 0; l < static_cast<int>(c.layers); ++l) {
+    const LayerParams& lp = layer[sz(l)];
+    const float* x = a.resid.data() + l * R * E;
+    float* mid = a.resid_mid.data() + l * R * E;
+    float* out = a.resid.data() + (l + 1) * R * E;
+    float* ln1 = a.ln1.data() + l * R * E;
+    float* q = a.q.data() + l * R * H * D;
+    float* k = a.k.data() + l * R * G * D;
+    float* v = a.v.data() + l * R * G * D;
+    float* att = a.att.data() + l * R * H * D;
+    norm_forward(c, ln1, a.ln1_mean.data() + l * R, a.ln1_rstd.data() + l * R, x, p(lp.ln1_w), p(lp.ln1_b), R);
+    linear_forward(q, ln1, p(lp.wq), p(lp.bq), R, E, H * D);
+    linear_forward(k, ln1, p(lp.wk), p(lp.bk), R, E, G * D);
+    linear_forward(v, ln1, p(lp.wv), p(lp.bv), R, E, G * D);
+    if (c.position == PositionKind::rope) {
+      rope_apply(q, R, T, H, D, pos0, c.rope_base, false);
+      rope_apply(k, R, T, G, D, pos0, c.rope_base, false);
+    }
+    // att [B, T, H, D] = softmax(q·kᵀ/√D, causal)·v through attend's kernel; lse kept for backward.
+    AttentionOptions opts;
+    opts.causal = true;
+    opts.capture = trace ? trace->attention_sink(l) : nullptr;
+    const TensorView qv = TensorView::contiguous(q, DType::f32, {B, T, H, D});
+    const TensorView ov = TensorView::contiguous(att, DType::f32, {B, T, H, D});
+    const TensorView lv = TensorView::contiguous(a.lse.data() + l * R * H, DType::f32, {B, H, T});
+    if (cache) {
+      cache->write(l, k, v, T);
+      attention(qv, cache->keys(l, T), cache->values(l, T), ov, opts, lv);
+    } else {
+      attention(qv, TensorView::contiguous(k, DType::f32, {B, T, G, D}), TensorView::contiguous(v, DType::f32, {B, T, G, D}),
+                ov, opts, lv);
+    }
+    std::memcpy(mid, x, sz(R * E) * sizeof(float));
+    linear_forward(out, att, p(lp.wo), p(lp.bo), R, H * D, E);  // out as scratch for the update
+    for (I64 i = 0; i < R * E; ++i) mid[i] += out[i];
+    float* ln2 = a.ln2.data() + l * R * E;
+    norm_forward(c, ln2, a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
+    float* fc = a.fc.data() + l * R * F;
+    float* act = a.act.data() + l * R * F;
+    linear_forward(fc, ln2, p(lp.fc_w), p(lp.fc_b), R, E, F);
+    if (c.mlp == MlpKind::gelu) {
+      gelu_forward(act, fc, R * F);
+    } else {
+      float* up = a.up.data() + l * R * F;
+      linear_forward(up, ln2, p(lp.up_w), p(lp.up_b), R, E, F);
+      swiglu_forward(act, fc, up, R * F);
+    }
+    linear_forward(out, act, p(lp.proj_w), p(lp.proj_b), R, F, E);
+    for (I64 i = 0; i < R * E; ++i) out[i] += mid[i];
+    if (trace) {
+      LayerTrace t;
+      t.layer = l;
+      t.tokens = R;
+      t.d_model = E;
+      t.heads = H;
+      t.kv_heads = G;
+      t.head_dim = D;
+      t.resid_pre = x;
+      t.resid_mid = mid;
+      t.resid_post = out;
+      t.q = q;
+      t.k = k;
+      t.v = v;
+      t.head_out = att;
+      trace->on_layer(t);
+    }
+  }
+  if (cache) cache->advance(T);
+  const float* xf = a.resid.data() + c.layers * R * E;
+  norm_forward(c, a.lnf.data(), a.lnf_mean.data(), a.lnf_rstd.data(), xf, p(lnf_w), p(lnf_b), R);
+  unembed_forward(a.logits.data(), a.lnf.data(), p(lm_head >= 0 ? lm_head : wte), R, E, V);
+}
+
+double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,
+                             I64* counted) {
+  const ModelConfig& c = config;
+  const I64 B = a.B, T = a.T, R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff,
+            V = c.vocab;
+  // dlogits overwrite the logits (no longer needed).
+  const double loss = crossentropy_forward_backward(a.logits.data(), a.logits.data(), targets, R, V, grad_scale, counted);
+  std::vector<float> dres(sz(R * E), 0.0f), dtmp(sz(R * E)), dF1(sz(R * F)), dF2(sz(R * F)), dF3;
+  std::vector<float> datt(sz(R * H * D)), dq(sz(R * H * D)), dk(sz(R * G * D)), dv(sz(R * G * D));
+  if (c.mlp == MlpKind::swiglu) dF3.resize(sz(R * F));
+  std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+  const I64 wu = lm_head >= 0 ? lm_head : wte;
+  unembed_backward(dtmp.data(), g(wu), a.logits.data(), a.lnf.data(), p(wu), R, E, V);
+  norm_backward(c, dres.data(), g(lnf_w), g(lnf_b), dtmp.data(), a.resid.data() + c.layers * R * E, p(lnf_w),
+                a.lnf_mean.data(), a.lnf_rstd.data(), R);
+  for (int l = static_cast<int>(c.layers) - 1; l >= 0; --l) {
+    const LayerParams& lp = layer[sz(l)];
+    const float* x = a.resid.data() + l * R * E;
+    const float* mid = a.resid_mid.data() + l * R * E;
+    const float* ln1 = a.ln1.data() + l * R * E;
+    const float* ln2 = a.ln2.data() + l * R * E;
+    const float* fc = a.fc.data() + l * R * F;
+    const float* act = a.act.data() + l * R * F;
+    // MLP: dres is d(resid_post) = d(mid) through the skip.
+    std::fill(dF1.begin(), dF1.end(), 0.0f);
+    linear_backward(dF1.data(), g(lp.proj_w), g(lp.proj_b), dres.data(), act, p(lp.proj_w), R, F, E);
+    std::fill(dF2.begin(), dF2.end(), 0.0f);
+    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    if (c.mlp == MlpKind::gelu) {
+      gelu_backward(dF2.data(), fc, dF1.data(), R * F);
+    } else {
+      const float* up = a.up.data() + l * R * F;
+      std::fill(dF3.begin(), dF3.end(), 0.0f);
+      swiglu_backward(dF2.data(), dF3.data(), dF1.data(), fc, up, R * F);
+      linear_backward(dtmp.data(), g(lp.up_w), g(lp.up_b), dF3.data(), ln2, p(lp.up_w), R, E, F);
+    }
+    linear_backward(dtmp.data(), g(lp.fc_w), g(lp.fc_b), dF2.data(), ln2, p(lp.fc_w), R, E, F);
+    norm_backward(c, dres.data(), g(lp.ln2_w), g(lp.ln2_b), dtmp.data(), mid, p(lp.ln2_w),
+                  a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, R);
+    // Attention: dres is now d(mid) = d(x) through the skip.
+    const float* q = a.q.data() + l * R * H * D;
+    const float* k = a.k.data() + l * R * G * D;
+    const float* v = a.v.data() + l * R * G * D;
+    const float* att = a.att.data() + l * R * H * D;
+    std::fill(datt.begin(), datt.end(), 0.0f);
+    linear_backward(datt.data(), g(lp.wo), g(lp.bo), dres.data(), att, p(lp.wo), R, H * D, E);
+    AttentionOptions opts;
+    opts.causal = true;
+    AttentionGrads grads;
+    grads.dq = TensorView::contiguous(dq.data(), DType::f32, {B, T, H, D});
+    grads.dk = TensorView::contiguous(dk.data(), DType::f32, {B, T, G, D});
+    grads.dv = TensorView::contiguous(dv.data(), DType::f32, {B, T, G, D});
+    attention_backward(TensorView::contiguous(q, DType::f32, {B, T, H, D}), TensorView::contiguous(k, DType::f32, {B, T, G, D}),
+                       TensorView::contiguous(v, DType::f32, {B, T, G, D}), TensorView::contiguous(att, DType::f32, {B, T, H, D}),
+                       TensorView::contiguous(datt.data(), DType::f32, {B, T, H, D}),
+                       TensorView::contiguous(a.lse.data() + l * R * H, DType::f32, {B, H, T}), grads, opts);
+    if (c.position == PositionKind::rope) {  // RoPE is a rotation: its backward rotates back
+      rope_apply(dq.data(), R, T, H, D, 0, c.rope_base, true);
+      rope_apply(dk.data(), R, T, G, D, 0, c.rope_base, true);
+    }
+    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    linear_backward(dtmp.data(), g(lp.wq), g(lp.bq), dq.data(), ln1, p(lp.wq), R, E, H * D);
+    linear_backward(dtmp.data(), g(lp.wk), g(lp.bk), dk.data(), ln1, p(lp.wk), R, E, G * D);
+    linear_backward(dtmp.data(), g(lp.wv), g(lp.bv), dv.data(), ln1, p(lp.wv), R, E, G * D);
+    norm_backward(c, dres.data(), g(lp.ln1_w), g(lp.ln1_b), dtmp.data(), x, p(lp.ln1_w), a.ln1_mean.data() + l * R,
+                  a.ln1_rstd.data() + l * R, R);
+  }
+  embedding_backward(g(wte), wpe >= 0 ? g(wpe) : nullptr, dres.data(), tokens, R, T, E);
+  return loss;
+}
+
+}  // namespace attend::nn

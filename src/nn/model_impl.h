@@ -1,0 +1,91 @@
+#pragma once
+// Model::Impl: parameters in one flat buffer (so the optimizer, clipping and checkpoints see one
+// array), the activations a training step keeps for its backward, and the forward/backward passes.
+//
+// Shape letters: B batch, T tokens per sequence, R = B·T rows, E width, H heads, G KV heads,
+// D head size, F MLP width, V vocabulary, L layers.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "attend/model.h"
+
+namespace attend::nn {
+
+struct ParamSpec {
+  std::string name;                 // attend layout name, e.g. "h.0.attn.wq"
+  std::vector<std::int64_t> shape;
+  std::int64_t offset = 0, size = 0;
+  bool decay = false;               // AdamW weight decay applies (matrices, not norms/biases)
+};
+
+// Offsets into the flat parameter buffer; -1 where the configuration has no such tensor.
+struct LayerParams {
+  std::int64_t ln1_w = -1, ln1_b = -1, wq = -1, bq = -1, wk = -1, bk = -1, wv = -1, bv = -1, wo = -1, bo = -1;
+  std::int64_t ln2_w = -1, ln2_b = -1, fc_w = -1, fc_b = -1, up_w = -1, up_b = -1, proj_w = -1, proj_b = -1;
+};
+
+// A per-layer key/value store for incremental decoding. The local one keeps plain arrays; the
+// interface is small so attend::KVCache can replace it.
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+  virtual std::int64_t length() const = 0;  // tokens already cached
+  // Appends n rows k [n, G, D], v [n, G, D] for `layer` at positions [length, length + n).
+  virtual void write(int layer, const float* k, const float* v, std::int64_t n) = 0;
+  // Views [1, length + n, G, D] of the keys/values of `layer` including the rows just written.
+  virtual TensorView keys(int layer, std::int64_t n) const = 0;
+  virtual TensorView values(int layer, std::int64_t n) const = 0;
+  virtual void advance(std::int64_t n) = 0;  // after every layer has written n rows
+};
+
+class LocalKvStore final : public KvStore {
+ public:
+  LocalKvStore(const ModelConfig& c);
+  std::int64_t length() const override { return len_; }
+  void write(int layer, const float* k, const float* v, std::int64_t n) override;
+  TensorView keys(int layer, std::int64_t n) const override;
+  TensorView values(int layer, std::int64_t n) const override;
+  void advance(std::int64_t n) override { len_ += n; }
+
+ private:
+  std::int64_t context_, row_, kv_heads_, head_dim_, len_ = 0;
+  std::vector<std::vector<float>> k_, v_;  // [L][context · G · D]
+};
+
+struct Acts {
+  std::int64_t B = 0, T = 0;
+  std::vector<float> resid;      // [L + 1, R, E]: resid[l] enters block l
+  std::vector<float> resid_mid;  // [L, R, E]
+  std::vector<float> ln1, ln1_mean, ln1_rstd, ln2, ln2_mean, ln2_rstd;  // [L, R, E], [L, R]
+  std::vector<float> q, k, v, att, lse;  // [L, R, H·D], [L, R, G·D] x2, [L, R, H·D], [L, B, H, T]
+  std::vector<float> fc, up, act;        // [L, R, F]
+  std::vector<float> lnf, lnf_mean, lnf_rstd, logits;  // [R, E], [R], [R, V]
+  void resize(const ModelConfig& c, std::int64_t batch, std::int64_t tokens);
+};
+
+struct Model::Impl {
+  ModelConfig config;
+  std::vector<ParamSpec> specs;
+  std::vector<LayerParams> layer;
+  std::int64_t wte = -1, wpe = -1, lnf_w = -1, lnf_b = -1, lm_head = -1;
+  std::vector<float> params, grads;
+
+  explicit Impl(const ModelConfig& c);  // lays out the parameters (zeros)
+  void init_random(std::uint64_t seed);
+  const float* p(std::int64_t off) const { return off < 0 ? nullptr : params.data() + off; }
+  float* g(std::int64_t off) { return off < 0 ? nullptr : grads.data() + off; }
+  std::int64_t head_dim() const { return config.d_model / config.heads; }
+
+  // tokens [B, T] -> acts.logits [B·T, V]. With a cache (B = 1) the tokens follow the cached ones.
+  void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, KvStore* cache,
+               ModelTraceSink* trace) const;
+  // After forward (no cache): loss over targets (−1 ignored), grads += d(loss · loss_scale).
+  // Returns the summed loss and the counted targets.
+  double backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,
+                  std::int64_t* counted);
+};
+
+void validate_config(const ModelConfig& c, const char* where);
+
+}  // namespace attend::nn

@@ -1,0 +1,179 @@
+// Model checkpoints: attend's own safetensors layout (config in the metadata) and the Hugging Face
+// GPT-2 layout (wte, wpe, h.{i}.ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj, ln_f;
+// Conv1D weights are stored [in, out], which is already attend's x·W convention).
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "attend/safetensors.h"
+#include "core/check.h"
+#include "nn/model_impl.h"
+#include "nn/model_io.h"
+
+namespace attend::nn {
+namespace {
+
+using I64 = std::int64_t;
+constexpr const char* kWhere = "Model::load";
+
+std::string shape_str(const std::vector<I64>& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+const SafeTensor& need(const SafetensorsFile& f, const std::string& path, const std::string& name,
+                       const std::vector<I64>& shape) {
+  auto it = f.tensors.find(name);
+  if (it == f.tensors.end()) detail::fail(kWhere, path, ": missing tensor '", name, "'");
+  if (it->second.shape != shape)
+    detail::fail(kWhere, path, ": tensor '", name, "' has shape ", shape_str(it->second.shape), ", expected ", shape_str(shape));
+  return it->second;
+}
+
+std::int64_t count_layers(const SafetensorsFile& f, const std::string& prefix) {
+  I64 n = 0;
+  while (f.tensors.count(prefix + "h." + std::to_string(n) + ".ln_1.weight")) ++n;
+  return n;
+}
+
+// GPT-2 layout -> attend layout (fused c_attn split into q, k, v columns).
+std::unique_ptr<Model::Impl> load_gpt2(const SafetensorsFile& f, const std::string& path) {
+  const std::string pre = f.tensors.count("transformer.wte.weight") ? "transformer." : "";
+  auto shape_of = [&](const std::string& n) -> const std::vector<I64>& {
+    auto it = f.tensors.find(pre + n);
+    if (it == f.tensors.end()) detail::fail(kWhere, path, ": missing tensor '", pre + n, "'");
+    if (it->second.shape.size() != 2 && n != "ln_f.weight") detail::fail(kWhere, path, ": tensor '", pre + n, "' is not a matrix");
+    return it->second.shape;
+  };
+  ModelConfig c;
+  c.vocab = shape_of("wte.weight")[0];
+  c.d_model = shape_of("wte.weight")[1];
+  c.context = shape_of("wpe.weight")[0];
+  c.layers = count_layers(f, pre);
+  if (c.layers < 1) detail::fail(kWhere, path, ": GPT-2 layout without h.0.ln_1.weight");
+  c.d_ff = shape_of("h.0.mlp.c_fc.weight").size() == 2 ? shape_of("h.0.mlp.c_fc.weight")[1] : 0;
+  auto meta = f.metadata.find("n_head");
+  c.heads = meta != f.metadata.end() ? std::stoll(meta->second) : (c.d_model % 64 == 0 ? c.d_model / 64 : 1);
+  c.kv_heads = c.heads;
+  c.norm = NormKind::layernorm;
+  c.position = PositionKind::learned;
+  c.mlp = MlpKind::gelu;
+  c.tied_embeddings = true;
+  c.bias = true;
+  auto impl = std::make_unique<Model::Impl>(c);
+  const I64 E = c.d_model, F = c.d_ff;
+  auto put = [&](I64 off, const std::string& name, const std::vector<I64>& shape) {
+    const SafeTensor& t = need(f, path, pre + name, shape);
+    std::memcpy(impl->params.data() + off, t.values.data(), t.values.size() * sizeof(float));
+  };
+  put(impl->wte, "wte.weight", {c.vocab, E});
+  put(impl->wpe, "wpe.weight", {c.context, E});
+  for (I64 l = 0; l < c.layers; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    const LayerParams& lp = impl->layer[static_cast<std::size_t>(l)];
+    put(lp.ln1_w, h + "ln_1.weight", {E});
+    put(lp.ln1_b, h + "ln_1.bias", {E});
+    const SafeTensor& w = need(f, path, pre + h + "attn.c_attn.weight", {E, 3 * E});
+    const SafeTensor& b = need(f, path, pre + h + "attn.c_attn.bias", {3 * E});
+    float* P = impl->params.data();
+    for (I64 i = 0; i < E; ++i)
+      for (I64 j = 0; j < E; ++j) {
+        P[lp.wq + i * E + j] = w.values[static_cast<std::size_t>(i * 3 * E + j)];
+        P[lp.wk + i * E + j] = w.values[static_cast<std::size_t>(i * 3 * E + E + j)];
+        P[lp.wv + i * E + j] = w.values[static_cast<std::size_t>(i * 3 * E + 2 * E + j)];
+      }
+    for (I64 j = 0; j < E; ++j) {
+      P[lp.bq + j] = b.values[static_cast<std::size_t>(j)];
+      P[lp.bk + j] = b.values[static_cast<std::size_t>(E + j)];
+      P[lp.bv + j] = b.values[static_cast<std::size_t>(2 * E + j)];
+    }
+    put(lp.wo, h + "attn.c_proj.weight", {E, E});
+    put(lp.bo, h + "attn.c_proj.bias", {E});
+    put(lp.ln2_w, h + "ln_2.weight", {E});
+    put(lp.ln2_b, h + "ln_2.bias", {E});
+    put(lp.fc_w, h + "mlp.c_fc.weight", {E, F});
+    put(lp.fc_b, h + "mlp.c_fc.bias", {F});
+    put(lp.proj_w, h + "mlp.c_proj.weight", {F, E});
+    put(lp.proj_b, h + "mlp.c_proj.bias", {E});
+  }
+  put(impl->lnf_w, "ln_f.weight", {E});
+  put(impl->lnf_b, "ln_f.bias", {E});
+  return impl;
+}
+
+}  // namespace
+
+std::string config_to_json(const ModelConfig& c) {
+  nlohmann::json j = {{"vocab", c.vocab}, {"context", c.context}, {"d_model", c.d_model}, {"layers", c.layers},
+                      {"heads", c.heads}, {"kv_heads", c.kv_heads}, {"d_ff", c.d_ff},
+                      {"norm", c.norm == NormKind::layernorm ? "layernorm" : "rmsnorm"},
+                      {"position", c.position == PositionKind::learned ? "learned" : "rope"},
+                      {"mlp", c.mlp == MlpKind::gelu ? "gelu" : "swiglu"}, {"tied_embeddings", c.tied_embeddings},
+                      {"rope_base", c.rope_base}, {"norm_eps", c.norm_eps}, {"bias", c.bias}};
+  return j.dump();
+}
+
+ModelConfig config_from_json(const std::string& text, const std::string& path) {
+  ModelConfig c;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    c.vocab = j.at("vocab").get<I64>();
+    c.context = j.at("context").get<I64>();
+    c.d_model = j.at("d_model").get<I64>();
+    c.layers = j.at("layers").get<I64>();
+    c.heads = j.at("heads").get<I64>();
+    c.kv_heads = j.at("kv_heads").get<I64>();
+    c.d_ff = j.at("d_ff").get<I64>();
+    const std::string norm = j.at("norm"), pos = j.at("position"), mlp = j.at("mlp");
+    if (norm != "layernorm" && norm != "rmsnorm") detail::fail(kWhere, path, ": unknown norm '", norm, "'");
+    if (pos != "learned" && pos != "rope") detail::fail(kWhere, path, ": unknown position '", pos, "'");
+    if (mlp != "gelu" && mlp != "swiglu") detail::fail(kWhere, path, ": unknown mlp '", mlp, "'");
+    c.norm = norm == "layernorm" ? NormKind::layernorm : NormKind::rmsnorm;
+    c.position = pos == "learned" ? PositionKind::learned : PositionKind::rope;
+    c.mlp = mlp == "gelu" ? MlpKind::gelu : MlpKind::swiglu;
+    c.tied_embeddings = j.at("tied_embeddings").get<bool>();
+    c.rope_base = j.at("rope_base").get<float>();
+    c.norm_eps = j.at("norm_eps").get<float>();
+    c.bias = j.at("bias").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    detail::fail(kWhere, path, ": bad attend_config metadata (", e.what(), ")");
+  }
+  validate_config(c, kWhere);
+  return c;
+}
+
+std::vector<SafeTensorRef> param_refs(const Model::Impl& impl, const std::vector<float>& buffer, const std::string& prefix) {
+  std::vector<SafeTensorRef> refs;
+  for (const ParamSpec& s : impl.specs) refs.push_back({prefix + s.name, s.shape, buffer.data() + s.offset});
+  return refs;
+}
+
+void read_params(const SafetensorsFile& f, const std::string& path, const Model::Impl& impl, std::vector<float>& buffer,
+                 const std::string& prefix) {
+  buffer.assign(impl.params.size(), 0.0f);
+  for (const ParamSpec& s : impl.specs) {
+    const SafeTensor& t = need(f, path, prefix + s.name, s.shape);
+    std::memcpy(buffer.data() + s.offset, t.values.data(), t.values.size() * sizeof(float));
+  }
+}
+
+Model load_model_file(const SafetensorsFile& f, const std::string& path) {
+  if (f.tensors.count("wte.weight") || f.tensors.count("transformer.wte.weight")) return Model::from_impl(load_gpt2(f, path));
+  auto meta = f.metadata.find("attend_config");
+  if (meta == f.metadata.end()) detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight)");
+  auto impl = std::make_unique<Model::Impl>(config_from_json(meta->second, path));
+  read_params(f, path, *impl, impl->params, "");
+  std::size_t expected = impl->specs.size();
+  for (const auto& [name, t] : f.tensors)
+    if (!name.starts_with("opt.")) --expected;
+  if (expected != 0) detail::fail(kWhere, path, ": unexpected extra tensors for this configuration");
+  return Model::from_impl(std::move(impl));
+}
+
+Model Model::load(const std::string& path) { return load_model_file(read_safetensors(path), path); }
+
+void Model::save(const std::string& path) const {
+  write_safetensors(path, param_refs(*impl_, impl_->params, ""), {{"attend_config", config_to_json(impl_->config)}});
+}
+
+}  // namespace attend::nn

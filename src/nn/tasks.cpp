@@ -1,0 +1,91 @@
+// Built-in training data: copy, sort, induction (synthetic) and byte-level text.
+#include <algorithm>
+#include <random>
+
+#include "attend/io.h"
+#include "attend/train.h"
+#include "core/check.h"
+
+namespace attend::nn {
+
+using I64 = std::int64_t;
+
+Task parse_task(const std::string& name) {
+  if (name == "induction") return Task::induction;
+  if (name == "copy") return Task::copy;
+  if (name == "sort") return Task::sort;
+  if (name == "text") return Task::text;
+  detail::fail("parse_task", "unknown task '", name, "' (induction, copy, sort, text)");
+}
+
+const char* task_name(Task t) {
+  switch (t) {
+    case Task::induction: return "induction";
+    case Task::copy: return "copy";
+    case Task::sort: return "sort";
+    case Task::text: return "text";
+  }
+  return "?";
+}
+
+TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_path) : task_(task), vocab_(vocab), T_(seq_len) {
+  if (task == Task::text) {
+    if (vocab != 256) detail::fail("TaskData", "the text task is byte-level and needs vocab 256, got ", vocab);
+    if (text_path.empty()) detail::fail("TaskData", "the text task needs a data file");
+    text_ = read_file(text_path);
+    if (static_cast<I64>(text_.size()) < seq_len + 1)
+      detail::fail("TaskData", text_path, " has ", text_.size(), " bytes; need at least seq_len + 1 = ", seq_len + 1);
+  } else {
+    if (vocab < 3) detail::fail("TaskData", "vocab ", vocab, " is too small for a synthetic task (need >= 3)");
+    if (seq_len < (task == Task::induction ? 6 : 3)) detail::fail("TaskData", "seq_len ", seq_len, " is too short for ", task_name(task));
+  }
+}
+
+// tokens/targets: [B, T]
+Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
+  Batch b;
+  b.B = B;
+  b.T = T_;
+  b.tokens.assign(static_cast<std::size_t>(B * T_), 0);
+  b.targets.assign(static_cast<std::size_t>(B * T_), -1);
+  const std::int32_t sep = static_cast<std::int32_t>(vocab_ - 1);
+  for (I64 s = 0; s < B; ++s) {
+    std::seed_seq ss{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32), static_cast<std::uint32_t>(index),
+                     static_cast<std::uint32_t>(static_cast<std::uint64_t>(index) >> 32), static_cast<std::uint32_t>(s)};
+    std::mt19937_64 rng(ss);
+    std::int32_t* tok = b.tokens.data() + s * T_;
+    std::int32_t* tgt = b.targets.data() + s * T_;
+    std::uniform_int_distribution<std::int32_t> sym(0, sep - 1);
+    if (task_ == Task::text) {
+      std::uniform_int_distribution<I64> start(0, static_cast<I64>(text_.size()) - T_ - 1);
+      const I64 o = start(rng);
+      for (I64 i = 0; i < T_; ++i) {
+        tok[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i)]);
+        tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
+      }
+    } else if (task_ == Task::induction) {
+      // [noise (T − 2m) | r (m) | r (m)], m = T/2: a repeated random sequence; the second copy's
+      // tokens after its first are predicted by copying the successor of the earlier occurrence.
+      const I64 m = T_ / 2, start = T_ - 2 * m;
+      for (I64 i = 0; i < T_; ++i) tok[i] = sym(rng);
+      for (I64 i = 0; i < m; ++i) tok[start + m + i] = tok[start + i];
+      for (I64 i = start + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
+    } else {
+      // [r (m) | sep | f(r) (m) | pad]: f = identity (copy) or sorting.
+      const I64 m = (T_ - 1) / 2;
+      std::vector<std::int32_t> r(static_cast<std::size_t>(m));
+      for (auto& x : r) x = sym(rng);
+      std::vector<std::int32_t> f = r;
+      if (task_ == Task::sort) std::sort(f.begin(), f.end());
+      for (I64 i = 0; i < T_; ++i) tok[i] = sep;
+      for (I64 i = 0; i < m; ++i) {
+        tok[i] = r[static_cast<std::size_t>(i)];
+        tok[m + 1 + i] = f[static_cast<std::size_t>(i)];
+      }
+      for (I64 i = m; i < 2 * m; ++i) tgt[i] = tok[i + 1];
+    }
+  }
+  return b;
+}
+
+}  // namespace attend::nn

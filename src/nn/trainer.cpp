@@ -1,0 +1,157 @@
+// The training loop: micro-batches, accumulation, clipping, schedule, AdamW, checkpoints, eval.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "attend/safetensors.h"
+#include "attend/train.h"
+#include "core/check.h"
+#include "nn/model_impl.h"
+#include "nn/layers.h"
+#include "nn/model_io.h"
+#include "nn/optimizer.h"
+
+namespace attend::nn {
+
+using I64 = std::int64_t;
+
+Trainer::Trainer(Model& model, const TaskData& data, const TrainConfig& config) : model_(model), data_(data), cfg_(config) {
+  if (cfg_.steps < 0 || cfg_.batch < 1 || cfg_.accum < 1 || cfg_.warmup < 0 || !(cfg_.lr > 0) || cfg_.min_lr < 0 || cfg_.clip < 0)
+    detail::fail("Trainer", "bad configuration: steps ", cfg_.steps, ", batch ", cfg_.batch, ", accum ", cfg_.accum, ", warmup ",
+                 cfg_.warmup, ", lr ", cfg_.lr, ", clip ", cfg_.clip);
+  const Batch probe = data_.batch(1, cfg_.seed, 0);
+  if (probe.T > model.config().context)
+    detail::fail("Trainer", "sequence length ", probe.T, " exceeds the model context ", model.config().context);
+  if (data_.task() == Task::text && model.config().vocab != 256)
+    detail::fail("Trainer", "the text task needs a byte-level model (vocab 256), got vocab ", model.config().vocab);
+  m_.assign(model.impl().params.size(), 0.0f);
+  v_.assign(model.impl().params.size(), 0.0f);
+}
+
+// Linear warm-up to lr, then cosine decay to min_lr at the last step.
+float Trainer::lr_at(I64 s) const {
+  if (s < cfg_.warmup) return cfg_.lr * static_cast<float>(s + 1) / static_cast<float>(cfg_.warmup);
+  const I64 span = std::max<I64>(1, cfg_.steps - cfg_.warmup);
+  const double t = std::min(1.0, static_cast<double>(s - cfg_.warmup) / static_cast<double>(span));
+  return static_cast<float>(cfg_.min_lr + 0.5 * (cfg_.lr - cfg_.min_lr) * (1 + std::cos(M_PI * t)));
+}
+
+double Trainer::step() {
+  Model::Impl& m = model_.impl();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Batch> micro;
+  I64 scored = 0;
+  for (I64 i = 0; i < cfg_.accum; ++i) {
+    micro.push_back(data_.batch(cfg_.batch, cfg_.seed, step_ * cfg_.accum + i));
+    for (std::int32_t t : micro.back().targets) scored += t >= 0;
+  }
+  std::fill(m.grads.begin(), m.grads.end(), 0.0f);
+  double loss = 0;
+  Acts acts;
+  for (const Batch& b : micro) {  // gradients of the mean loss over every scored target of the step
+    m.forward(b.tokens.data(), b.B, b.T, acts, nullptr, nullptr);
+    I64 counted = 0;
+    loss += m.backward(b.tokens.data(), b.targets.data(), acts, 1.0f / static_cast<float>(std::max<I64>(1, scored)), &counted);
+  }
+  loss /= static_cast<double>(std::max<I64>(1, scored));
+  const double norm = grad_norm(m.grads);
+  if (cfg_.clip > 0 && norm > cfg_.clip) scale_grads(m.grads, static_cast<float>(cfg_.clip / norm));
+  const float lr = lr_at(step_);
+  adamw_update(m, m_, v_, {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, step_ + 1});
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double tps = static_cast<double>(cfg_.accum * cfg_.batch * micro[0].T) / std::max(secs, 1e-9);
+  ++step_;
+  curve_.push_back({step_, loss, lr, tps, norm});
+  if (cfg_.log_every > 0 && (step_ % cfg_.log_every == 0 || step_ == cfg_.steps)) {
+    const int width = 24, filled = static_cast<int>(width * step_ / std::max<I64>(1, cfg_.steps));
+    std::fprintf(stderr, "[%s%s] step %lld/%lld | loss %.4f | lr %.2e | grad %.2f | %.0f tok/s\n",
+                 std::string(static_cast<std::size_t>(std::min(filled, width)), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - std::min(filled, width)), '.').c_str(),
+                 static_cast<long long>(step_), static_cast<long long>(cfg_.steps), loss, lr, norm, tps);
+  }
+  return loss;
+}
+
+void Trainer::run() {
+  while (step_ < cfg_.steps) step();
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  const Model::Impl& m = model_.impl();
+  std::vector<SafeTensorRef> refs = param_refs(m, m.params, "");
+  for (auto& r : param_refs(m, m_, "opt.m.")) refs.push_back(r);
+  for (auto& r : param_refs(m, v_, "opt.v.")) refs.push_back(r);
+  nlohmann::json curve = nlohmann::json::array();
+  for (const CurvePoint& p : curve_) curve.push_back({p.step, p.loss, p.lr, p.tokens_per_s, p.grad_norm});
+  nlohmann::json state = {{"step", step_}, {"seed", cfg_.seed}, {"task", task_name(data_.task())}, {"curve", curve}};
+  write_safetensors(path, refs, {{"attend_config", config_to_json(m.config)}, {"train_state", state.dump()}});
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  const SafetensorsFile f = read_safetensors(path);
+  Model loaded = load_model_file(f, path);
+  const Model::Impl& li = loaded.impl();
+  Model::Impl& m = model_.impl();
+  if (config_to_json(li.config) != config_to_json(m.config))
+    detail::fail("Trainer::load_checkpoint", path, ": model configuration ", config_to_json(li.config), " differs from ", config_to_json(m.config));
+  m.params = li.params;
+  read_params(f, path, m, m_, "opt.m.");
+  read_params(f, path, m, v_, "opt.v.");
+  auto it = f.metadata.find("train_state");
+  if (it == f.metadata.end()) detail::fail("Trainer::load_checkpoint", path, ": no train_state metadata (a model-only file?)");
+  try {
+    const nlohmann::json s = nlohmann::json::parse(it->second);
+    step_ = s.at("step").get<I64>();
+    curve_.clear();
+    for (const auto& p : s.at("curve"))
+      curve_.push_back({p.at(0).get<I64>(), p.at(1).get<double>(), p.at(2).get<double>(), p.at(3).get<double>(), p.at(4).get<double>()});
+  } catch (const nlohmann::json::exception& e) {
+    detail::fail("Trainer::load_checkpoint", path, ": bad train_state (", e.what(), ")");
+  }
+  if (step_ < 0 || static_cast<I64>(curve_.size()) != step_)
+    detail::fail("Trainer::load_checkpoint", path, ": step ", step_, " does not match a curve of ", curve_.size(), " points");
+}
+
+namespace {
+
+template <typename Fn>
+void for_eval_batches(const Model& model, const TaskData& data, I64 sequences, std::uint64_t seed, Fn fn) {
+  constexpr I64 kBatch = 16;
+  Acts acts;
+  for (I64 done = 0, idx = 0; done < sequences; done += kBatch, ++idx) {
+    const Batch b = data.batch(std::min(kBatch, sequences - done), seed ^ 0x9e3779b97f4a7c15ull, (1ll << 40) + idx);
+    model.impl().forward(b.tokens.data(), b.B, b.T, acts, nullptr, nullptr);
+    fn(b, acts);
+  }
+}
+
+}  // namespace
+
+double evaluate_accuracy(const Model& model, const TaskData& data, I64 sequences, std::uint64_t seed) {
+  const I64 V = model.config().vocab;
+  I64 right = 0, total = 0;
+  for_eval_batches(model, data, sequences, seed, [&](const Batch& b, const Acts& a) {
+    for (I64 r = 0; r < b.B * b.T; ++r) {
+      if (b.targets[static_cast<std::size_t>(r)] < 0) continue;
+      const float* l = a.logits.data() + r * V;
+      right += (std::max_element(l, l + V) - l) == b.targets[static_cast<std::size_t>(r)];
+      ++total;
+    }
+  });
+  return total ? static_cast<double>(right) / static_cast<double>(total) : 0.0;
+}
+
+double evaluate_loss(const Model& model, const TaskData& data, I64 sequences, std::uint64_t seed) {
+  double loss = 0;
+  I64 total = 0;
+  for_eval_batches(model, data, sequences, seed, [&](const Batch& b, const Acts& a) {
+    I64 n = 0;
+    loss += crossentropy_forward_backward(nullptr, a.logits.data(), b.targets.data(), b.B * b.T, model.config().vocab, 1.0f, &n);
+    total += n;
+  });
+  return total ? loss / static_cast<double>(total) : 0.0;
+}
+
+}  // namespace attend::nn

@@ -1,0 +1,43 @@
+// attend eval: held-out loss and next-token accuracy of a checkpoint on a task.
+#include <cstdio>
+#include <string>
+
+#include "attend/attend.h"
+#include "command.h"
+
+namespace attend::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model, task = "induction", data;
+  std::int64_t seq_len = 0, sequences = 256;
+  std::uint64_t seed = 1;
+  int threads = 0;
+};
+
+int run_eval(const EvalArgs& a) {
+  if (a.threads > 0) set_num_threads(a.threads);
+  const nn::Model model = nn::Model::load(a.model);
+  const std::int64_t T = a.seq_len > 0 ? a.seq_len : model.config().context;
+  const nn::TaskData data(nn::parse_task(a.task), model.config().vocab, T, a.data);
+  const double loss = nn::evaluate_loss(model, data, a.sequences, a.seed);
+  const double acc = nn::evaluate_accuracy(model, data, a.sequences, a.seed);
+  std::printf("%s on %s (%lld sequences of %lld tokens): loss %.4f, next-token accuracy %.2f%%\n", a.model.c_str(), a.task.c_str(),
+              static_cast<long long>(a.sequences), static_cast<long long>(T), loss, 100 * acc);
+  return 0;
+}
+
+const bool registered = register_command("eval", "held-out loss and accuracy of a checkpoint on a task", [](CLI::App& sub) {
+  auto a = std::make_shared<EvalArgs>();
+  sub.add_option("--model", a->model, "checkpoint")->required();
+  sub.add_option("--task", a->task, "induction | copy | sort | text")->check(CLI::IsMember({"induction", "copy", "sort", "text"}))->capture_default_str();
+  sub.add_option("--data", a->data, "text file for --task text");
+  sub.add_option("--seq-len", a->seq_len, "tokens per sequence (default: the model context)");
+  sub.add_option("--sequences", a->sequences, "held-out sequences")->capture_default_str();
+  sub.add_option("--seed", a->seed, "held-out seed")->capture_default_str();
+  sub.add_option("--threads", a->threads, "worker threads (0: all cores)");
+  return [a] { return run_eval(*a); };
+});
+
+}  // namespace
+}  // namespace attend::cli

@@ -1,0 +1,110 @@
+// attend train: trains a model on a built-in task (or a text file) and saves a checkpoint.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "attend/attend.h"
+#include "command.h"
+#include "core/check.h"
+#include "model_cli.h"
+
+namespace attend::cli {
+
+void add_model_options(CLI::App& sub, ModelArgs& a) {
+  sub.add_option("--vocab", a.vocab, "vocabulary (default: 256 for text, 16 for the synthetic tasks)");
+  sub.add_option("--layers", a.layers, "transformer blocks")->capture_default_str();
+  sub.add_option("--d-model", a.d_model, "model width")->capture_default_str();
+  sub.add_option("--heads", a.heads, "attention heads")->capture_default_str();
+  sub.add_option("--kv-heads", a.kv_heads, "key/value heads (GQA; default = heads)");
+  sub.add_option("--d-ff", a.d_ff, "MLP width (default 4·d_model)");
+  sub.add_option("--norm", a.norm, "layernorm | rmsnorm")->check(CLI::IsMember({"layernorm", "rmsnorm"}))->capture_default_str();
+  sub.add_option("--position", a.position, "learned | rope")->check(CLI::IsMember({"learned", "rope"}))->capture_default_str();
+  sub.add_option("--mlp", a.mlp, "gelu | swiglu")->check(CLI::IsMember({"gelu", "swiglu"}))->capture_default_str();
+  sub.add_flag("--untied", a.untied, "separate unembedding matrix");
+  sub.add_flag("--no-bias", a.no_bias, "no biases in linear layers and norms");
+}
+
+nn::ModelConfig model_config(const ModelArgs& a, nn::Task task, std::int64_t seq_len) {
+  nn::ModelConfig c;
+  c.vocab = a.vocab > 0 ? a.vocab : (task == nn::Task::text ? 256 : 16);
+  c.context = seq_len;
+  c.layers = a.layers;
+  c.d_model = a.d_model;
+  c.heads = a.heads;
+  c.kv_heads = a.kv_heads > 0 ? a.kv_heads : a.heads;
+  c.d_ff = a.d_ff > 0 ? a.d_ff : 4 * a.d_model;
+  c.norm = a.norm == "rmsnorm" ? nn::NormKind::rmsnorm : nn::NormKind::layernorm;
+  c.position = a.position == "rope" ? nn::PositionKind::rope : nn::PositionKind::learned;
+  c.mlp = a.mlp == "swiglu" ? nn::MlpKind::swiglu : nn::MlpKind::gelu;
+  c.tied_embeddings = !a.untied;
+  c.bias = !a.no_bias;
+  return c;
+}
+
+namespace {
+
+struct TrainArgs {
+  ModelArgs model;
+  nn::TrainConfig train;
+  std::string task = "induction", data, out = "model.safetensors", resume, curve;
+  std::int64_t seq_len = 64, eval_sequences = 256;
+  std::uint64_t init_seed = 1;
+  int threads = 0;
+};
+
+int run_train(TrainArgs a) {
+  if (a.threads > 0) set_num_threads(a.threads);
+  const nn::Task task = nn::parse_task(a.task);
+  const nn::ModelConfig cfg = model_config(a.model, task, a.seq_len);
+  nn::Model model = a.resume.empty() ? nn::Model(cfg, a.init_seed) : nn::Model::load(a.resume);
+  const nn::TaskData data(task, model.config().vocab, a.seq_len, a.data);
+  if (a.train.log_every == 0) a.train.log_every = std::max<std::int64_t>(1, a.train.steps / 20);
+  nn::Trainer trainer(model, data, a.train);
+  if (!a.resume.empty()) {
+    trainer.load_checkpoint(a.resume);
+    std::fprintf(stderr, "resumed %s at step %lld\n", a.resume.c_str(), static_cast<long long>(trainer.steps_done()));
+  }
+  std::fprintf(stderr, "training %s: %lld layers, width %lld, %lld heads (%lld KV), vocab %lld, context %lld, %lld steps of %lld x %lld tokens\n",
+               a.task.c_str(), static_cast<long long>(model.config().layers), static_cast<long long>(model.config().d_model),
+               static_cast<long long>(model.config().heads), static_cast<long long>(model.config().kv_heads),
+               static_cast<long long>(model.config().vocab), static_cast<long long>(a.seq_len), static_cast<long long>(a.train.steps),
+               static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len));
+  trainer.run();
+  trainer.save_checkpoint(a.out);
+  const std::string curve = a.curve.empty() ? std::filesystem::path(a.out).replace_extension("").string() + ".loss" : a.curve;
+  nn::write_curve_csv(curve + ".csv", trainer.curve());
+  nn::write_curve_png(curve + ".png", trainer.curve());
+  const double acc = nn::evaluate_accuracy(model, data, a.eval_sequences, a.train.seed + 1);
+  const double loss = nn::evaluate_loss(model, data, a.eval_sequences, a.train.seed + 1);
+  std::printf("held-out (%lld sequences): loss %.4f, next-token accuracy %.2f%%\n", static_cast<long long>(a.eval_sequences), loss, 100 * acc);
+  std::printf("saved %s, loss curve %s.csv and %s.png\n", a.out.c_str(), curve.c_str(), curve.c_str());
+  return 0;
+}
+
+const bool registered = register_command("train", "train a small transformer on a built-in task or a text file", [](CLI::App& sub) {
+  auto a = std::make_shared<TrainArgs>();
+  sub.add_option("--task", a->task, "induction | copy | sort | text")->check(CLI::IsMember({"induction", "copy", "sort", "text"}))->capture_default_str();
+  sub.add_option("--data", a->data, "text file for --task text (byte-level)");
+  sub.add_option("--steps", a->train.steps, "optimizer steps")->capture_default_str();
+  sub.add_option("--batch", a->train.batch, "sequences per micro-batch")->capture_default_str();
+  sub.add_option("--accum", a->train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();
+  sub.add_option("--seq-len", a->seq_len, "tokens per sequence (= model context)")->capture_default_str();
+  sub.add_option("--lr", a->train.lr, "peak learning rate")->capture_default_str();
+  sub.add_option("--min-lr", a->train.min_lr, "final learning rate of the cosine decay")->capture_default_str();
+  sub.add_option("--warmup", a->train.warmup, "linear warm-up steps")->capture_default_str();
+  sub.add_option("--weight-decay", a->train.weight_decay, "AdamW weight decay")->capture_default_str();
+  sub.add_option("--clip", a->train.clip, "gradient-norm clip (0: off)")->capture_default_str();
+  sub.add_option("--seed", a->train.seed, "data order seed")->capture_default_str();
+  sub.add_option("--init-seed", a->init_seed, "weight initialisation seed")->capture_default_str();
+  sub.add_option("--log-every", a->train.log_every, "progress line every n steps (default steps/20)");
+  sub.add_option("--eval-sequences", a->eval_sequences, "held-out sequences for the final accuracy")->capture_default_str();
+  sub.add_option("--out", a->out, "checkpoint (safetensors, with optimizer state)")->capture_default_str();
+  sub.add_option("--resume", a->resume, "continue from a checkpoint written by attend train");
+  sub.add_option("--curve", a->curve, "loss curve path prefix (writes PREFIX.csv, PREFIX.png; default OUT without extension + .loss)");
+  sub.add_option("--threads", a->threads, "worker threads (0: all cores)");
+  add_model_options(sub, a->model);
+  return [a] { return run_train(*a); };
+});
+
+}  // namespace
+}  // namespace attend::cli
