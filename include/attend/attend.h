@@ -9,5 +9,8 @@
 #include "attend/runtime.h"
 #include "attend/image.h"
 #include "attend/io.h"
+#include "attend/observe.h"
+#include "attend/observe_metrics.h"
+#include "attend/observe_report.h"
 #include "attend/kv_cache.h"
 #include "attend/tensor.h"
