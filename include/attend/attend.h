@@ -13,5 +13,8 @@
 #include "attend/image.h"
 #include "attend/graph.h"
 #include "attend/io.h"
+#include "attend/observe.h"
+#include "attend/observe_metrics.h"
+#include "attend/observe_report.h"
 #include "attend/kv_cache.h"
 #include "attend/tensor.h"

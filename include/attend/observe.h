@@ -1,0 +1,133 @@
+#pragma once
+// The observatory: capture sinks for the fused kernel and the model, and the Recording they fill.
+//
+// Shape letters: L layers, H heads, N tokens, E model width, D head size, S selected rows.
+// Nothing here allocates N x N unless the caller selects full matrices (Selection::full_heads).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "attend/capture.h"
+#include "attend/trace.h"
+
+namespace attend::observe {
+
+// Streaming statistics for every (batch, head, row) of one attention call, in preallocated slots
+// [B, H, N]. Workers write disjoint slots, so no lock is taken.
+class StatsSink : public CaptureSink {
+ public:
+  StatsSink(std::int64_t batch, std::int64_t heads, std::int64_t rows, int sink_tokens = 1);
+  bool wants_stats() const override { return true; }
+  int sink_tokens() const override { return sink_tokens_; }
+  void on_stats(std::int64_t batch, std::int64_t head, std::int64_t row0, std::span<const RowStats> stats) override;
+
+  const RowStats& at(std::int64_t batch, std::int64_t head, std::int64_t row) const;
+  std::span<const RowStats> head_rows(std::int64_t batch, std::int64_t head) const;  // [N]
+  std::int64_t heads() const { return heads_; }
+  std::int64_t rows() const { return rows_; }
+
+ private:
+  std::int64_t batch_, heads_, rows_;
+  int sink_tokens_;
+  std::vector<RowStats> stats_;
+};
+
+// Full rows (scores and weights) for chosen heads and query rows of batch 0, in preallocated
+// storage [Hsel, Ssel, Nk]. Empty `heads` / `rows` select all of them.
+class RowSink : public CaptureSink {
+ public:
+  RowSink(std::int64_t heads, std::int64_t rows, std::int64_t keys, std::vector<int> select_heads,
+          std::vector<std::int64_t> select_rows);
+  bool wants_row(std::int64_t batch, std::int64_t head, std::int64_t row) const override;
+  void on_row(std::int64_t batch, std::int64_t head, std::int64_t row, std::span<const float> scores,
+              std::span<const float> weights) override;
+
+  bool has(std::int64_t head, std::int64_t row) const;
+  std::span<const float> scores(std::int64_t head, std::int64_t row) const;   // [Nk]
+  std::span<const float> weights(std::int64_t head, std::int64_t row) const;  // [Nk]
+  std::int64_t keys() const { return keys_; }
+
+ private:
+  std::int64_t slot(std::int64_t head, std::int64_t row) const;  // -1 when not selected
+  std::int64_t heads_, rows_, keys_;
+  std::vector<std::int64_t> head_slot_, row_slot_;
+  std::vector<std::uint8_t> filled_;
+  std::vector<float> scores_, weights_;
+};
+
+// Statistics and selected rows at once (what the model hands one layer's kernel).
+class TeeSink : public CaptureSink {
+ public:
+  TeeSink(StatsSink* stats, RowSink* rows) : stats_(stats), rows_(rows) {}
+  bool wants_stats() const override { return stats_ != nullptr; }
+  int sink_tokens() const override { return stats_ ? stats_->sink_tokens() : 1; }
+  void on_stats(std::int64_t b, std::int64_t h, std::int64_t r0, std::span<const RowStats> s) override {
+    if (stats_) stats_->on_stats(b, h, r0, s);
+  }
+  bool wants_row(std::int64_t b, std::int64_t h, std::int64_t r) const override { return rows_ && rows_->wants_row(b, h, r); }
+  void on_row(std::int64_t b, std::int64_t h, std::int64_t r, std::span<const float> s, std::span<const float> w) override {
+    if (rows_) rows_->on_row(b, h, r, s, w);
+  }
+
+ private:
+  StatsSink* stats_;
+  RowSink* rows_;
+};
+
+// What to record from a traced forward pass. Empty `layers` / `full_heads` mean all.
+struct Selection {
+  std::vector<int> layers;               // layers whose full matrices and activations are kept
+  std::vector<int> full_heads;           // heads whose full N x N weights are kept (those layers)
+  bool full_matrices = true;             // keep full weights at all (N x N per selected head)
+  bool activations = true;               // keep resid pre/mid/post, q, k, v, head outputs
+  int sink_tokens = 1;
+};
+
+// One layer of a Recording. Full matrices are [N, N] row-major (row = query), empty when not kept.
+struct LayerRecord {
+  int layer = 0;
+  bool selected = false;
+  std::vector<RowStats> stats;                 // [H, N], every layer
+  std::vector<int> full_heads;                 // which heads have `weights` / `scores`
+  std::vector<std::vector<float>> weights;     // per full head: [N, N]
+  std::vector<std::vector<float>> scores;      // per full head: [N, N] (-inf where masked)
+  std::vector<float> resid_pre, resid_mid, resid_post;  // [N, E]
+  std::vector<float> q, k, v, head_out;        // [N, H, D] ([N, G, D] for k, v)
+};
+
+// Everything the report is built from; filled through RecordingSink (or by hand in tests).
+struct Recording {
+  std::string title;                       // e.g. the prompt
+  std::vector<std::string> tokens;         // [N] token text (raw; escaped only when written)
+  std::vector<int> token_ids;              // [N]
+  std::int64_t n = 0, d_model = 0, heads = 0, kv_heads = 0, head_dim = 0;
+  int sink_tokens = 1;
+  std::vector<LayerRecord> layers;         // [L]
+
+  const LayerRecord& layer(int l) const;
+  // Full weights of (layer, head); throws attend::Error when that head was not recorded in full.
+  std::span<const float> weights(int layer, int head) const;
+  bool has_weights(int layer, int head) const;
+};
+
+// ModelTraceSink that fills a Recording. The model must hand layer l's kernel attention_sink(l)
+// and call on_layer after each block; `tokens`, `heads` and `layers` size the preallocated storage.
+class RecordingSink : public ModelTraceSink {
+ public:
+  RecordingSink(Recording& rec, int layers, std::int64_t heads, Selection sel);
+  ~RecordingSink() override;
+  CaptureSink* attention_sink(int layer) override;
+  void on_layer(const LayerTrace& trace) override;
+
+ private:
+  struct Slot;
+  Recording& rec_;
+  Selection sel_;
+  std::int64_t heads_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  bool selected(int layer) const;
+};
+
+}  // namespace attend::observe

@@ -1,0 +1,101 @@
+#pragma once
+// Metrics over captured attention, flow across layers, routing graphs, EMF operators, trajectories.
+//
+// Shape letters: L layers, H heads, N tokens, E model width, D head size.
+// A "matrix" below is an attention-weight matrix A: [N, N] row-major, row i = query i, rows sum to
+// 1 over the keys the query may see (0 elsewhere).
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "attend/observe.h"
+
+namespace attend::observe {
+
+// ---- per-row / per-head statistics ----------------------------------------------------------
+// H_i / log(visible_i); 0 for rows that see at most one key (nothing to spread over).
+float normalized_entropy(const RowStats& s);
+// Mean normalised entropy and mean sink mass over the rows of one head's stats [N].
+float head_entropy(std::span<const RowStats> rows);
+float sink_score(std::span<const RowStats> rows);
+
+// Attended-distance histogram: mass Σ_i p_ij with |i − j| in bin b = [edges[b], edges[b+1]),
+// averaged over rows. a: [N, N]; edges ascending, the last bin is open to +inf.
+std::vector<double> distance_histogram(std::span<const float> a, std::int64_t n, std::span<const int> edges);
+// Decay curve: mean over queries i >= d of A[i, i − d], for d = 0 .. n − 1.
+std::vector<double> decay_by_distance(std::span<const float> a, std::int64_t n);
+// A fixed key's share as context grows (seed 001 §12): A[i, key] for i = key .. n − 1.
+std::vector<double> token_share(std::span<const float> a, std::int64_t n, std::int64_t key);
+
+// ---- head types (on full weights and the token ids) -----------------------------------------
+struct HeadTypeScores {
+  double previous_token = 0;  // mean_i A[i, i−1]
+  double duplicate_token = 0; // mean over i with an earlier copy of its token: mass on those copies
+  double induction = 0;       // mean over i with an earlier copy at j: mass on the tokens j + 1
+};
+HeadTypeScores head_type_scores(std::span<const float> a, std::span<const int> tokens);
+
+// Jensen–Shannon divergence (nats) between two heads, averaged over query rows; both [N, N].
+double js_divergence(std::span<const float> a, std::span<const float> b, std::int64_t n);
+// Classical MDS of a symmetric distance matrix d: [M, M] to 2-D points: [M, 2].
+std::vector<double> classical_mds(std::span<const double> d, std::int64_t m);
+
+// ---- flow across layers -----------------------------------------------------------------------
+// Attention rollout (Abnar & Zuidema 2020): per layer Â_l = rownorm(mean_h A_lh + I), and
+// R = Â_{L−1} · … · Â_0. It is a heuristic: a product of averaged weights, not a causal attribution.
+// layers: per layer, the head-averaged matrix [N, N]. Returns R: [N, N].
+std::vector<double> rollout(const std::vector<std::vector<double>>& layers, std::int64_t n);
+// Attention flow: max-flow from input token j (layer 0) to output token i (after the last layer)
+// on the layered graph whose edge capacities are the Â_l entries. O(N² · maxflow): short inputs.
+std::vector<double> attention_flow(const std::vector<std::vector<double>>& layers, std::int64_t n);
+// Head-averaged matrix of one layer from whichever heads were recorded in full.
+std::vector<double> layer_mean(const Recording& rec, int layer);
+
+// ---- routing graph (seed 001 §3) ---------------------------------------------------------------
+struct Edge {
+  std::int64_t from = 0;  // the key (information source)
+  std::int64_t to = 0;    // the query (reader)
+  double weight = 0;
+};
+struct RoutingGraph {
+  std::string name;                  // "layer 1 head 0" or "layer 1 mean"
+  std::vector<std::string> tokens;   // node labels
+  std::vector<Edge> edges;
+};
+// Keep, per query, its top_k keys (top_k <= 0: all), then drop edges below min_weight; and, when
+// mass > 0, per query only the largest keys until their cumulative weight reaches `mass`.
+RoutingGraph routing_graph(std::span<const float> a, std::int64_t n, const std::vector<std::string>& tokens,
+                           int top_k, double min_weight, double mass = 0, std::string name = {});
+std::string to_graphml(const RoutingGraph& g);
+std::string to_dot(const RoutingGraph& g);
+std::string to_json(const RoutingGraph& g);
+
+// ---- EMF operators (seed 003) ----------------------------------------------------------------
+// One head's weights, row-vector convention (x·W): wq, wk: [E, D], wv: [E, Dv], wo: [Dv, E].
+struct HeadWeights {
+  std::int64_t d_model = 0, head_dim = 0, v_dim = 0;
+  std::vector<float> wq, wk, wv, wo;
+};
+struct HeadOperators {
+  std::vector<double> m;              // [E, E] M = W_Q·W_Kᵀ/√D: score(x, y) = x·M·yᵀ
+  std::vector<double> f;              // [E, E] F = W_V·W_O: what the head writes for a source x
+  std::vector<double> m_singular, f_singular;  // descending
+  double m_symmetric_norm = 0, m_antisymmetric_norm = 0;  // ‖(M+Mᵀ)/2‖_F, ‖(M−Mᵀ)/2‖_F
+};
+HeadOperators head_operators(const HeadWeights& w);
+// Singular values (descending) of a [rows, cols] matrix (one-sided Jacobi; small matrices).
+std::vector<double> singular_values(std::span<const double> a, std::int64_t rows, std::int64_t cols);
+// Composition of an earlier head (its F) into a later head (its M), Elhage et al. 2021:
+// Q: ‖F₁·M₂‖/(‖F₁‖‖M₂‖), K: ‖M₂·F₁ᵀ‖/(‖M₂‖‖F₁‖), V: ‖F₁·F₂‖/(‖F₁‖‖F₂‖) (Frobenius norms).
+struct Composition { double q = 0, k = 0, v = 0; };
+Composition composition(const HeadOperators& earlier, const HeadOperators& later);
+
+// ---- trajectories through the residual stream ------------------------------------------------
+// states: [S, N, E] (S stages, e.g. the stream entering each layer and leaving the last one).
+// Projects every point onto the top two principal components of all points: [S, N, 2].
+std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
+// Mean pairwise cosine similarity of the N token states of one stage [N, E] (1 = all aligned).
+double mean_pairwise_cosine(std::span<const float> x, std::int64_t n, std::int64_t e);
+
+}  // namespace attend::observe

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Browser test of the observatory report (headless Debian chromium via playwright-core from web/).
+# usage: browser_report.sh ATTEND_BINARY WEB_DIR. Exit 77 (ctest SKIP) without node/playwright/chromium.
+set -euo pipefail
+attend=$1 web=$2
+command -v node >/dev/null || { echo "SKIP: node missing"; exit 77; }
+[ -d "$web/node_modules/playwright-core" ] || { echo "SKIP: run 'npm install' in $web"; exit 77; }
+[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium missing"; exit 77; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+"$attend" inspect-toy --out "$out/toy"
+"$attend" inspect-toy --out "$out/inject" \
+  --prompt $'</script><script>window.__attend_injected=true;alert(1)</script><!-- & \u2028 "q" </SCRIPT>'
+"$attend" inspect-toy --out "$out/long" --synthetic 1024
+for r in toy inject long; do node "$web/test_report.mjs" "$out/$r/report.html"; done

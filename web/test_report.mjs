@@ -1,0 +1,91 @@
+// Browser test of the observatory report: Debian chromium driven by playwright-core, from disk.
+// usage: node test_report.mjs REPORT.html [--injection] [--expect-hover]
+// Fails (exit 1) on: a console error, a page error, any request that is not file:// or data:,
+// a dialog (e.g. alert from injected script), a blank heatmap, or hover highlighting that does
+// not match the head's weights. Exit 77 (skip) when playwright-core or chromium is missing.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const CHROMIUM = '/usr/bin/chromium';
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  console.log('SKIP: playwright-core is not installed (run npm install in web/)');
+  process.exit(77);
+}
+if (!existsSync(CHROMIUM)) { console.log('SKIP: ' + CHROMIUM + ' is missing'); process.exit(77); }
+
+const file = resolve(process.argv[2]);
+const problems = [];
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--disable-sync', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('request', (r) => { const u = r.url(); if (!u.startsWith('file://') && !u.startsWith('data:')) problems.push('network request: ' + u); });
+  page.on('dialog', async (d) => { problems.push('dialog opened (injected script ran?): ' + d.message()); await d.dismiss(); });
+  const t0 = Date.now();
+  await page.goto(pathToFileURL(file).href);
+  try {
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 60000 });
+  } catch (e) {
+    problems.push('report never became ready: ' + e.message.split('\n')[0]);
+    throw new Error(problems.join('\n'));
+  }
+  const loadMs = Date.now() - t0;
+
+  // The heatmap canvas has drawn, non-white pixels.
+  const painted = await page.evaluate(() => {
+    const c = document.getElementById('heat'), px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] !== 255 || px[i + 1] !== 255 || px[i + 2] !== 255) n++;
+    return n / (px.length / 4);
+  });
+  if (!(painted > 0.5)) problems.push('heatmap canvas mostly blank: ' + painted);
+
+  // Hover the last token: the key it attends to most must be highlighted, a near-zero one must not.
+  const n = await page.evaluate(() => document.querySelectorAll('#tokens span').length);
+  const i = n - 1;
+  await page.hover('#tokens span:nth-child(' + (i + 1) + ')');
+  const hover = await page.evaluate((i) => {
+    const data = JSON.parse(document.getElementById('attend-data').textContent), n = data.n, f = data.full[0];
+    const bin = atob(f.w), row = [];
+    for (let j = 0; j < n; j++) { const q = bin.charCodeAt(i * n + j) / 255; row.push(q * q); }
+    let best = 0; row.forEach((w, j) => { if (w > row[best]) best = j; });
+    const spans = document.querySelectorAll('#tokens span');
+    const lows = row.map((w, j) => [w, j]).filter((p) => p[0] < 1e-4).map((p) => p[1]);
+    const over = document.getElementById('heatover'), px = over.getContext('2d').getImageData(0, 0, over.width, over.height).data;
+    let outline = 0; for (let k = 3; k < px.length; k += 4) if (px[k] > 0) outline++;
+    return {
+      focus: spans[i].classList.contains('focus'),
+      bestHighlighted: spans[best].classList.contains('attended'),
+      lowHighlighted: lows.some((j) => spans[j].classList.contains('attended')),
+      count: document.querySelectorAll('#tokens span.attended').length,
+      outline,
+    };
+  }, i);
+  if (!hover.focus) problems.push('hovered token not marked');
+  if (!hover.bestHighlighted) problems.push('the most-attended key is not highlighted');
+  if (hover.lowHighlighted) problems.push('a key with ~0 weight is highlighted');
+  if (!(hover.outline > 0)) problems.push('no row/column outline on the heatmap');
+
+  // Zoom once (wheel) and check the canvas still draws.
+  await page.mouse.move(300, 300);
+  const heat = await page.$('#heat');
+  const box = await heat.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -400);
+  const injected = await page.evaluate(() => window.__attend_injected === true);
+  if (injected) problems.push('injected script ran');
+  console.log(JSON.stringify({ file, tokens: n, loadMs, painted: +painted.toFixed(3), hover }));
+} finally {
+  await browser.close();
+}
+if (problems.length) { console.error('FAIL\n' + problems.join('\n')); process.exit(1); }
+console.log('PASS');
