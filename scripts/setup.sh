@@ -43,5 +43,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ATTEND_CMAKE_ARGS:-}
 cmake --build build -j"$(nproc)"
 
 if [ "${1:-}" = "--demo" ]; then
-  exec build/tools/attend demo
+  # The engine end to end (kernels checked against the reference, a model trained on the induction
+  # task and generating), then the observatory's report on that model.
+  build/tools/attend demo
+  build/tools/attend inspect --model attend-demo/induction.safetensors --prompt "${ATTEND_DEMO_PROMPT:-abcdefgabcdefg}" --out attend-demo/report
+  echo "observatory report: $(pwd)/attend-demo/report/report.html"
 fi
