@@ -105,6 +105,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
     SafeTensor& t = out.tensors[en.name];
     const std::size_t n = static_cast<std::size_t>((en.end - en.begin) / dtype_size(en.dtype));
     t.values.resize(n);
+    if (n == 0) continue;  // empty tensor: memcpy with a null pointer is undefined behaviour (UBSan)
     if (en.dtype == DType::f32) std::memcpy(t.values.data(), data.data() + en.begin, n * sizeof(float));
     else {
       std::vector<std::uint16_t> tmp(n);
