@@ -55,6 +55,14 @@ struct CurvePoint {
   double loss = 0, lr = 0, tokens_per_s = 0, grad_norm = 0;
 };
 
+// Wall time of the training steps so far by phase (seconds, summed over steps; one steady_clock
+// read at each phase boundary). The attention kernels' time is part of forward/backward.
+struct PhaseTimes {
+  double data = 0, forward = 0, backward = 0, optimizer = 0;  // optimizer: norm, clipping, AdamW
+  double attention_forward = 0, attention_backward = 0;      // attend::attention / attention_backward
+  double total() const { return data + forward + backward + optimizer; }
+};
+
 class Trainer {
  public:
   Trainer(Model& model, const TaskData& data, const TrainConfig& config);  // both must outlive it
@@ -63,6 +71,8 @@ class Trainer {
   std::int64_t steps_done() const { return step_; }
   const std::vector<CurvePoint>& curve() const { return curve_; }
   float lr_at(std::int64_t step) const;
+  const PhaseTimes& phase_times() const { return phases_; }
+  void reset_phase_times() { phases_ = {}; }
 
   // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + loss curve.
   void save_checkpoint(const std::string& path) const;
@@ -75,6 +85,7 @@ class Trainer {
   std::int64_t step_ = 0;
   std::vector<float> m_, v_;
   std::vector<CurvePoint> curve_;
+  PhaseTimes phases_;
 };
 
 // Accuracy of argmax predictions on the scored targets of `sequences` held-out sequences

@@ -24,7 +24,8 @@ def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool
               dropout_p: float = 0.0, seed: int = 0, return_lse: Literal[False] = False,
               layout: Layout = "bshd", dtype: Optional[str] = None,
               cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
-              seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None) -> Array: ...
+              seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None,
+              out: Optional[Array] = None) -> Array: ...
 @overload
 def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool] = None,
               is_causal: Optional[bool] = None, window: Window = None, window_size: Window = None,
@@ -34,7 +35,8 @@ def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool
               dropout_p: float = 0.0, seed: int = 0, return_lse: Literal[True] = ...,
               layout: Layout = "bshd", dtype: Optional[str] = None,
               cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
-              seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None) -> Tuple[Array, Array]:
+              seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None,
+              out: Optional[Array] = None) -> Tuple[Array, Array]:
     """Exact scaled-dot-product attention (forward).
 
     q: [B, Nq, Hq, D] (layout='bhsd': [B, Hq, Nq, D]; packed with cu_seqlens: [total_q, Hq, D])
@@ -145,3 +147,83 @@ def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional
            sequences: Optional[Sequence[int]] = None, return_lse: Literal[True] = ...,
            dtype: Optional[str] = None, threads: Optional[int] = None) -> Tuple[Array, Array]:
     """Decode over a KV cache. q: [S, T, Hq, D] -> out [S, T, Hq, Dv] (+ lse float32 [S, Hq, T])."""
+
+# ---- model runtime (include/attend/model.h, train.h). N tokens, V vocabulary, E width, L layers.
+
+class Model:
+    """A decoder-only transformer (GPT-2 family) on attend's kernels. config keys (any subset):
+    vocab, context, d_model, layers, heads, kv_heads, d_ff, norm, position, mlp, tied_embeddings,
+    rope_base, norm_eps, bias."""
+    def __init__(self, config: Optional[dict[str, Any]] = None, seed: int = 0) -> None: ...
+    @staticmethod
+    def load(path: str) -> Model: ...
+    def save(self, path: str) -> None: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
+    @property
+    def num_parameters(self) -> int: ...
+    def encode(self, text: str) -> list[int]: ...
+    def decode_token(self, token: int) -> bytes: ...
+    def forward(self, tokens: ArrayLike) -> Array:
+        """tokens: [N] ints -> logits float32 [N, V]."""
+    def generate(self, prompt: ArrayLike, *, max_new_tokens: int = 32, temperature: float = 1.0,
+                 top_k: int = 0, top_p: float = 1.0, seed: int = 0, stop_token: int = -1,
+                 use_cache: bool = True, on_token: Optional[Any] = None) -> list[int]:
+        """prompt: [N] ints -> the new tokens (greedy at temperature 0; seeded sampling otherwise)."""
+
+Task = Literal["induction", "copy", "sort", "text"]
+
+class Trainer:
+    """AdamW training of a Model on a built-in task (or byte-level text from the file `data`)."""
+    def __init__(self, model: Model, task: Task = "induction", seq_len: int = 0, data: str = "", *,
+                 steps: int = 1000, batch: int = 16, accum: int = 1, lr: float = 1e-3, min_lr: float = 1e-4,
+                 warmup: int = 50, weight_decay: float = 0.1, clip: float = 1.0, seed: int = 0,
+                 log_every: int = 0) -> None: ...
+    def step(self) -> float: ...
+    def run(self) -> None: ...
+    @property
+    def steps_done(self) -> int: ...
+    @property
+    def curve(self) -> list[dict[str, float]]: ...
+    @property
+    def phase_times(self) -> dict[str, float]: ...
+    def lr_at(self, step: int) -> float: ...
+    def accuracy(self, sequences: int = 256, seed: int = 1) -> float: ...
+    def eval_loss(self, sequences: int = 256, seed: int = 1) -> float: ...
+    def save_checkpoint(self, path: str) -> None: ...
+    def load_checkpoint(self, path: str) -> None: ...
+
+def train(model: Model, task: Task = "induction", seq_len: int = 0, data: str = "", *, steps: int = 1000,
+          batch: int = 16, accum: int = 1, lr: float = 1e-3, min_lr: float = 1e-4, warmup: int = 50,
+          weight_decay: float = 0.1, clip: float = 1.0, seed: int = 0, log_every: int = 0) -> list[dict[str, float]]:
+    """Trains `model` in place; returns the loss curve (dicts: step, loss, lr, tokens_per_s, grad_norm)."""
+
+# ---- observatory (include/attend/observe.h, observe_report.h). H heads, N tokens.
+
+class Recording:
+    """One captured forward pass: stats(layer) -> dict of [H, N] arrays (lse, entropy, sink_mass,
+    mean_distance, max_weight, argmax, visible); weights/scores(layer, head) -> float32 [N, N];
+    activations(layer) -> resid_pre/mid/post [N, E], q/head_out [N, H, D], k/v [N, G, D]."""
+    title: str
+    n: int
+    heads: int
+    d_model: int
+    head_dim: int
+    token_ids: list[int]
+    @property
+    def num_layers(self) -> int: ...
+    @property
+    def tokens(self) -> list[bytes]: ...
+    def stats(self, layer: int) -> dict[str, Array]: ...
+    def has_weights(self, layer: int, head: int) -> bool: ...
+    def weights(self, layer: int, head: int) -> Array: ...
+    def scores(self, layer: int, head: int) -> Array: ...
+    def activations(self, layer: int) -> dict[str, Optional[Array]]: ...
+
+def capture(model: Model, tokens: Union[ArrayLike, str], *, layers: Optional[Sequence[int]] = None,
+            heads: Optional[Sequence[int]] = None, full_matrices: bool = True, activations: bool = True,
+            sink_tokens: int = 1, title: str = "") -> Recording:
+    """Runs model on tokens ([N] ints or text) with the observatory attached."""
+def write_report(recording: Recording, out_dir: str, *, graph_top_k: int = 2,
+                 graph_min_weight: float = 0.05) -> str:
+    """Writes the observatory report into out_dir; returns the HTML path."""

@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "arrays.h"
+#include "core/check.h"
 #include "attend/attention.h"
 #include "options.h"
 #include "registry.h"
@@ -33,17 +34,30 @@ const char* const kForwardDoc = R"doc(Exact scaled-dot-product attention (forwar
   alibi / alibi_slopes: [Hq] slopes.  dropout_p, seed: attention dropout, reproducible from seed.
   cu_seqlens_q, cu_seqlens_k: packed ragged batch (B + 1 int32 offsets; q, k, v [total, H, D]).
   seqlens_k: padded ragged batch ([B] valid key counts).  threads: None = attend.num_threads().
+  out: optional preallocated output (C-contiguous, q's dtype, the shape returned), written in place.
   Raises ValueError (with the C++ message) for bad shapes or values.)doc";
 
 py::object forward(bool reference, const py::object& q_obj, const py::object& k_obj, const py::object& v_obj,
-                   const OptionArgs& args, bool return_lse) {
+                   const OptionArgs& args, bool return_lse, const py::object& out_obj) {
   const char* fn = reference ? "reference::attention" : "attention";
   ParsedOptions p;
   parse_options(fn, args, p);
   const Input q = qkv_input(fn, "q", q_obj, p), k = qkv_input(fn, "k", k_obj, p), v = qkv_input(fn, "v", v_obj, p);
   // q: [B, Nq, Hq, D], v: [B, Nk, Hkv, Dv] (views in the attend convention)
   const std::int64_t B = q.view.dim(0), nq = q.view.dim(1), hq = q.view.dim(2), dv = v.view.dim(3);
-  py::array out = new_array(q.view.dtype, caller_shape(p, B, nq, hq, dv), q.np_dtype);
+  const std::vector<std::int64_t> shape = caller_shape(p, B, nq, hq, dv);
+  py::array out;
+  if (out_obj.is_none()) {
+    out = new_array(q.view.dtype, shape, q.np_dtype);
+  } else {  // the caller's preallocated output: written in place, no allocation per call
+    if (q.array.ndim() == 3) detail::fail(fn, "out= is not supported for packed (3-D) inputs");
+    out = out_obj.cast<py::array>();
+    const bool shape_ok = out.ndim() == 4 && out.shape(0) == shape[0] && out.shape(1) == shape[1] && out.shape(2) == shape[2] &&
+                          out.shape(3) == shape[3];
+    if (!shape_ok || !out.dtype().is(q.np_dtype) || !(out.flags() & py::array::c_style) || !out.writeable())
+      detail::fail(fn, "out must be a writable C-contiguous array of q's dtype and shape [", shape[0], ", ", shape[1], ", ", shape[2],
+                   ", ", shape[3], "]");
+  }
   py::array lse;
   if (return_lse) lse = new_array(DType::f32, {B, hq, nq}, q.np_dtype);
   const TensorView out_view = bnhd_view(p, out, q.view.dtype);
@@ -65,11 +79,11 @@ auto make_forward(bool reference) {
                      const py::object& attn_mask, const py::object& alibi, const py::object& alibi_slopes,
                      double dropout_p, std::uint64_t seed, bool return_lse, const std::string& layout,
                      const py::object& dtype, const py::object& cu_seqlens_q, const py::object& cu_seqlens_k,
-                     const py::object& seqlens_k, const py::object& threads) {
+                     const py::object& seqlens_k, const py::object& threads, const py::object& out) {
     const OptionArgs a{causal,    is_causal, window,       window_size, scale, softmax_scale, softcap,
                        bias,      attn_mask, alibi,        alibi_slopes, dropout_p, seed,      layout,
                        dtype,     cu_seqlens_q, cu_seqlens_k, seqlens_k, threads};
-    return forward(reference, q, k, v, a, return_lse);
+    return forward(reference, q, k, v, a, return_lse, out);
   };
 }
 
@@ -82,7 +96,7 @@ void def_forward(py::module_& m, const char* name, F f) {
         py::arg("alibi") = none, py::arg("alibi_slopes") = none, py::arg("dropout_p") = 0.0, py::arg("seed") = 0,
         py::arg("return_lse") = false, py::arg("layout") = "bshd", py::arg("dtype") = none,
         py::arg("cu_seqlens_q") = none, py::arg("cu_seqlens_k") = none, py::arg("seqlens_k") = none,
-        py::arg("threads") = none);
+        py::arg("threads") = none, py::arg("out") = none);
 }
 
 void bind(py::module_& m) {

@@ -15,7 +15,7 @@ using I64 = std::int64_t;
 
 struct Decoder::State {
   const Model::Impl* impl;
-  LocalKvStore cache;  // swap for attend::KVCache behind KvStore when it lands
+  LayerCaches cache;  // one attend::KVCache per layer
   Acts acts;
   explicit State(const Model::Impl& m) : impl(&m), cache(m.config) {}
 };

@@ -86,25 +86,10 @@ void Model::Impl::init_random(std::uint64_t seed) {
   }
 }
 
-LocalKvStore::LocalKvStore(const ModelConfig& c)
-    : context_(c.context), row_(c.kv_heads * (c.d_model / c.heads)), kv_heads_(c.kv_heads),
-      head_dim_(c.d_model / c.heads) {
-  k_.assign(static_cast<std::size_t>(c.layers), std::vector<float>(static_cast<std::size_t>(context_ * row_)));
-  v_ = k_;
-}
-
-void LocalKvStore::write(int layer, const float* k, const float* v, I64 n) {
-  ATTEND_ASSERT(len_ + n <= context_);
-  std::memcpy(k_[static_cast<std::size_t>(layer)].data() + len_ * row_, k, static_cast<std::size_t>(n * row_) * sizeof(float));
-  std::memcpy(v_[static_cast<std::size_t>(layer)].data() + len_ * row_, v, static_cast<std::size_t>(n * row_) * sizeof(float));
-}
-
-TensorView LocalKvStore::keys(int layer, I64 n) const {
-  return TensorView::contiguous(k_[static_cast<std::size_t>(layer)].data(), DType::f32, {1, len_ + n, kv_heads_, head_dim_});
-}
-
-TensorView LocalKvStore::values(int layer, I64 n) const {
-  return TensorView::contiguous(v_[static_cast<std::size_t>(layer)].data(), DType::f32, {1, len_ + n, kv_heads_, head_dim_});
+LayerCaches::LayerCaches(const ModelConfig& c) {
+  const I64 D = c.d_model / c.heads;
+  layers.reserve(static_cast<std::size_t>(c.layers));
+  for (I64 l = 0; l < c.layers; ++l) layers.emplace_back(1, c.context, c.kv_heads, D, D, DType::f32);
 }
 
 Model::Model(const ModelConfig& config, std::uint64_t seed) : impl_(std::make_unique<Impl>(config)) {

@@ -2,10 +2,12 @@
 // Block (pre-norm): x += W_O·attn(rope(norm1(x)·W_Q), rope(norm1(x)·W_K), norm1(x)·W_V);
 //                   x += mlp(norm2(x)).  Then logits = norm_f(x)·W_Uᵀ.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "attend/attention.h"
 #include "attend/backward.h"
+#include "attend/decode.h"
 #include "core/check.h"
 #include "nn/layers.h"
 #include "nn/model_impl.h"
@@ -53,7 +55,7 @@ void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
   logits.resize(sz(R * c.vocab));
 }
 
-void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, KvStore* cache,
+void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, LayerCaches* cache,
                           ModelTraceSink* trace) const {
   const ModelConfig& c = config;
   const I64 R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff, V = c.vocab;
@@ -90,13 +92,16 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, KvS
     const TensorView qv = TensorView::contiguous(q, DType::f32, {B, T, H, D});
     const TensorView ov = TensorView::contiguous(att, DType::f32, {B, T, H, D});
     const TensorView lv = TensorView::contiguous(a.lse.data() + l * R * H, DType::f32, {B, H, T});
-    if (cache) {
-      cache->write(l, k, v, T);
-      attention(qv, cache->keys(l, T), cache->values(l, T), ov, opts, lv);
+    const auto ta = std::chrono::steady_clock::now();
+    if (cache) {  // append this step's k, v [T, G, D]; the T queries sit at positions pos0 .. pos0 + T − 1
+      KVCache& kc = cache->layers[sz(l)];
+      kc.append(0, TensorView::contiguous(k, DType::f32, {T, G, D}), TensorView::contiguous(v, DType::f32, {T, G, D}));
+      decode(qv, kc, ov, {}, lv);
     } else {
       attention(qv, TensorView::contiguous(k, DType::f32, {B, T, G, D}), TensorView::contiguous(v, DType::f32, {B, T, G, D}),
                 ov, opts, lv);
     }
+    a.attention_forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
     std::memcpy(mid, x, sz(R * E) * sizeof(float));
     linear_forward(out, att, p(lp.wo), p(lp.bo), R, H * D, E);  // out as scratch for the update
     for (I64 i = 0; i < R * E; ++i) mid[i] += out[i];
@@ -132,7 +137,6 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, KvS
       trace->on_layer(t);
     }
   }
-  if (cache) cache->advance(T);
   const float* xf = a.resid.data() + c.layers * R * E;
   norm_forward(c, a.lnf.data(), a.lnf_mean.data(), a.lnf_rstd.data(), xf, p(lnf_w), p(lnf_b), R);
   unembed_forward(a.logits.data(), a.lnf.data(), p(lm_head >= 0 ? lm_head : wte), R, E, V);
@@ -190,10 +194,12 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
     grads.dq = TensorView::contiguous(dq.data(), DType::f32, {B, T, H, D});
     grads.dk = TensorView::contiguous(dk.data(), DType::f32, {B, T, G, D});
     grads.dv = TensorView::contiguous(dv.data(), DType::f32, {B, T, G, D});
+    const auto ta = std::chrono::steady_clock::now();
     attention_backward(TensorView::contiguous(q, DType::f32, {B, T, H, D}), TensorView::contiguous(k, DType::f32, {B, T, G, D}),
                        TensorView::contiguous(v, DType::f32, {B, T, G, D}), TensorView::contiguous(att, DType::f32, {B, T, H, D}),
                        TensorView::contiguous(datt.data(), DType::f32, {B, T, H, D}),
                        TensorView::contiguous(a.lse.data() + l * R * H, DType::f32, {B, H, T}), grads, opts);
+    a.attention_backward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
     if (c.position == PositionKind::rope) {  // RoPE is a rotation: its backward rotates back
       rope_apply(dq.data(), R, T, H, D, 0, c.rope_base, true);
       rope_apply(dk.data(), R, T, G, D, 0, c.rope_base, true);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "attend/kv_cache.h"
 #include "attend/model.h"
 
 namespace attend::nn {
@@ -25,32 +26,12 @@ struct LayerParams {
   std::int64_t ln2_w = -1, ln2_b = -1, fc_w = -1, fc_b = -1, up_w = -1, up_b = -1, proj_w = -1, proj_b = -1;
 };
 
-// A per-layer key/value store for incremental decoding. The local one keeps plain arrays; the
-// interface is small so attend::KVCache can replace it.
-class KvStore {
- public:
-  virtual ~KvStore() = default;
-  virtual std::int64_t length() const = 0;  // tokens already cached
-  // Appends n rows k [n, G, D], v [n, G, D] for `layer` at positions [length, length + n).
-  virtual void write(int layer, const float* k, const float* v, std::int64_t n) = 0;
-  // Views [1, length + n, G, D] of the keys/values of `layer` including the rows just written.
-  virtual TensorView keys(int layer, std::int64_t n) const = 0;
-  virtual TensorView values(int layer, std::int64_t n) const = 0;
-  virtual void advance(std::int64_t n) = 0;  // after every layer has written n rows
-};
-
-class LocalKvStore final : public KvStore {
- public:
-  LocalKvStore(const ModelConfig& c);
-  std::int64_t length() const override { return len_; }
-  void write(int layer, const float* k, const float* v, std::int64_t n) override;
-  TensorView keys(int layer, std::int64_t n) const override;
-  TensorView values(int layer, std::int64_t n) const override;
-  void advance(std::int64_t n) override { len_ += n; }
-
- private:
-  std::int64_t context_, row_, kv_heads_, head_dim_, len_ = 0;
-  std::vector<std::vector<float>> k_, v_;  // [L][context · G · D]
+// Incremental decoding state: one attend::KVCache per layer (one sequence each, f32, room for
+// the whole context); attention over it runs through attend::decode.
+struct LayerCaches {
+  explicit LayerCaches(const ModelConfig& c);
+  std::vector<KVCache> layers;
+  std::int64_t length() const { return layers.front().length(0); }  // tokens cached (every layer alike between steps)
 };
 
 struct Acts {
@@ -61,6 +42,7 @@ struct Acts {
   std::vector<float> q, k, v, att, lse;  // [L, R, H·D], [L, R, G·D] x2, [L, R, H·D], [L, B, H, T]
   std::vector<float> fc, up, act;        // [L, R, F]
   std::vector<float> lnf, lnf_mean, lnf_rstd, logits;  // [R, E], [R], [R, V]
+  double attention_forward_s = 0, attention_backward_s = 0;  // time in the attention kernels (accumulated)
   void resize(const ModelConfig& c, std::int64_t batch, std::int64_t tokens);
 };
 
@@ -78,7 +60,7 @@ struct Model::Impl {
   std::int64_t head_dim() const { return config.d_model / config.heads; }
 
   // tokens [B, T] -> acts.logits [B·T, V]. With a cache (B = 1) the tokens follow the cached ones.
-  void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, KvStore* cache,
+  void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, LayerCaches* cache,
                ModelTraceSink* trace) const;
   // After forward (no cache): loss over targets (−1 ignored), grads += d(loss · loss_scale).
   // Returns the summed loss and the counted targets.

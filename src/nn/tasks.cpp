@@ -36,7 +36,8 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
     if (static_cast<I64>(text_.size()) < seq_len + 1)
       detail::fail("TaskData", text_path, " has ", text_.size(), " bytes; need at least seq_len + 1 = ", seq_len + 1);
   } else {
-    if (vocab < 3) detail::fail("TaskData", "vocab ", vocab, " is too small for a synthetic task (need >= 3)");
+    if (vocab < (task == Task::induction ? 5 : 3))
+      detail::fail("TaskData", "vocab ", vocab, " is too small for ", task_name(task), " (need >= ", task == Task::induction ? 5 : 3, ")");
     if (seq_len < (task == Task::induction ? 6 : 3)) detail::fail("TaskData", "seq_len ", seq_len, " is too short for ", task_name(task));
   }
 }
@@ -64,12 +65,21 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
         tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
       }
     } else if (task_ == Task::induction) {
-      // [noise (T − 2m) | r (m) | r (m)], m = T/2: a repeated random sequence; the second copy's
-      // tokens after its first are predicted by copying the successor of the earlier occurrence.
-      const I64 m = T_ / 2, start = T_ - 2 * m;
-      for (I64 i = 0; i < T_; ++i) tok[i] = sym(rng);
-      for (I64 i = 0; i < m; ++i) tok[start + m + i] = tok[start + i];
-      for (I64 i = start + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
+      // [noise (a) | r (m) | noise (gap) | r (m) | noise]: a random sequence r of random length m,
+      // repeated at a random offset and gap. r holds distinct symbols and the noise avoids them, so
+      // each token of the second copy occurs exactly once before; from the second copy's second
+      // token on, it is predicted by copying the successor of that earlier occurrence.
+      const I64 m_max = std::min<I64>(T_ / 2, vocab_ - 2), m_min = std::max<I64>(2, m_max / 2);
+      const I64 m = std::uniform_int_distribution<I64>(m_min, m_max)(rng), free = T_ - 2 * m;
+      const I64 a = std::uniform_int_distribution<I64>(0, free)(rng);
+      const I64 gap = std::uniform_int_distribution<I64>(0, free - a)(rng), second = a + m + gap;
+      std::vector<std::int32_t> symbols(static_cast<std::size_t>(sep));
+      for (std::int32_t i = 0; i < sep; ++i) symbols[static_cast<std::size_t>(i)] = i;
+      std::shuffle(symbols.begin(), symbols.end(), rng);  // symbols[0, m): r; the rest: noise
+      std::uniform_int_distribution<std::size_t> noise(static_cast<std::size_t>(m), symbols.size() - 1);
+      for (I64 i = 0; i < T_; ++i) tok[i] = symbols[noise(rng)];
+      for (I64 i = 0; i < m; ++i) tok[a + i] = tok[second + i] = symbols[static_cast<std::size_t>(i)];
+      for (I64 i = second; i + 1 < second + m; ++i) tgt[i] = tok[i + 1];
     } else {
       // [r (m) | sep | f(r) (m) | pad]: f = identity (copy) or sorting.
       const I64 m = (T_ - 1) / 2;

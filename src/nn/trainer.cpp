@@ -39,27 +39,41 @@ float Trainer::lr_at(I64 s) const {
 }
 
 double Trainer::step() {
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point& t) {  // seconds since t; moves t to now
+    const auto now = Clock::now();
+    const double s = std::chrono::duration<double>(now - t).count();
+    t = now;
+    return s;
+  };
   Model::Impl& m = model_.impl();
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
+  auto t = t0;
   std::vector<Batch> micro;
   I64 scored = 0;
   for (I64 i = 0; i < cfg_.accum; ++i) {
     micro.push_back(data_.batch(cfg_.batch, cfg_.seed, step_ * cfg_.accum + i));
-    for (std::int32_t t : micro.back().targets) scored += t >= 0;
+    for (std::int32_t tg : micro.back().targets) scored += tg >= 0;
   }
   std::fill(m.grads.begin(), m.grads.end(), 0.0f);
+  phases_.data += since(t);
   double loss = 0;
   Acts acts;
   for (const Batch& b : micro) {  // gradients of the mean loss over every scored target of the step
     m.forward(b.tokens.data(), b.B, b.T, acts, nullptr, nullptr);
+    phases_.forward += since(t);
     I64 counted = 0;
     loss += m.backward(b.tokens.data(), b.targets.data(), acts, 1.0f / static_cast<float>(std::max<I64>(1, scored)), &counted);
+    phases_.backward += since(t);
   }
+  phases_.attention_forward += acts.attention_forward_s;
+  phases_.attention_backward += acts.attention_backward_s;
   loss /= static_cast<double>(std::max<I64>(1, scored));
   const double norm = grad_norm(m.grads);
   if (cfg_.clip > 0 && norm > cfg_.clip) scale_grads(m.grads, static_cast<float>(cfg_.clip / norm));
   const float lr = lr_at(step_);
   adamw_update(m, m_, v_, {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, step_ + 1});
+  phases_.optimizer += since(t);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tps = static_cast<double>(cfg_.accum * cfg_.batch * micro[0].T) / std::max(secs, 1e-9);
   ++step_;

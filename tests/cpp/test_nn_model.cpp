@@ -145,6 +145,32 @@ TEST(NnModel, IncrementalDecodeEqualsFullRecompute) {
   }
 }
 
+// Past attend::decode's chunk (512 cached tokens) the cached path splits the cache over tasks and
+// merges them; a long prefill plus single steps must still match the full recompute.
+TEST(NnModel, IncrementalDecodeMatchesPastTheDecodeChunk) {
+  ModelConfig c = tiny(1);
+  c.context = 600;
+  Model model(c, 31);
+  randomize(model, 32, 0.2f);
+  std::vector<std::int32_t> seq(600);
+  for (std::size_t i = 0; i < seq.size(); ++i) seq[i] = static_cast<std::int32_t>((i * 7 + i / 5) % 11);
+  const Tensor full = model.forward(seq);
+  Decoder dec(model);
+  (void)dec.step(std::span(seq).subspan(0, 509));
+  double worst = 0;
+  for (std::size_t i = 509; i < 520; ++i) {
+    const Tensor p = dec.step(std::span(seq).subspan(i, 1));
+    for (std::int64_t v = 0; v < 11; ++v)
+      worst = std::max(worst, static_cast<double>(std::fabs(p.data_as<float>()[v] - full.data_as<float>()[static_cast<std::int64_t>(i) * 11 + v])));
+  }
+  const Tensor tail = dec.step(std::span(seq).subspan(520, 80));  // a block after the split point
+  for (std::int64_t r = 0; r < 80; ++r)
+    for (std::int64_t v = 0; v < 11; ++v)
+      worst = std::max(worst, static_cast<double>(std::fabs(tail.data_as<float>()[r * 11 + v] - full.data_as<float>()[(520 + r) * 11 + v])));
+  EXPECT_EQ(dec.length(), 600);
+  EXPECT_LT(worst, 1e-4);
+}
+
 TEST(NnModel, GenerationOptions) {
   Model model(tiny(0), 21);
   randomize(model, 22, 0.5f);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include <algorithm>
@@ -47,6 +48,76 @@ TEST(NnTrain, TwoLayerModelLearnsInductionWithinBudget) {
   EXPECT_EQ(read_file(base + ".png").substr(1, 3), "PNG");
   std::filesystem::remove(base + ".csv");
   std::filesystem::remove(base + ".png");
+}
+
+// Induction sequences: a repeat of random length at a random offset and gap; every scored token
+// occurs exactly once before its copy, and its target is what followed that earlier occurrence.
+TEST(NnTrain, InductionSequencesRepeatAtRandomLengthsAndOffsets) {
+  for (std::int64_t T : {6, 24, 65}) {
+    const std::int64_t vocab = T == 65 ? 40 : 32;
+    const TaskData data(Task::induction, vocab, T);
+    const Batch b = data.batch(64, 9, 3);
+    EXPECT_EQ(b.tokens, data.batch(64, 9, 3).tokens);
+    std::set<std::int64_t> lengths, starts;
+    for (std::int64_t s = 0; s < b.B; ++s) {
+      const std::int32_t* tok = b.tokens.data() + s * T;
+      const std::int32_t* tgt = b.targets.data() + s * T;
+      std::int64_t first = -1, scored = 0;
+      for (std::int64_t i = 0; i < T; ++i) {
+        ASSERT_GE(tok[i], 0);
+        ASSERT_LT(tok[i], vocab - 1);  // the separator is not used
+        if (tgt[i] < 0) continue;
+        if (first < 0) first = i;
+        ++scored;
+        EXPECT_EQ(tgt[i], tok[i + 1]);
+        std::int64_t earlier = -1, count = 0;
+        for (std::int64_t j = 0; j < i; ++j)
+          if (tok[j] == tok[i]) { earlier = j; ++count; }
+        ASSERT_EQ(count, 1) << "T " << T << " seq " << s << " pos " << i;
+        EXPECT_EQ(tok[earlier + 1], tgt[i]);  // the induction rule predicts it
+      }
+      ASSERT_GE(first, 1);
+      const std::int64_t m = scored + 1;  // repeat length
+      EXPECT_GE(m, 2);
+      EXPECT_LE(2 * m, T);
+      lengths.insert(m);
+      starts.insert(first);
+    }
+    if (T >= 24) {
+      EXPECT_GE(lengths.size(), 3u) << "T " << T;
+      EXPECT_GE(starts.size(), 3u) << "T " << T;
+    }
+  }
+  EXPECT_THROW(TaskData(Task::induction, 4, 8), Error);
+}
+
+// The trainer's phase timers add up and see the attention kernels inside forward and backward.
+TEST(NnTrain, PhaseTimesCoverTheStep) {
+  ModelConfig c;
+  c.vocab = 16;
+  c.context = 16;
+  c.d_model = 16;
+  c.layers = 2;
+  c.heads = 2;
+  c.kv_heads = 2;
+  c.d_ff = 32;
+  Model model(c, 3);
+  const TaskData data(Task::induction, c.vocab, 16);
+  TrainConfig tc;
+  tc.steps = 3;
+  tc.batch = 4;
+  Trainer tr(model, data, tc);
+  tr.run();
+  const PhaseTimes& p = tr.phase_times();
+  EXPECT_GT(p.forward, 0);
+  EXPECT_GT(p.backward, 0);
+  EXPECT_GT(p.attention_forward, 0);
+  EXPECT_GT(p.attention_backward, 0);
+  EXPECT_LE(p.attention_forward, p.forward);
+  EXPECT_LE(p.attention_backward, p.backward);
+  EXPECT_NEAR(p.total(), p.data + p.forward + p.backward + p.optimizer, 1e-12);
+  tr.reset_phase_times();
+  EXPECT_EQ(tr.phase_times().total(), 0.0);
 }
 
 TEST(NnTrain, TasksAndScheduleAreWellFormed) {

@@ -1,0 +1,253 @@
+// attend.Model, attend.Trainer and attend.train (see include/attend/model.h, train.h).
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "arrays.h"
+#include "attend/model.h"
+#include "attend/train.h"
+#include "core/check.h"
+#include "nn/model_io.h"
+#include "registry.h"
+
+namespace attend::python {
+
+namespace {
+
+using nn::Model;
+
+// A config dict (any subset of ModelConfig's fields) over the defaults; unknown keys are errors.
+nn::ModelConfig config_from_dict(const py::dict& d) {
+  py::module_ json = py::module_::import("json");
+  py::dict full = json.attr("loads")(nn::config_to_json(nn::ModelConfig{}));
+  for (auto item : d) {
+    const std::string key = py::str(item.first);
+    if (!full.contains(key)) {
+      std::string names;
+      for (auto k : full) names += (names.empty() ? "" : ", ") + py::str(k.first).cast<std::string>();
+      detail::fail("Model", "unknown config key '", key, "' (", names, ")");
+    }
+    full[item.first] = item.second;
+  }
+  return nn::config_from_json(json.attr("dumps")(full).cast<std::string>(), "config");
+}
+
+py::dict config_dict(const nn::ModelConfig& c) {
+  return py::module_::import("json").attr("loads")(nn::config_to_json(c));
+}
+
+// logits [N, V] as a new float32 array (copied out of the Tensor).
+py::array logits_array(const Tensor& t) {
+  py::array out = new_array(DType::f32, {t.dim(0), t.dim(1)}, py::dtype("float32"));
+  std::memcpy(out.mutable_data(), t.data(), static_cast<std::size_t>(t.numel()) * sizeof(float));
+  return out;
+}
+
+// The task data and the trainer over a model kept alive by `model_ref`.
+struct PyTrainer {
+  py::object model_ref;
+  std::unique_ptr<nn::TaskData> data;
+  std::unique_ptr<nn::Trainer> trainer;
+};
+
+nn::TrainConfig train_config(std::int64_t steps, std::int64_t batch, std::int64_t accum, float lr, float min_lr, std::int64_t warmup,
+                             float weight_decay, float clip, std::uint64_t seed, std::int64_t log_every) {
+  nn::TrainConfig tc;
+  tc.steps = steps;
+  tc.batch = batch;
+  tc.accum = accum;
+  tc.lr = lr;
+  tc.min_lr = min_lr;
+  tc.warmup = warmup;
+  tc.weight_decay = weight_decay;
+  tc.clip = clip;
+  tc.seed = seed;
+  tc.log_every = log_every;
+  return tc;
+}
+
+std::unique_ptr<PyTrainer> make_trainer(const py::object& model_obj, const std::string& task, std::int64_t seq_len,
+                                        const std::string& data, const nn::TrainConfig& tc) {
+  auto t = std::make_unique<PyTrainer>();
+  t->model_ref = model_obj;
+  Model& model = model_obj.cast<Model&>();
+  const std::int64_t T = seq_len > 0 ? seq_len : model.config().context;
+  t->data = std::make_unique<nn::TaskData>(nn::parse_task(task), model.config().vocab, T, data);
+  t->trainer = std::make_unique<nn::Trainer>(model, *t->data, tc);
+  return t;
+}
+
+py::list curve_list(const std::vector<nn::CurvePoint>& curve) {
+  py::list out;
+  for (const nn::CurvePoint& p : curve) {
+    py::dict d;
+    d["step"] = p.step;
+    d["loss"] = p.loss;
+    d["lr"] = p.lr;
+    d["tokens_per_s"] = p.tokens_per_s;
+    d["grad_norm"] = p.grad_norm;
+    out.append(d);
+  }
+  return out;
+}
+
+const char* const kTrainerArgsDoc = R"doc(
+    task: 'induction' | 'copy' | 'sort' | 'text' (text: byte-level, vocab 256, `data` a file path).
+    seq_len: tokens per sequence (0: the model's context). steps: total optimizer steps.
+    batch: sequences per micro-batch; accum: micro-batches per step. lr, min_lr, warmup: linear
+    warm-up then cosine decay. weight_decay (AdamW), clip (global grad-norm, 0 = off), seed (data
+    order: the batch of step s depends only on (seed, s)), log_every (progress line to stderr).)doc";
+
+void bind_model(py::module_& m) {
+  py::class_<Model>(m, "Model", R"doc(A decoder-only transformer (GPT-2 family) on attend's kernels.
+
+    Model(config: dict | None = None, seed: int = 0)   randomly initialised
+    Model.load(path)                                   attend's or the GPT-2 safetensors layout
+  config keys (any subset; the rest default): vocab, context, d_model, layers, heads, kv_heads,
+  d_ff, norm ('layernorm'|'rmsnorm'), position ('learned'|'rope'), mlp ('gelu'|'swiglu'),
+  tied_embeddings, rope_base, norm_eps, bias. The GIL is released during forward/generate.)doc")
+      .def(py::init([](const py::object& config, std::uint64_t seed) {
+             const nn::ModelConfig c = config.is_none() ? nn::ModelConfig{} : config_from_dict(config.cast<py::dict>());
+             py::gil_scoped_release release;
+             return std::make_unique<Model>(c, seed);
+           }),
+           py::arg("config") = py::none(), py::arg("seed") = 0)
+      .def_static("load", [](const std::string& path) {
+            py::gil_scoped_release release;
+            return std::make_unique<Model>(Model::load(path));
+          }, py::arg("path"), "Loads a checkpoint (attend layout or GPT-2's), validating names, shapes and dtypes.")
+      .def("save", [](const Model& self, const std::string& path) {
+            py::gil_scoped_release release;
+            self.save(path);
+          }, py::arg("path"), "Writes the model as safetensors, atomically.")
+      .def_property_readonly("config", [](const Model& self) { return config_dict(self.config()); }, "The configuration as a dict.")
+      .def_property_readonly("num_parameters", [](const Model& self) { return static_cast<std::int64_t>(self.impl().params.size()); })
+      .def("encode", &Model::encode, py::arg("text"), "Text -> token ids (bytes for a byte-level model).")
+      .def("decode_token", [](const Model& self, std::int32_t t) { return py::bytes(self.decode_token(t)); }, py::arg("token"),
+           "The bytes a token stands for.")
+      .def("forward", [](const Model& self, const py::object& tokens) {
+            const std::vector<std::int32_t> ids = to_int32s("Model.forward", "tokens", tokens);
+            Tensor logits;
+            {
+              py::gil_scoped_release release;
+              logits = self.forward(ids);
+            }
+            return logits_array(logits);
+          }, py::arg("tokens"), "tokens: [N] ints (N <= context) -> logits: float32 [N, V].")
+      .def("generate", [](const Model& self, const py::object& prompt, std::int64_t max_new_tokens, float temperature, std::int64_t top_k,
+                          float top_p, std::uint64_t seed, std::int32_t stop_token, bool use_cache, const py::object& on_token) {
+            const std::vector<std::int32_t> ids = to_int32s("Model.generate", "prompt", prompt);
+            Model::GenerateOptions o;
+            o.max_new_tokens = max_new_tokens;
+            o.temperature = temperature;
+            o.top_k = top_k;
+            o.top_p = top_p;
+            o.seed = seed;
+            o.stop_token = stop_token;
+            o.use_cache = use_cache;
+            std::function<bool(std::int32_t)> cb;
+            if (!on_token.is_none())
+              cb = [&on_token](std::int32_t t) {
+                py::gil_scoped_acquire gil;  // the callback runs Python
+                const py::object r = on_token(t);
+                return r.is_none() || r.cast<bool>();
+              };
+            py::gil_scoped_release release;
+            return self.generate(ids, o, cb);
+          },
+          py::arg("prompt"), py::kw_only(), py::arg("max_new_tokens") = 32, py::arg("temperature") = 1.0f, py::arg("top_k") = 0,
+          py::arg("top_p") = 1.0f, py::arg("seed") = 0, py::arg("stop_token") = -1, py::arg("use_cache") = true,
+          py::arg("on_token") = py::none(),
+          R"doc(Generates after `prompt` ([N] ints); returns the new tokens (list of int).
+
+    temperature 0 = greedy; top_k 0 = off; top_p 1 = off; seed makes sampling reproducible.
+    stop_token: stop after emitting it (-1: none). use_cache=False recomputes the whole sequence
+    per token (same tokens). on_token(t) sees each token as it is chosen; returning False stops.)doc");
+}
+
+void bind_trainer(py::module_& m) {
+  static const std::string trainer_doc = std::string(R"doc(Trains a Model on a built-in task (AdamW, clipping, warm-up + cosine).
+
+    Trainer(model, task='induction', seq_len=0, data='', *, steps=1000, batch=16, accum=1, lr=1e-3,
+            min_lr=1e-4, warmup=50, weight_decay=0.1, clip=1.0, seed=0, log_every=0)
+)doc") + kTrainerArgsDoc;
+  static const std::string train_doc = std::string("Trains `model` in place (as Trainer(...).run()) and returns the loss curve.\n") + kTrainerArgsDoc;
+  py::class_<PyTrainer>(m, "Trainer", trainer_doc.c_str())
+      .def(py::init([](const py::object& model, const std::string& task, std::int64_t seq_len, const std::string& data, std::int64_t steps,
+                       std::int64_t batch, std::int64_t accum, float lr, float min_lr, std::int64_t warmup, float weight_decay, float clip,
+                       std::uint64_t seed, std::int64_t log_every) {
+             return make_trainer(model, task, seq_len, data,
+                                 train_config(steps, batch, accum, lr, min_lr, warmup, weight_decay, clip, seed, log_every));
+           }),
+           py::arg("model"), py::arg("task") = "induction", py::arg("seq_len") = 0, py::arg("data") = "", py::kw_only(),
+           py::arg("steps") = 1000, py::arg("batch") = 16, py::arg("accum") = 1, py::arg("lr") = 1e-3f, py::arg("min_lr") = 1e-4f,
+           py::arg("warmup") = 50, py::arg("weight_decay") = 0.1f, py::arg("clip") = 1.0f, py::arg("seed") = 0, py::arg("log_every") = 0)
+      .def("step", [](PyTrainer& t) {
+            py::gil_scoped_release release;
+            return t.trainer->step();
+          }, "One optimizer step; returns its mean loss.")
+      .def("run", [](PyTrainer& t) {
+            py::gil_scoped_release release;
+            t.trainer->run();
+          }, "Steps until `steps`.")
+      .def_property_readonly("steps_done", [](const PyTrainer& t) { return t.trainer->steps_done(); })
+      .def_property_readonly("curve", [](const PyTrainer& t) { return curve_list(t.trainer->curve()); },
+                             "Loss curve: list of dicts step, loss, lr, tokens_per_s, grad_norm.")
+      .def_property_readonly("phase_times", [](const PyTrainer& t) {
+            const nn::PhaseTimes& p = t.trainer->phase_times();
+            py::dict d;
+            d["data"] = p.data;
+            d["forward"] = p.forward;
+            d["backward"] = p.backward;
+            d["optimizer"] = p.optimizer;
+            d["attention_forward"] = p.attention_forward;
+            d["attention_backward"] = p.attention_backward;
+            return d;
+          }, "Seconds per phase summed over the steps so far (attention_* are part of forward/backward).")
+      .def("lr_at", [](const PyTrainer& t, std::int64_t s) { return t.trainer->lr_at(s); }, py::arg("step"))
+      .def("accuracy", [](const PyTrainer& t, std::int64_t sequences, std::uint64_t seed) {
+            py::gil_scoped_release release;
+            return nn::evaluate_accuracy(t.model_ref.cast<const Model&>(), *t.data, sequences, seed);
+          }, py::arg("sequences") = 256, py::arg("seed") = 1, "Held-out next-token accuracy on the scored targets.")
+      .def("eval_loss", [](const PyTrainer& t, std::int64_t sequences, std::uint64_t seed) {
+            py::gil_scoped_release release;
+            return nn::evaluate_loss(t.model_ref.cast<const Model&>(), *t.data, sequences, seed);
+          }, py::arg("sequences") = 256, py::arg("seed") = 1, "Held-out mean loss.")
+      .def("save_checkpoint", [](const PyTrainer& t, const std::string& path) {
+            py::gil_scoped_release release;
+            t.trainer->save_checkpoint(path);
+          }, py::arg("path"), "Model + AdamW moments + step + curve, atomically.")
+      .def("load_checkpoint", [](PyTrainer& t, const std::string& path) {
+            py::gil_scoped_release release;
+            t.trainer->load_checkpoint(path);
+          }, py::arg("path"), "Resumes: weights, moments, step and curve.");
+
+  m.def("train", [](const py::object& model, const std::string& task, std::int64_t seq_len, const std::string& data, std::int64_t steps,
+                    std::int64_t batch, std::int64_t accum, float lr, float min_lr, std::int64_t warmup, float weight_decay, float clip,
+                    std::uint64_t seed, std::int64_t log_every) {
+          auto t = make_trainer(model, task, seq_len, data,
+                                train_config(steps, batch, accum, lr, min_lr, warmup, weight_decay, clip, seed, log_every));
+          {
+            py::gil_scoped_release release;
+            t->trainer->run();
+          }
+          return curve_list(t->trainer->curve());
+        },
+        py::arg("model"), py::arg("task") = "induction", py::arg("seq_len") = 0, py::arg("data") = "", py::kw_only(),
+        py::arg("steps") = 1000, py::arg("batch") = 16, py::arg("accum") = 1, py::arg("lr") = 1e-3f, py::arg("min_lr") = 1e-4f,
+        py::arg("warmup") = 50, py::arg("weight_decay") = 0.1f, py::arg("clip") = 1.0f, py::arg("seed") = 0, py::arg("log_every") = 0,
+        train_doc.c_str());
+}
+
+void bind(py::module_& m) {
+  bind_model(m);
+  bind_trainer(m);
+}
+
+const Registrar registrar("model", 50, bind);
+
+}  // namespace
+}  // namespace attend::python
