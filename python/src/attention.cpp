@@ -54,7 +54,7 @@ py::object forward(bool reference, const py::object& q_obj, const py::object& k_
     out = out_obj.cast<py::array>();
     const bool shape_ok = out.ndim() == 4 && out.shape(0) == shape[0] && out.shape(1) == shape[1] && out.shape(2) == shape[2] &&
                           out.shape(3) == shape[3];
-    if (!shape_ok || !out.dtype().is(q.np_dtype) || !(out.flags() & py::array::c_style) || !out.writeable())
+    if (!shape_ok || !out.dtype().equal(q.np_dtype) || !(out.flags() & py::array::c_style) || !out.writeable())
       detail::fail(fn, "out must be a writable C-contiguous array of q's dtype and shape [", shape[0], ", ", shape[1], ", ", shape[2],
                    ", ", shape[3], "]");
   }

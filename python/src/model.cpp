@@ -22,7 +22,7 @@ using nn::Model;
 // A config dict (any subset of ModelConfig's fields) over the defaults; unknown keys are errors.
 nn::ModelConfig config_from_dict(const py::dict& d) {
   py::module_ json = py::module_::import("json");
-  py::dict full = json.attr("loads")(nn::config_to_json(nn::ModelConfig{}));
+  py::dict full = json.attr("loads")(nn::config_to_json(nn::ModelConfig{})).cast<py::dict>();
   for (auto item : d) {
     const std::string key = py::str(item.first);
     if (!full.contains(key)) {
@@ -36,7 +36,7 @@ nn::ModelConfig config_from_dict(const py::dict& d) {
 }
 
 py::dict config_dict(const nn::ModelConfig& c) {
-  return py::module_::import("json").attr("loads")(nn::config_to_json(c));
+  return py::module_::import("json").attr("loads")(nn::config_to_json(c)).cast<py::dict>();
 }
 
 // logits [N, V] as a new float32 array (copied out of the Tensor).

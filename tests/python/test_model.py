@@ -37,17 +37,22 @@ def test_config_save_load_roundtrip(tmp_path):
         attend.Model.load(str(tmp_path / "missing.safetensors"))
 
 
-def test_a_train_step_lowers_the_loss():
-    m = tiny_model(seed=2)
-    tr = attend.Trainer(m, "copy", 11, steps=40, batch=8, lr=3e-3, warmup=5, weight_decay=0.0)
-    before = tr.eval_loss(64)
+def test_a_train_step_lowers_the_loss(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_bytes(b"the cat sat on the mat. " * 40)
+    m = tiny_model(seed=2, vocab=256)
+    tr = attend.Trainer(m, "text", 16, str(text), steps=30, batch=8, lr=1e-2, warmup=3, weight_decay=0.0)
+    before = tr.eval_loss(32)
     first = tr.step()
+    assert first == pytest.approx(before, rel=0.2)  # ~ln(256) at initialisation
     tr.run()
-    assert tr.steps_done == 40 and len(tr.curve) == 40
-    assert tr.curve[-1]["loss"] < 0.8 * first
-    assert tr.eval_loss(64) < before
+    assert tr.steps_done == 30 and len(tr.curve) == 30
+    assert tr.curve[-1]["loss"] < 0.6 * first
+    assert tr.eval_loss(32) < 0.6 * before
     p = tr.phase_times
     assert p["forward"] > 0 and p["backward"] > 0 and 0 < p["attention_forward"] <= p["forward"]
+    with pytest.raises(ValueError, match="unknown task"):
+        attend.Trainer(m, "nope")
 
 
 def test_train_function_matches_the_trainer():
