@@ -62,8 +62,8 @@ double train_run(nn::Model& model, const nn::TaskData& data, std::int64_t batch,
 
 int run_model_bench(const BenchCommon& c) {
   const nn::ModelConfig cfg = bench_config();
-  const std::int64_t batch = c.quick ? 2 : 4, steps = c.quick ? 1 : 3, prompt_len = 64;
-  const std::int64_t new_tokens = c.quick ? 32 : cfg.context - prompt_len;
+  const std::int64_t batch = c.quick ? 2 : 4, steps = c.quick ? 1 : 3, prompt_len = 128;
+  const std::int64_t new_tokens = c.quick ? 16 : 64;
   std::printf("# attend bench --model — isa %s, L=%ld E=%ld H=%ld F=%ld V=%ld, context %ld, runs %d (median, min–max)\n",
               std::string(isa_name(active_isa())).c_str(), static_cast<long>(cfg.layers), static_cast<long>(cfg.d_model),
               static_cast<long>(cfg.heads), static_cast<long>(cfg.d_ff), static_cast<long>(cfg.vocab),
@@ -90,7 +90,7 @@ int run_model_bench(const BenchCommon& c) {
                 t, static_cast<long>(batch), static_cast<long>(cfg.context), static_cast<long>(steps), st.median, st.min, st.max,
                 100 * sa.median, 100 * sa.min, 100 * sa.max, 100 * sf.median, 100 * sb.median, 100 * (1 - sf.median - sb.median));
     std::fflush(stdout);
-    // Generation: greedy, prompt 64 tokens, new tokens up to the context; cached and recomputed runs
+    // Generation: greedy, prompt 128 tokens, then 64 new ones; cached and recomputed runs
     // alternate so both see the same machine load. tokens/s counts the new tokens (prefill included in the time).
     nn::Model::GenerateOptions g;
     g.temperature = 0;

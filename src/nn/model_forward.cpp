@@ -96,7 +96,10 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     if (cache) {  // append this step's k, v [T, G, D]; the T queries sit at positions pos0 .. pos0 + T − 1
       KVCache& kc = cache->layers[sz(l)];
       kc.append(0, TensorView::contiguous(k, DType::f32, {T, G, D}), TensorView::contiguous(v, DType::f32, {T, G, D}));
-      attend::decode(qv, kc, ov, {}, lv);
+      if (pos0 == 0)  // prefill: plain causal attention over the fresh k, v (parallel over rows and heads)
+        attention(qv, TensorView::contiguous(k, DType::f32, {1, T, G, D}), TensorView::contiguous(v, DType::f32, {1, T, G, D}), ov, opts, lv);
+      else
+        attend::decode(qv, kc, ov, {}, lv);
     } else {
       attention(qv, TensorView::contiguous(k, DType::f32, {B, T, G, D}), TensorView::contiguous(v, DType::f32, {B, T, G, D}),
                 ov, opts, lv);

@@ -65,21 +65,19 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
         tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
       }
     } else if (task_ == Task::induction) {
-      // [noise (a) | r (m) | noise (gap) | r (m) | noise]: a random sequence r of random length m,
-      // repeated at a random offset and gap. r holds distinct symbols and the noise avoids them, so
-      // each token of the second copy occurs exactly once before; from the second copy's second
-      // token on, it is predicted by copying the successor of that earlier occurrence.
-      const I64 m_max = std::min<I64>(T_ / 2, vocab_ - 2), m_min = std::max<I64>(2, m_max / 2);
-      const I64 m = std::uniform_int_distribution<I64>(m_min, m_max)(rng), free = T_ - 2 * m;
-      const I64 a = std::uniform_int_distribution<I64>(0, free)(rng);
-      const I64 gap = std::uniform_int_distribution<I64>(0, free - a)(rng), second = a + m + gap;
+      // [noise (a) | r | r | r ...]: a random sequence r of random length m starts at a random
+      // offset a and repeats to the end. r holds distinct symbols and the noise avoids them, so from
+      // the second copy on, each token is predicted by copying what followed its earlier occurrences.
+      const I64 m_max = std::min<I64>(T_ / 2, vocab_ - 2), m_min = std::max<I64>(2, m_max / 4);
+      const I64 m = std::uniform_int_distribution<I64>(m_min, m_max)(rng);
+      const I64 a = std::uniform_int_distribution<I64>(0, T_ - 2 * m)(rng);
       std::vector<std::int32_t> symbols(static_cast<std::size_t>(sep));
       for (std::int32_t i = 0; i < sep; ++i) symbols[static_cast<std::size_t>(i)] = i;
       std::shuffle(symbols.begin(), symbols.end(), rng);  // symbols[0, m): r; the rest: noise
       std::uniform_int_distribution<std::size_t> noise(static_cast<std::size_t>(m), symbols.size() - 1);
-      for (I64 i = 0; i < T_; ++i) tok[i] = symbols[noise(rng)];
-      for (I64 i = 0; i < m; ++i) tok[a + i] = tok[second + i] = symbols[static_cast<std::size_t>(i)];
-      for (I64 i = second; i + 1 < second + m; ++i) tgt[i] = tok[i + 1];
+      for (I64 i = 0; i < a; ++i) tok[i] = symbols[noise(rng)];
+      for (I64 i = a; i < T_; ++i) tok[i] = symbols[static_cast<std::size_t>((i - a) % m)];
+      for (I64 i = a + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
     } else {
       // [r (m) | sep | f(r) (m) | pad]: f = identity (copy) or sorting.
       const I64 m = (T_ - 1) / 2;

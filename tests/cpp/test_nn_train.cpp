@@ -50,42 +50,48 @@ TEST(NnTrain, TwoLayerModelLearnsInductionWithinBudget) {
   std::filesystem::remove(base + ".png");
 }
 
-// Induction sequences: a repeat of random length at a random offset and gap; every scored token
-// occurs exactly once before its copy, and its target is what followed that earlier occurrence.
+// Induction sequences: a run of random length repeating from a random offset; every scored token
+// occurred before, and each earlier occurrence was followed by the target (the induction rule).
 TEST(NnTrain, InductionSequencesRepeatAtRandomLengthsAndOffsets) {
   for (std::int64_t T : {6, 24, 65}) {
     const std::int64_t vocab = T == 65 ? 40 : 32;
     const TaskData data(Task::induction, vocab, T);
     const Batch b = data.batch(64, 9, 3);
     EXPECT_EQ(b.tokens, data.batch(64, 9, 3).tokens);
-    std::set<std::int64_t> lengths, starts;
+    std::set<std::int64_t> periods, starts;
     for (std::int64_t s = 0; s < b.B; ++s) {
       const std::int32_t* tok = b.tokens.data() + s * T;
       const std::int32_t* tgt = b.targets.data() + s * T;
-      std::int64_t first = -1, scored = 0;
+      std::int64_t first = -1, period = -1;
       for (std::int64_t i = 0; i < T; ++i) {
         ASSERT_GE(tok[i], 0);
         ASSERT_LT(tok[i], vocab - 1);  // the separator is not used
-        if (tgt[i] < 0) continue;
+        if (tgt[i] < 0) {
+          EXPECT_TRUE(first < 0 || i == T - 1) << "scored positions are one run up to the end";
+          continue;
+        }
         if (first < 0) first = i;
-        ++scored;
         EXPECT_EQ(tgt[i], tok[i + 1]);
-        std::int64_t earlier = -1, count = 0;
+        std::int64_t seen = 0, last = -1;
         for (std::int64_t j = 0; j < i; ++j)
-          if (tok[j] == tok[i]) { earlier = j; ++count; }
-        ASSERT_EQ(count, 1) << "T " << T << " seq " << s << " pos " << i;
-        EXPECT_EQ(tok[earlier + 1], tgt[i]);  // the induction rule predicts it
+          if (tok[j] == tok[i]) {
+            ++seen;
+            last = j;
+            EXPECT_EQ(tok[j + 1], tgt[i]);  // the induction rule predicts it
+          }
+        ASSERT_GE(seen, 1) << "T " << T << " seq " << s << " pos " << i;
+        if (period < 0) period = i - last;
+        EXPECT_EQ(i - last, period);  // one repeat length per sequence
       }
-      ASSERT_GE(first, 1);
-      const std::int64_t m = scored + 1;  // repeat length
-      EXPECT_GE(m, 2);
-      EXPECT_LE(2 * m, T);
-      lengths.insert(m);
-      starts.insert(first);
+      ASSERT_GE(first, 2);
+      EXPECT_GE(period, 2);
+      EXPECT_LE(first, T - period);  // at least one full repeat is scored
+      periods.insert(period);
+      starts.insert(first - period);
     }
     if (T >= 24) {
-      EXPECT_GE(lengths.size(), 3u) << "T " << T;
-      EXPECT_GE(starts.size(), 3u) << "T " << T;
+      EXPECT_GE(periods.size(), 4u) << "T " << T;
+      EXPECT_GE(starts.size(), 4u) << "T " << T;
     }
   }
   EXPECT_THROW(TaskData(Task::induction, 4, 8), Error);
