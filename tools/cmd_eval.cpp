@@ -30,7 +30,7 @@ int run_eval(const EvalArgs& a) {
 const bool registered = register_command("eval", "held-out loss and accuracy of a checkpoint on a task", [](CLI::App& sub) {
   auto a = std::make_shared<EvalArgs>();
   sub.add_option("--model", a->model, "checkpoint")->required();
-  sub.add_option("--task", a->task, "induction | copy | sort | text")->check(CLI::IsMember({"induction", "copy", "sort", "text"}))->capture_default_str();
+  sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text"}))->capture_default_str();
   sub.add_option("--data", a->data, "text file for --task text");
   sub.add_option("--seq-len", a->seq_len, "tokens per sequence (default: the model context)");
   sub.add_option("--sequences", a->sequences, "held-out sequences")->capture_default_str();

@@ -83,7 +83,7 @@ int run_train(TrainArgs a) {
 
 const bool registered = register_command("train", "train a small transformer on a built-in task or a text file", [](CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
-  sub.add_option("--task", a->task, "induction | copy | sort | text")->check(CLI::IsMember({"induction", "copy", "sort", "text"}))->capture_default_str();
+  sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text"}))->capture_default_str();
   sub.add_option("--data", a->data, "text file for --task text (byte-level)");
   sub.add_option("--steps", a->train.steps, "optimizer steps")->capture_default_str();
   sub.add_option("--batch", a->train.batch, "sequences per micro-batch")->capture_default_str();

@@ -1,6 +1,5 @@
 // attend demo, model part: train a 2-layer transformer on the induction task, check it on
 // held-out sequences, show it completing a repeated sequence, save the checkpoint.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -39,13 +38,10 @@ int run_model_demo(int threads) {
   const double acc = nn::evaluate_accuracy(model, data, 512, 2026);
   std::printf("  trained %lld steps in %.1f s; held-out next-token accuracy on the repeated half: %.2f%% (chance %.1f%%)\n",
               static_cast<long long>(tc.steps), secs, 100 * acc, 100.0 / static_cast<double>(c.vocab - 1));
-  // A fresh sequence: 16 distinct random symbols (as the task draws them), then the first 4 again;
-  // greedy generation should finish the repeat.
+  // A fresh sequence: 16 random symbols, then the first 4 again; greedy generation should finish the repeat.
   std::mt19937 rng(7);
-  std::vector<std::int32_t> r(static_cast<std::size_t>(c.vocab - 1)), prompt;
-  for (std::size_t i = 0; i < r.size(); ++i) r[i] = static_cast<std::int32_t>(i);
-  std::shuffle(r.begin(), r.end(), rng);
-  r.resize(16);
+  std::vector<std::int32_t> r(16), prompt;
+  for (auto& t : r) t = static_cast<std::int32_t>(rng() % static_cast<unsigned>(c.vocab - 1));
   prompt = r;
   prompt.insert(prompt.end(), r.begin(), r.begin() + 4);
   nn::Model::GenerateOptions g;

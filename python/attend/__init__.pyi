@@ -171,7 +171,7 @@ class Model:
                  use_cache: bool = True, on_token: Optional[Any] = None) -> list[int]:
         """prompt: [N] ints -> the new tokens (greedy at temperature 0; seeded sampling otherwise)."""
 
-Task = Literal["induction", "copy", "sort", "text"]
+Task = Literal["induction", "induction-random", "copy", "sort", "text"]
 
 class Trainer:
     """AdamW training of a Model on a built-in task (or byte-level text from the file `data`)."""

@@ -95,7 +95,7 @@ py::list curve_list(const std::vector<nn::CurvePoint>& curve) {
 }
 
 const char* const kTrainerArgsDoc = R"doc(
-    task: 'induction' | 'copy' | 'sort' | 'text' (text: byte-level, vocab 256, `data` a file path).
+    task: 'induction' | 'induction-random' | 'copy' | 'sort' | 'text' (text: byte-level, vocab 256, `data` a file path).
     seq_len: tokens per sequence (0: the model's context). steps: total optimizer steps.
     batch: sequences per micro-batch; accum: micro-batches per step. lr, min_lr, warmup: linear
     warm-up then cosine decay. weight_decay (AdamW), clip (global grad-norm, 0 = off), seed (data

@@ -12,15 +12,17 @@ using I64 = std::int64_t;
 
 Task parse_task(const std::string& name) {
   if (name == "induction") return Task::induction;
+  if (name == "induction-random") return Task::induction_random;
   if (name == "copy") return Task::copy;
   if (name == "sort") return Task::sort;
   if (name == "text") return Task::text;
-  detail::fail("parse_task", "unknown task '", name, "' (induction, copy, sort, text)");
+  detail::fail("parse_task", "unknown task '", name, "' (induction, induction-random, copy, sort, text)");
 }
 
 const char* task_name(Task t) {
   switch (t) {
     case Task::induction: return "induction";
+    case Task::induction_random: return "induction-random";
     case Task::copy: return "copy";
     case Task::sort: return "sort";
     case Task::text: return "text";
@@ -36,9 +38,10 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
     if (static_cast<I64>(text_.size()) < seq_len + 1)
       detail::fail("TaskData", text_path, " has ", text_.size(), " bytes; need at least seq_len + 1 = ", seq_len + 1);
   } else {
-    if (vocab < (task == Task::induction ? 5 : 3))
-      detail::fail("TaskData", "vocab ", vocab, " is too small for ", task_name(task), " (need >= ", task == Task::induction ? 5 : 3, ")");
-    if (seq_len < (task == Task::induction ? 6 : 3)) detail::fail("TaskData", "seq_len ", seq_len, " is too short for ", task_name(task));
+    const bool repeats = task == Task::induction || task == Task::induction_random;
+    const I64 min_vocab = task == Task::induction_random ? 5 : 3;
+    if (vocab < min_vocab) detail::fail("TaskData", "vocab ", vocab, " is too small for ", task_name(task), " (need >= ", min_vocab, ")");
+    if (seq_len < (repeats ? 6 : 3)) detail::fail("TaskData", "seq_len ", seq_len, " is too short for ", task_name(task));
   }
 }
 
@@ -65,8 +68,15 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
         tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
       }
     } else if (task_ == Task::induction) {
-      // [noise (a) | r | r | r ...]: a random sequence r of random length m starts at a random
-      // offset a and repeats to the end. r holds distinct symbols and the noise avoids them, so from
+      // [noise (T − 2m) | r (m) | r (m)], m = T/2: a repeated random sequence; the second copy's
+      // tokens after its first are predicted by copying the successor of the earlier occurrence.
+      const I64 m = T_ / 2, start = T_ - 2 * m;
+      for (I64 i = 0; i < T_; ++i) tok[i] = sym(rng);
+      for (I64 i = 0; i < m; ++i) tok[start + m + i] = tok[start + i];
+      for (I64 i = start + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
+    } else if (task_ == Task::induction_random) {
+      // [noise (a) | r | r | r ...]: a random sequence r of random length m in [T/8, T/2] starts at
+      // a random offset a and repeats to the end (no fixed period: only an induction head solves it). r holds distinct symbols and the noise avoids them, so from
       // the second copy on, each token is predicted by copying what followed its earlier occurrences.
       const I64 m_max = std::min<I64>(T_ / 2, vocab_ - 2), m_min = std::max<I64>(2, m_max / 4);
       const I64 m = std::uniform_int_distribution<I64>(m_min, m_max)(rng);

@@ -55,7 +55,7 @@ TEST(NnTrain, TwoLayerModelLearnsInductionWithinBudget) {
 TEST(NnTrain, InductionSequencesRepeatAtRandomLengthsAndOffsets) {
   for (std::int64_t T : {6, 24, 65}) {
     const std::int64_t vocab = T == 65 ? 40 : 32;
-    const TaskData data(Task::induction, vocab, T);
+    const TaskData data(Task::induction_random, vocab, T);
     const Batch b = data.batch(64, 9, 3);
     EXPECT_EQ(b.tokens, data.batch(64, 9, 3).tokens);
     std::set<std::int64_t> periods, starts;
@@ -94,7 +94,7 @@ TEST(NnTrain, InductionSequencesRepeatAtRandomLengthsAndOffsets) {
       EXPECT_GE(starts.size(), 4u) << "T " << T;
     }
   }
-  EXPECT_THROW(TaskData(Task::induction, 4, 8), Error);
+  EXPECT_THROW(TaskData(Task::induction_random, 4, 8), Error);
 }
 
 // The trainer's phase timers add up and see the attention kernels inside forward and backward.

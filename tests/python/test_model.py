@@ -158,3 +158,20 @@ def test_capture_matches_a_numpy_recomputation(tmp_path):
         attend.capture(m, tokens, layers=[5])
     html = attend.write_report(rec, str(tmp_path / "report"))
     assert pathlib.Path(html).read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_attention_writes_into_a_preallocated_out():
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((2, 8, 7, 16)).astype(np.float32) for _ in range(3))
+    for layout in ("bshd", "bhsd"):
+        want = attend.attention(q, k, v, causal=True, layout=layout)
+        buf = np.full_like(q, np.nan)
+        got = attend.attention(q, k, v, causal=True, layout=layout, out=buf)
+        assert got is buf
+        np.testing.assert_array_equal(buf, want)
+    with pytest.raises(ValueError, match="out must be"):
+        attend.attention(q, k, v, out=np.empty((2, 8, 7, 8), np.float32))
+    with pytest.raises(ValueError, match="out must be"):
+        attend.attention(q, k, v, out=np.empty_like(q, dtype=np.float16))
+    with pytest.raises(ValueError, match="out must be"):
+        attend.attention(q, k, v, out=np.empty((2, 8, 16, 7), np.float32).transpose(0, 1, 3, 2))
