@@ -60,9 +60,91 @@ void block_pv(float* O, const float* Vb, const float* Sc, const float* alpha, st
   }
 }
 
+// Q rows of the task's sequence (pre-scaled, zero-padded to dp), O = 0, m = −inf, l = 0, for every
+// (KV head g, row r) at index g·M + r.
+template <class S>
+void decode_init_rows(const DecodeProblem& p, const DecodeSequence& sq, float qscale, std::int64_t dp, std::int64_t dvp,
+                      float* Q, float* O, float* Mx, float* Ls) {
+  const std::int64_t M = p.rows();
+  for (std::int64_t r = 0; r < p.g * M; ++r) {
+    const std::int64_t g = r / M, rr = r % M, h = g * p.group + rr / p.t, t = rr % p.t;
+    const std::int64_t off = sq.qrow * p.q.step(0) + t * p.q.step(1) + h * p.q.step(2);
+    std::memset(Q + r * dp, 0, static_cast<std::size_t>(dp) * 4);
+    load_row<S>(p.q.data, p.q.dtype, off, p.q.step(3), p.d, Q + r * dp);
+    for (std::int64_t c = 0; c < p.d; ++c) Q[r * dp + c] *= qscale;
+    std::memset(O + r * dvp, 0, static_cast<std::size_t>(dvp) * 4);
+    Mx[r] = -INFINITY;
+    Ls[r] = 0;
+  }
+}
+
+// Online-softmax update of KV head g's M rows for a block of n ≤ kDecodeBlock keys at positions
+// pos_a, pos_a + 1, ...: Sc[r][j] (raw scores, log2 domain unless modifiers) becomes
+// P_rj = 2^(s_rj − m_new) (0 for masked and padded keys), Al[r] = 2^(m_old − m_new), l and m updated.
+template <class S>
+void block_softmax(const DecodeProblem& p, const DecodeSequence& sq, std::int64_t g, std::int64_t pos_a, std::int64_t n,
+                   bool all_visible, bool modifiers, float* Sc, float* Mg, float* Lg, float* Al) {
+  using V = typename S::V;
+  const float log2e = 1.4426950408889634f;
+  for (std::int64_t r = 0; r < p.rows(); ++r) {
+    const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
+    float* srow = Sc + r * kDecodeBlock;
+    if (!all_visible || modifiers)
+      for (std::int64_t j = 0; j < n; ++j) {
+        const std::int64_t pos = pos_a + j;
+        float s = srow[j];
+        if (!p.sees(sq.len, t, pos)) {
+          s = -INFINITY;
+        } else if (modifiers) {
+          if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
+          if (p.alibi) s -= p.alibi[h] * static_cast<float>(sq.len - p.t + t - pos);
+          s *= log2e;
+        }
+        srow[j] = s;
+      }
+    for (std::int64_t j = n; j < kDecodeBlock; ++j) srow[j] = -INFINITY;  // padded keys weigh 0
+    V vmax = S::load(srow);
+    for (std::int64_t c = S::W; c < kDecodeBlock; c += S::W) vmax = S::max(vmax, S::load(srow + c));
+    const float bmax = S::reduce_max(vmax);  // a NaN score may be lost here but comes back through P
+    const float m_old = Mg[r], m_new = bmax > m_old ? bmax : m_old;
+    if (m_new == -INFINITY) {  // nothing visible yet for this row: P = 0, O unchanged
+      bool nan = false;        // (unless a score is NaN: then so is the row, as in the reference)
+      for (std::int64_t j = 0; j < n; ++j) nan = nan || srow[j] != srow[j];
+      if (nan) {
+        Mg[r] = NAN;
+        Lg[r] = NAN;
+      }
+      Al[r] = nan ? NAN : 1.0f;
+      for (std::int64_t j = 0; j < kDecodeBlock; ++j) srow[j] = nan ? NAN : 0.0f;
+      continue;
+    }
+    // P = 2^(s − m_new), vectorised (exp is the costly part of the softmax); NaN scores give NaN P.
+    const V mv = S::set1(m_new);
+    V vsum = S::zero();
+    for (std::int64_t c = 0; c < kDecodeBlock; c += S::W) {
+      const V e = S::exp2(S::sub(S::load(srow + c), mv));
+      S::store(srow + c, e);
+      vsum = S::add(vsum, e);
+    }
+    Al[r] = m_old == m_new ? 1.0f : std::exp2(m_old - m_new);  // skip the libm call when the max holds
+    Lg[r] = Lg[r] * Al[r] + S::reduce_add(vsum);
+    Mg[r] = m_new;
+  }
+}
+
+// partial = [G·M][m (log2 domain), l, O(dv)].
+inline void decode_write_partial(const DecodeProblem& p, std::int64_t dvp, const float* O, const float* Mx, const float* Ls,
+                                 float* partial) {
+  for (std::int64_t r = 0; r < p.g * p.rows(); ++r) {
+    float* out = partial + r * (p.dv + 2);
+    out[0] = Mx[r];
+    out[1] = Ls[r];
+    std::memcpy(out + 2, O + r * dvp, static_cast<std::size_t>(p.dv) * 4);
+  }
+}
+
 template <class S>
 void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scratch, float* partial) {
-  using V = typename S::V;
   const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(task.seq)];
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
   float* Q = scratch;                       // [G, M, dp]
@@ -74,18 +156,8 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
   float* Kb = Sc + M * kDecodeBlock;        // [kDecodeBlock, dp]
   float* Vb = Kb + kDecodeBlock * dp;       // [kDecodeBlock, dvp]
   const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
-  const float log2e = 1.4426950408889634f;
-  const float qscale = modifiers ? p.scale : p.scale * log2e;  // log2 domain folded into Q when possible
-  for (std::int64_t r = 0; r < G * M; ++r) {
-    const std::int64_t g = r / M, rr = r % M, h = g * p.group + rr / p.t, t = rr % p.t;
-    const std::int64_t off = sq.qrow * p.q.step(0) + t * p.q.step(1) + h * p.q.step(2);
-    std::memset(Q + r * dp, 0, static_cast<std::size_t>(dp) * 4);
-    load_row<S>(p.q.data, p.q.dtype, off, p.q.step(3), d, Q + r * dp);
-    for (std::int64_t c = 0; c < d; ++c) Q[r * dp + c] *= qscale;
-    std::memset(O + r * dvp, 0, static_cast<std::size_t>(dvp) * 4);
-    Mx[r] = -INFINITY;
-    Ls[r] = 0;
-  }
+  const float qscale = modifiers ? p.scale : p.scale * 1.4426950408889634f;  // log2 domain folded into Q when possible
+  decode_init_rows<S>(p, sq, qscale, dp, dvp, Q, O, Mx, Ls);
   std::memset(Kb, 0, static_cast<std::size_t>(kDecodeBlock * dp) * 4);
   std::memset(Vb, 0, static_cast<std::size_t>(kDecodeBlock * dvp) * 4);
   const std::size_t es = dtype_size(p.kv_dtype);
@@ -100,8 +172,6 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
       for (std::int64_t g = 0; g < G; ++g) {
         const float* Qg = Q + g * M * dp;
         float* Og = O + g * M * dvp;
-        float* Mg = Mx + g * M;
-        float* Lg = Ls + g * M;
         // Convert the block's K and V rows of head g once (zero padding keeps padded lanes finite).
         for (std::int64_t j = 0; j < n; ++j) {
           const std::int64_t idx = j0 + j - base;
@@ -111,57 +181,14 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
         std::int64_t r = 0;
         for (; r + kDecodeRows <= M; r += kDecodeRows) block_scores<S, kDecodeRows>(Qg, Kb, Sc, r, n, dp);
         for (; r < M; ++r) block_scores<S, 1>(Qg, Kb, Sc, r, n, dp);
-        for (r = 0; r < M; ++r) {
-          const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
-          float* srow = Sc + r * kDecodeBlock;
-          if (!all_visible || modifiers)
-            for (std::int64_t j = 0; j < n; ++j) {
-              const std::int64_t pos = pos_a + j;
-              float s = srow[j];
-              if (!p.sees(sq.len, t, pos)) {
-                s = -INFINITY;
-              } else if (modifiers) {
-                if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
-                if (p.alibi) s -= p.alibi[h] * static_cast<float>(sq.len - p.t + t - pos);
-                s *= log2e;
-              }
-              srow[j] = s;
-            }
-          for (std::int64_t j = n; j < kDecodeBlock; ++j) srow[j] = -INFINITY;  // padded keys weigh 0
-          V vmax = S::load(srow);
-          for (std::int64_t c = S::W; c < kDecodeBlock; c += S::W) vmax = S::max(vmax, S::load(srow + c));
-          float bmax = S::reduce_max(vmax);
-          for (std::int64_t j = 0; j < n; ++j) bmax = srow[j] != srow[j] ? srow[j] : bmax;  // NaN propagates
-          const float m_old = Mg[r], m_new = (bmax > m_old || bmax != bmax) ? bmax : m_old;
-          if (m_new == -INFINITY) {  // nothing visible yet for this row: P = 0, O unchanged
-            Al[r] = 1;
-            for (std::int64_t j = 0; j < kDecodeBlock; ++j) srow[j] = 0;
-            continue;
-          }
-          // P = 2^(s − m_new), vectorised (exp is the costly part of the softmax).
-          const V mv = S::set1(m_new);
-          V vsum = S::zero();
-          for (std::int64_t c = 0; c < kDecodeBlock; c += S::W) {
-            const V e = S::exp2(S::sub(S::load(srow + c), mv));
-            S::store(srow + c, e);
-            vsum = S::add(vsum, e);
-          }
-          Al[r] = std::exp2(m_old - m_new);
-          Lg[r] = Lg[r] * Al[r] + S::reduce_add(vsum);
-          Mg[r] = m_new;
-        }
+        block_softmax<S>(p, sq, g, pos_a, n, all_visible, modifiers, Sc, Mx + g * M, Ls + g * M, Al);
         for (r = 0; r + kDecodeRows <= M; r += kDecodeRows) block_pv<S, kDecodeRows>(Og, Vb, Sc, Al, r, n, dvp);
         for (; r < M; ++r) block_pv<S, 1>(Og, Vb, Sc, Al, r, n, dvp);
       }
     }
     base += seg.count;
   }
-  for (std::int64_t r = 0; r < G * M; ++r) {
-    float* out = partial + r * (dv + 2);
-    out[0] = Mx[r];  // log2 domain
-    out[1] = Ls[r];
-    std::memcpy(out + 2, O + r * dvp, static_cast<std::size_t>(dv) * 4);
-  }
+  decode_write_partial(p, dvp, O, Mx, Ls, partial);
 }
 
 }  // namespace
