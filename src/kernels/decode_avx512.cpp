@@ -17,17 +17,22 @@
 namespace attend::kernels {
 namespace {
 
-// 16 elements [c, c + 16) of a K/V row as f32; lanes outside mask m (past the head size) read as 0.
-template <DType T>
+// 16 elements [c, c + 16) of a K/V row as f32; with Masked, lanes outside m (past the head size)
+// read as 0. Full chunks use plain loads: 16-bit masked loads are several times slower on AMD Zen.
+template <DType T, bool Masked>
 inline __m512 load_kv(const char* row, std::int64_t c, __mmask16 m) {
   if constexpr (T == DType::f32) {
-    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + c);
+    const float* src = reinterpret_cast<const float*>(row) + c;
+    return Masked ? _mm512_maskz_loadu_ps(m, src) : _mm512_loadu_ps(src);
   } else {
-    const __m256i h = _mm256_maskz_loadu_epi16(m, reinterpret_cast<const std::uint16_t*>(row) + c);
+    const std::uint16_t* src = reinterpret_cast<const std::uint16_t*>(row) + c;
+    const __m256i h = Masked ? _mm256_maskz_loadu_epi16(m, src) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
     if constexpr (T == DType::bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));  // bf16 = top half of f32
     else return _mm512_cvtph_ps(h);
   }
 }
+
+constexpr bool kPrefetch = true;  // measured: bf16 L=65536 1 thread ~25 % faster, f32 about even
 
 inline __mmask16 dim_mask(std::int64_t c, std::int64_t n) {  // lanes c.. c + 15 that are < n
   return n - c >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - c)) - 1);
@@ -56,24 +61,29 @@ void fast_scores(const float* Q, std::int64_t dp, std::int64_t d, const char* co
     for (int r = 0; r < R; ++r)
       for (int i = 0; i < 4; ++i) acc[r][i] = _mm512_setzero_ps();
     const char* const* kr = krow + 4 * kq;
-    for (std::int64_t c = 0; c < dp; c += 16) {
+    auto step = [&](std::int64_t c, auto masked) {  // acc_ri += q_r[c..] ⊙ k_i[c..]
+      constexpr bool kMasked = decltype(masked)::value;
       const __mmask16 m = dim_mask(c, d);
-      const __m512 k0 = load_kv<T>(kr[0], c, m), k1 = load_kv<T>(kr[1], c, m), k2 = load_kv<T>(kr[2], c, m), k3 = load_kv<T>(kr[3], c, m);
-      for (int r = 0; r < R; ++r) {  // acc_ri += q_r[c..] ⊙ k_i[c..]
+      const __m512 k0 = load_kv<T, kMasked>(kr[0], c, m), k1 = load_kv<T, kMasked>(kr[1], c, m);
+      const __m512 k2 = load_kv<T, kMasked>(kr[2], c, m), k3 = load_kv<T, kMasked>(kr[3], c, m);
+      for (int r = 0; r < R; ++r) {
         const __m512 q = _mm512_loadu_ps(Q + r * dp + c);
         acc[r][0] = _mm512_fmadd_ps(q, k0, acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(q, k1, acc[r][1]);
         acc[r][2] = _mm512_fmadd_ps(q, k2, acc[r][2]);
         acc[r][3] = _mm512_fmadd_ps(q, k3, acc[r][3]);
       }
-    }
+    };
+    std::int64_t c = 0;
+    for (; c + 16 <= d; c += 16) step(c, std::false_type{});
+    if (c < d) step(c, std::true_type{});
     for (int r = 0; r < R; ++r) part[r][kq] = sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
   }
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(Sc + r * kDecodeBlock, sum16(part[r][0], part[r][1], part[r][2], part[r][3]));
 }
 
 // O_r[c0, c0 + 16·CB) = α_r O_r + Σ_{j<n} P_rj v_j for R rows (O: [R, dvp], P = Sc: [R, 16]).
-template <DType T, int R, int CB>
+template <DType T, int R, int CB, bool Masked>
 void fast_pv_part(float* O, std::int64_t dvp, std::int64_t dv, const char* const* vrow, std::int64_t n, const float* P,
                    const float* Al, std::int64_t c0) {
   __m512 o[R][CB];
@@ -85,7 +95,7 @@ void fast_pv_part(float* O, std::int64_t dvp, std::int64_t dv, const char* const
   }
   for (std::int64_t j = 0; j < n; ++j)
     for (int b = 0; b < CB; ++b) {
-      const __m512 v = load_kv<T>(vrow[j], c0 + 16 * b, m[b]);  // one V load feeds R rows
+      const __m512 v = load_kv<T, Masked>(vrow[j], c0 + 16 * b, m[b]);  // one V load feeds R rows
       for (int r = 0; r < R; ++r) o[r][b] = _mm512_fmadd_ps(_mm512_set1_ps(P[r * kDecodeBlock + j]), v, o[r][b]);
     }
   for (int r = 0; r < R; ++r)
@@ -95,11 +105,17 @@ void fast_pv_part(float* O, std::int64_t dvp, std::int64_t dv, const char* const
 template <DType T, int R>
 void fast_pv(float* O, std::int64_t dvp, std::int64_t dv, const char* const* vrow, std::int64_t n, const float* P, const float* Al) {
   for (std::int64_t c0 = 0; c0 < dvp; c0 += 64) {  // 64 output dims at a time: R·4 accumulators in registers
-    switch ((dvp - c0) / 16) {
-      case 1: fast_pv_part<T, R, 1>(O, dvp, dv, vrow, n, P, Al, c0); break;
-      case 2: fast_pv_part<T, R, 2>(O, dvp, dv, vrow, n, P, Al, c0); break;
-      case 3: fast_pv_part<T, R, 3>(O, dvp, dv, vrow, n, P, Al, c0); break;
-      default: fast_pv_part<T, R, 4>(O, dvp, dv, vrow, n, P, Al, c0); break;
+    const int cb = static_cast<int>(imin(4, (dvp - c0) / 16));
+    const bool masked = c0 + 16 * cb > dv;  // the last chunk is ragged
+    switch (cb * 2 + (masked ? 1 : 0)) {
+      case 2: fast_pv_part<T, R, 1, false>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      case 3: fast_pv_part<T, R, 1, true>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      case 4: fast_pv_part<T, R, 2, false>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      case 5: fast_pv_part<T, R, 2, true>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      case 6: fast_pv_part<T, R, 3, false>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      case 7: fast_pv_part<T, R, 3, true>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      case 8: fast_pv_part<T, R, 4, false>(O, dvp, dv, vrow, n, P, Al, c0); break;
+      default: fast_pv_part<T, R, 4, true>(O, dvp, dv, vrow, n, P, Al, c0); break;
     }
   }
 }
@@ -145,8 +161,19 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
         krow[j] = static_cast<const char*>(seg.k) + static_cast<std::size_t>(idx * seg.k_stride) * es;
         vrow[j] = static_cast<const char*>(seg.v) + static_cast<std::size_t>(idx * seg.v_stride) * es;
       }
+      // Next block's rows of the same segment, prefetched head by head while this block computes
+      // (the hardware prefetchers miss the 16 short rows at a stride of G·D per head).
+      const std::int64_t n_next = kPrefetch ? imin(kDecodeBlock, hi - j0 - n) : 0;
+      const char* kpre = static_cast<const char*>(seg.k) + static_cast<std::size_t>((j0 + n - base) * seg.k_stride) * es;
+      const char* vpre = static_cast<const char*>(seg.v) + static_cast<std::size_t>((j0 + n - base) * seg.v_stride) * es;
       // All heads of this block's tokens in turn: the task walks [chunk, G, D] memory in order.
       for (std::int64_t g = 0; g < G; ++g) {
+        for (std::int64_t j = 0; j < n_next; ++j) {
+          const char* kr = kpre + static_cast<std::size_t>(j * seg.k_stride + g * d) * es;
+          const char* vr = vpre + static_cast<std::size_t>(j * seg.v_stride + g * dv) * es;
+          for (std::size_t b = 0; b < static_cast<std::size_t>(d) * es; b += 64) _mm_prefetch(kr + b, _MM_HINT_T0);
+          for (std::size_t b = 0; b < static_cast<std::size_t>(dv) * es; b += 64) _mm_prefetch(vr + b, _MM_HINT_T0);
+        }
         const float* Qg = Q + g * M * dp;
         float* Og = O + g * M * dvp;
         for_row_blocks(M, [&](auto R, std::int64_t r) { fast_scores<T, decltype(R)::value>(Qg + r * dp, dp, d, krow, Sc + r * kDecodeBlock); });
