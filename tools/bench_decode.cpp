@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,12 @@
 
 namespace attend::cli {
 namespace {
+
+double process_cpu_seconds() {  // CPU time of all threads: unlike wall time, not inflated by other load
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 int run_decode_bench(const BenchCommon& c) {
   const std::int64_t Hq = 32, G = 8, D = 128;
@@ -28,7 +35,8 @@ int run_decode_bench(const BenchCommon& c) {
     bw[static_cast<std::size_t>(t)] = core::measure_read_bandwidth_gbs(t);
     std::printf("# measured read bandwidth, %d thread(s): %.1f GB/s\n", t, bw[static_cast<std::size_t>(t)]);
   }
-  std::printf("%-5s %6s %5s %3s | %10s %17s %9s %8s\n", "cache", "L", "batch", "thr", "ms/token", "(min-max)", "GB/s", "%read-bw");
+  std::printf("%-5s %6s %5s %3s | %10s %17s %9s %8s | %10s\n", "cache", "L", "batch", "thr", "ms/token", "(min-max)", "GB/s", "%read-bw",
+              "cpu-ms/thr");
   for (const std::string& dt : dtypes)
     for (std::int64_t L : lens)
       for (std::int64_t B : batches) {
@@ -48,18 +56,21 @@ int run_decode_bench(const BenchCommon& c) {
         for (int t : c.threads) {
           DecodeOptions opts;
           opts.threads = t;
-          std::vector<double> times;
+          std::vector<double> times, cpu;
           decode(q.view(), cache, out.view(), opts);  // warm-up
           for (int r = 0; r < c.runs; ++r) {
             core::flush_caches();
+            const double c0 = process_cpu_seconds();
             const auto t0 = std::chrono::steady_clock::now();
             decode(q.view(), cache, out.view(), opts);
             times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            cpu.push_back((process_cpu_seconds() - c0) / t);
           }
           std::sort(times.begin(), times.end());
+          std::sort(cpu.begin(), cpu.end());
           const double med = times[times.size() / 2], gbs = bytes / med / 1e9;
-          std::printf("%-5s %6ld %5ld %3d | %10.3f (%7.3f-%7.3f) %9.1f %7.1f%%\n", dt.c_str(), static_cast<long>(L), static_cast<long>(B), t,
-                      med * 1e3, times.front() * 1e3, times.back() * 1e3, gbs, 100 * gbs / bw[static_cast<std::size_t>(t)]);
+          std::printf("%-5s %6ld %5ld %3d | %10.3f (%7.3f-%7.3f) %9.1f %7.1f%% | %10.3f\n", dt.c_str(), static_cast<long>(L), static_cast<long>(B), t,
+                      med * 1e3, times.front() * 1e3, times.back() * 1e3, gbs, 100 * gbs / bw[static_cast<std::size_t>(t)], cpu[cpu.size() / 2] * 1e3);
           std::fflush(stdout);
         }
       }
