@@ -154,23 +154,23 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
     for (std::int64_t j0 = lo; j0 < hi; j0 += kDecodeBlock) {
       const std::int64_t n = imin(kDecodeBlock, hi - j0), pos_a = seg.pos0 + (j0 - base);
       const bool all_visible = block_visible(p, sq.len, pos_a, pos_a + n - 1);
-      const char* krow[kDecodeBlock];
-      const char* vrow[kDecodeBlock];
-      for (std::int64_t j = 0; j < kDecodeBlock; ++j) {  // keys past n repeat the last one (their P is 0)
-        const std::int64_t idx = j0 + imin(j, n - 1) - base;
-        krow[j] = static_cast<const char*>(seg.k) + static_cast<std::size_t>(idx * seg.k_stride) * es;
-        vrow[j] = static_cast<const char*>(seg.v) + static_cast<std::size_t>(idx * seg.v_stride) * es;
-      }
+      const char* k0 = static_cast<const char*>(seg.k) + static_cast<std::size_t>((j0 - base) * seg.k_stride) * es;
+      const char* v0 = static_cast<const char*>(seg.v) + static_cast<std::size_t>((j0 - base) * seg.v_stride) * es;
       // Next block's rows of the same segment, prefetched head by head while this block computes
       // (the hardware prefetchers miss the 16 short rows at a stride of G·D per head).
       const std::int64_t n_next = kPrefetch ? imin(kDecodeBlock, hi - j0 - n) : 0;
-      const char* kpre = static_cast<const char*>(seg.k) + static_cast<std::size_t>((j0 + n - base) * seg.k_stride) * es;
-      const char* vpre = static_cast<const char*>(seg.v) + static_cast<std::size_t>((j0 + n - base) * seg.v_stride) * es;
       // All heads of this block's tokens in turn: the task walks [chunk, G, D] memory in order.
       for (std::int64_t g = 0; g < G; ++g) {
-        for (std::int64_t j = 0; j < n_next; ++j) {
-          const char* kr = kpre + static_cast<std::size_t>(j * seg.k_stride + g * d) * es;
-          const char* vr = vpre + static_cast<std::size_t>(j * seg.v_stride + g * dv) * es;
+        const char* krow[kDecodeBlock];
+        const char* vrow[kDecodeBlock];
+        for (std::int64_t j = 0; j < kDecodeBlock; ++j) {  // keys past n repeat the last one (their P is 0)
+          const std::int64_t jj = imin(j, n - 1);
+          krow[j] = k0 + static_cast<std::size_t>(jj * seg.k_stride + g * d) * es;
+          vrow[j] = v0 + static_cast<std::size_t>(jj * seg.v_stride + g * dv) * es;
+        }
+        for (std::int64_t j = n; j < n + n_next; ++j) {
+          const char* kr = k0 + static_cast<std::size_t>(j * seg.k_stride + g * d) * es;
+          const char* vr = v0 + static_cast<std::size_t>(j * seg.v_stride + g * dv) * es;
           for (std::size_t b = 0; b < static_cast<std::size_t>(d) * es; b += 64) _mm_prefetch(kr + b, _MM_HINT_T0);
           for (std::size_t b = 0; b < static_cast<std::size_t>(dv) * es; b += 64) _mm_prefetch(vr + b, _MM_HINT_T0);
         }
@@ -179,10 +179,6 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
         for_row_blocks(M, [&](auto R, std::int64_t r) { fast_scores<T, decltype(R)::value>(Qg + r * dp, dp, d, krow, Sc + r * kDecodeBlock); });
         block_softmax<SimdAvx512>(p, sq, g, pos_a, n, all_visible, modifiers, Sc, Mx + g * M, Ls + g * M, Al);
         for_row_blocks(M, [&](auto R, std::int64_t r) { fast_pv<T, decltype(R)::value>(Og + r * dvp, dvp, dv, vrow, n, Sc + r * kDecodeBlock, Al + r); });
-        for (std::int64_t j = 0; j < kDecodeBlock; ++j) {  // next head: d (resp. dv) elements further along each row
-          krow[j] += static_cast<std::size_t>(d) * es;
-          vrow[j] += static_cast<std::size_t>(dv) * es;
-        }
       }
     }
     base += seg.count;
