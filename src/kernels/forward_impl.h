@@ -129,7 +129,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
                                        (sq.k0 + j0) * p.v.step(1) + hk * p.v.step(2);
     const std::int64_t ldv = P.v_packed ? dvp : p.v.step(1);
     // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
-    gemm_block<S, false>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
+    gemm_block<S, false, true>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
 
     const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -188,7 +188,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       for (std::int64_t j = 0; j < bk; ++j) Sx[r * bk + j] = 0;
     // O += P · V  (only the kn real keys: padded V rows are never read)
     if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, rows, kn, Vt, ldv, dv, O, dvp);  // rare: keep 0 · NaN out
-    else gemm_block<S, true>(Sx, bk, rows_p, kn, Vt, ldv, dvp, O, dvp);
+    else gemm_block<S, true, true>(Sx, bk, rows_p, kn, Vt, ldv, dvp, O, dvp);
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2.
