@@ -68,10 +68,12 @@ void capture_row(const Problem& p, std::int64_t seq, std::int64_t h, std::int64_
 void forward(const Problem& p) {
   if (p.d > kMaxHeadSize || p.dv > kMaxHeadSize)
     detail::fail("attention", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum ", kMaxHeadSize);
-  // Tile sizes: 64 query rows x 64 keys keeps Q, Kᵀ, V, S and O of a D = 128 head inside L2.
+  // Tile sizes: 64 query rows x bk keys keeps Q, Kᵀ, V, S and O of a head inside L2; bk makes a
+  // Kᵀ tile ~32 KiB (the L1d: the S micro-kernel streams it once per 6 rows), at least 64 keys
+  // (for small D a longer tile halves the per-row softmax bookkeeping per FLOP).
   ForwardScratch layout;
   layout.bq = 64;
-  layout.bk = 64;
+  layout.bk = std::clamp<std::int64_t>(8192 / std::max<std::int64_t>(p.d, 1) / 64 * 64, 64, 256);
   layout.d = p.d;
   layout.dvp = (p.dv + 15) / 16 * 16;
   layout.layout();

@@ -146,7 +146,10 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       // Online softmax for this row.
       V mx = S::load(srow);
       for (std::int64_t j = S::W; j < bk; j += S::W) mx = S::max(mx, S::load(srow + j));
-      const float tile_max = S::reduce_max(mx);
+      float tile_max = S::reduce_max(mx);
+      if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
+        for (std::int64_t j = 0; j < bk; ++j)
+          if (srow[j] != srow[j]) tile_max = srow[j];
       const float m_old = M[r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
       if (m_new == kNegInf) {  // nothing visible yet: weights are all zero (NaN goes on: it must poison the row)
         for (std::int64_t j = 0; j < bk; ++j) srow[j] = 0;
