@@ -28,6 +28,19 @@ ForwardTaskFn pick_forward(Isa isa) {
   return forward_task_scalar;
 }
 
+ForwardPackFn pick_pack(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return forward_pack_avx512;
+    case Isa::avx2: return forward_pack_avx2;
+    case Isa::scalar: return forward_pack_scalar;
+  }
+  return forward_pack_scalar;
+}
+
+// Panel floats per batch of groups: a batch holds at least one group, more while under this cap
+// (so all heads of a typical call are packed in one parallel pass, and memory stays O(Nk · D)).
+constexpr std::int64_t kPanelBatchFloats = std::int64_t{8} << 20;  // 32 MiB
+
 struct AlignedFree { void operator()(float* p) const { std::free(p); } };
 
 // One selected row for the capture sink: full logits (O(Nk)) and weights from the row's lse.
@@ -55,49 +68,90 @@ void capture_row(const Problem& p, std::int64_t seq, std::int64_t h, std::int64_
 void forward(const Problem& p) {
   if (p.d > kMaxHeadSize || p.dv > kMaxHeadSize)
     detail::fail("attention", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum ", kMaxHeadSize);
-  // Tile sizes: 64 query rows x 64 keys keeps Q, Kᵀ, V, S and O of a D = 128 head inside L2.
+  // Tile sizes: 64 query rows x bk keys keeps Q, Kᵀ, V, S and O of a head inside L2; bk makes a
+  // Kᵀ tile ~32 KiB (the L1d: the S micro-kernel streams it once per 6 rows), at least 64 keys
+  // (for small D a longer tile halves the per-row softmax bookkeeping per FLOP).
   ForwardScratch layout;
   layout.bq = 64;
-  layout.bk = 64;
+  layout.bk = std::clamp<std::int64_t>(8192 / std::max<std::int64_t>(p.d, 1) / 64 * 64, 64, 256);
   layout.d = p.d;
   layout.dvp = (p.dv + 15) / 16 * 16;
   layout.layout();
 
-  std::vector<ForwardTask> tasks;
-  for (std::size_t s = 0; s < p.seqs.size(); ++s)
-    for (std::int64_t h = 0; h < p.hq; ++h)
-      for (std::int64_t i0 = 0; i0 < p.seqs[s].nq; i0 += layout.bq)
-        tasks.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(h), i0,
-                         std::min(p.seqs[s].nq, i0 + layout.bq)});
-  // Largest tasks first (causal blocks near the end see the most keys): dynamic scheduling then
-  // balances the triangle.
-  auto cost = [&](const ForwardTask& t) {
-    const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
-    const KeyRange a = p.visible(t.i0, s), b = p.visible(t.i1 - 1, s);
-    return std::max<std::int64_t>(0, std::min(s.nk, b.hi) - std::max<std::int64_t>(0, a.lo));
-  };
-  std::stable_sort(tasks.begin(), tasks.end(), [&](const ForwardTask& a, const ForwardTask& b) { return cost(a) > cost(b); });
+  const std::int64_t bk = layout.bk;
+  ForwardPanels panels;
+  panels.v_packed = !(p.v.dtype == DType::f32 && p.v.step(3) == 1 && p.dv % 16 == 0);
+  panels.tile_floats = p.d * bk + (panels.v_packed ? bk * layout.dvp : 0);
+  const std::int64_t groups = static_cast<std::int64_t>(p.seqs.size()) * p.hkv;
+  auto tiles_of = [&](std::int64_t g) { return (p.seqs[static_cast<std::size_t>(g / p.hkv)].nk + bk - 1) / bk; };
+  std::int64_t max_batch_tiles = 0;
+  for (std::int64_t g = 0, acc = 0; g < groups; ++g) {  // the largest batch sizes the buffer
+    const std::int64_t n = tiles_of(g);
+    acc = (acc > 0 && (acc + n) * panels.tile_floats > kPanelBatchFloats) ? n : acc + n;
+    max_batch_tiles = std::max(max_batch_tiles, acc);
+  }
 
   core::ThreadPool& pool = core::global_pool();
-  const int workers = pool.workers_for(static_cast<std::int64_t>(tasks.size()), p.threads);
+  const int workers = pool.workers_for(std::int64_t{1} << 40, p.threads);  // any task count: the most workers
   std::unique_ptr<float, AlignedFree> scratch(static_cast<float*>(
       std::aligned_alloc(64, static_cast<std::size_t>(layout.total * workers) * sizeof(float))));
-  if (!scratch) detail::fail("attention", "out of memory for ", workers, " worker scratch buffers");
+  std::unique_ptr<float, AlignedFree> panel_buf(static_cast<float*>(std::aligned_alloc(
+      64, static_cast<std::size_t>(std::max<std::int64_t>(1, max_batch_tiles * panels.tile_floats)) * sizeof(float))));
+  if (!scratch || !panel_buf) detail::fail("attention", "out of memory for the scratch and K/V panel buffers");
+  std::vector<unsigned char> nonfinite(static_cast<std::size_t>(std::max<std::int64_t>(1, max_batch_tiles)));
+  panels.data = panel_buf.get();
+  panels.nonfinite = nonfinite.data();
   const bool stats = p.capture && p.capture->wants_stats();
   const int sink = p.capture ? p.capture->sink_tokens() : 0;
   const ForwardTaskFn run = pick_forward(active_isa());
+  const ForwardPackFn pack = pick_pack(active_isa());
 
-  pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int worker) {
-    const ForwardTask& t = tasks[static_cast<std::size_t>(ti)];
-    float* mine = scratch.get() + layout.total * worker;
-    RowStats st[64];
-    run(p, layout, t, mine, stats, sink, st);
-    if (!p.capture) return;
-    if (stats) p.capture->on_stats(t.seq, t.head, t.i0, std::span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
-    std::vector<float> scores, weights;
-    for (std::int64_t i = t.i0; i < t.i1; ++i)
-      if (p.capture->wants_row(t.seq, t.head, i)) capture_row(p, t.seq, t.head, i, mine[layout.lse + i - t.i0], scores, weights);
-  }, p.threads);
+  std::vector<std::int64_t> group_tile0;
+  std::vector<PackUnit> units;
+  std::vector<ForwardTask> tasks;
+  for (std::int64_t g0 = 0; g0 < groups;) {
+    // Batch [g0, g1): consecutive (sequence, KV head) groups whose panels fit the cap.
+    std::int64_t g1 = g0, ntiles = 0;
+    group_tile0.clear();
+    units.clear();
+    tasks.clear();
+    while (g1 < groups && (g1 == g0 || (ntiles + tiles_of(g1)) * panels.tile_floats <= kPanelBatchFloats)) {
+      const auto s = static_cast<std::int32_t>(g1 / p.hkv);
+      const std::int64_t hk = g1 % p.hkv;
+      group_tile0.push_back(ntiles);
+      for (std::int64_t j0 = 0; j0 < p.seqs[static_cast<std::size_t>(s)].nk; j0 += bk)
+        units.push_back({s, static_cast<std::int32_t>(hk), j0, ntiles++});
+      for (std::int64_t h = hk * p.group; h < (hk + 1) * p.group; ++h)
+        for (std::int64_t i0 = 0; i0 < p.seqs[static_cast<std::size_t>(s)].nq; i0 += layout.bq)
+          tasks.push_back({s, static_cast<std::int32_t>(h), i0, std::min(p.seqs[static_cast<std::size_t>(s)].nq, i0 + layout.bq)});
+      ++g1;
+    }
+    panels.g0 = g0;
+    panels.group_tile0 = group_tile0.data();
+    // Largest tasks first (causal blocks near the end see the most keys): dynamic scheduling then
+    // balances the triangle.
+    auto cost = [&](const ForwardTask& t) {
+      const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
+      const KeyRange a = p.visible(t.i0, s), b = p.visible(t.i1 - 1, s);
+      return std::max<std::int64_t>(0, std::min(s.nk, b.hi) - std::max<std::int64_t>(0, a.lo));
+    };
+    std::stable_sort(tasks.begin(), tasks.end(), [&](const ForwardTask& a, const ForwardTask& b) { return cost(a) > cost(b); });
+
+    pool.parallel_for(static_cast<std::int64_t>(units.size()),
+                      [&](std::int64_t ui, int) { pack(p, layout, panels, units[static_cast<std::size_t>(ui)]); }, p.threads);
+    pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int worker) {
+      const ForwardTask& t = tasks[static_cast<std::size_t>(ti)];
+      float* mine = scratch.get() + layout.total * worker;
+      RowStats st[64];
+      run(p, layout, panels, t, mine, stats, sink, st);
+      if (!p.capture) return;
+      if (stats) p.capture->on_stats(t.seq, t.head, t.i0, std::span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
+      std::vector<float> scores, weights;
+      for (std::int64_t i = t.i0; i < t.i1; ++i)
+        if (p.capture->wants_row(t.seq, t.head, i)) capture_row(p, t.seq, t.head, i, mine[layout.lse + i - t.i0], scores, weights);
+    }, p.threads);
+    g0 = g1;
+  }
 }
 
 }  // namespace kernels

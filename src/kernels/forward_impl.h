@@ -25,15 +25,73 @@ constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 static_assert(kMR == ForwardScratch::kRowMultiple, "scratch rows must pad to the micro-kernel's rows");
 
+// 2^x over an array (the accuracy tests call this per ISA).
 template <class S>
-void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardTask& t, float* scratch,
-                       bool stats, int sink_tokens, RowStats* stats_out) {
+void exp2_array_impl(const float* x, float* y, std::int64_t n) {
+  float buf[S::W];
+  std::int64_t i = 0;
+  for (; i + S::W <= n; i += S::W) S::store(y + i, S::exp2(S::load(x + i)));
+  if (i < n) {
+    for (int k = 0; k < S::W; ++k) buf[k] = i + k < n ? x[i + k] : 0.0f;
+    S::store(buf, S::exp2(S::load(buf)));
+    for (int k = 0; i + k < n; ++k) y[i + k] = buf[k];
+  }
+}
+
+// One key tile [j0, j0 + bk) of KV head u.kv_head: Kᵀ [d, bk] (zero-padded keys keep S finite)
+// and, when V cannot be read in place, V [bk, dvp] (zero-padded columns). Flags a tile whose V
+// holds NaN/Inf: there 0 · NaN in P · V would poison rows that give the key zero weight.
+template <class S>
+void forward_pack_impl(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const PackUnit& u) {
+  const Sequence& sq = p.seqs[static_cast<std::size_t>(u.seq)];
+  const std::int64_t d = p.d, dv = p.dv, dvp = L.dvp, bk = L.bk, hk = u.kv_head;
+  const std::int64_t kn = imin(bk, sq.nk - u.j0);
+  float* Kt = P.data + u.tile * P.tile_floats;
+  float* Vp = Kt + d * bk;
+  float tmp[1024];  // one key row; D, Dv <= 1024 (checked by forward.cpp)
+  bool bad = false;
+  for (std::int64_t j = 0; j < bk; ++j) {
+    if (j < kn) {
+      const std::int64_t koff = sq.batch * p.k.step(0) + (sq.k0 + u.j0 + j) * p.k.step(1) + hk * p.k.step(2);
+      load_row<S>(p.k.data, p.k.dtype, koff, p.k.step(3), d, tmp);
+      for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = tmp[c];
+      const std::int64_t voff = sq.batch * p.v.step(0) + (sq.k0 + u.j0 + j) * p.v.step(1) + hk * p.v.step(2);
+      float* vrow = P.v_packed ? Vp + j * dvp : tmp;
+      load_row<S>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, vrow);
+      for (std::int64_t c = dv; c < dvp && P.v_packed; ++c) vrow[c] = 0;
+      float acc = 0;  // v·0 is 0 for every finite v, NaN otherwise
+      for (std::int64_t c = 0; c < dv; ++c) acc += vrow[c] * 0.0f;
+      bad = bad || acc != 0;
+    } else {
+      for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = 0;
+      if (P.v_packed) for (std::int64_t c = 0; c < dvp; ++c) Vp[j * dvp + c] = 0;
+    }
+  }
+  P.nonfinite[u.tile] = bad ? 1 : 0;
+}
+
+// O[r, :] += Σ_j P[r, j] · V[j, :] skipping zero weights (tiles whose V holds NaN/Inf only).
+inline void pv_skip_zero(const float* Pm, std::int64_t ldp, std::int64_t rows, std::int64_t kn, const float* Vt,
+                         std::int64_t ldv, std::int64_t n, float* O, std::int64_t ldo) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t j = 0; j < kn; ++j) {
+      const float w = Pm[r * ldp + j];
+      if (w == 0.0f) continue;
+      for (std::int64_t c = 0; c < n; ++c) O[r * ldo + c] += w * Vt[j * ldv + c];
+    }
+}
+
+template <class S>
+void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const ForwardTask& t,
+                       float* scratch, bool stats, int sink_tokens, RowStats* stats_out) {
   using V = typename S::V;
   const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
   const std::int64_t h = t.head, hk = p.kv_head(h);
   const std::int64_t rows = t.i1 - t.i0, rows_p = (rows + kMR - 1) / kMR * kMR;
   const std::int64_t d = p.d, dv = p.dv, dvp = L.dvp, bk = L.bk;
-  float *Q = scratch + L.q, *Kt = scratch + L.kt, *Vp = scratch + L.vp, *Sx = scratch + L.s,
+  const std::int64_t group = t.seq * p.hkv + hk;
+  const std::int64_t tile0 = P.group_tile0[group - P.g0];
+  float *Q = scratch + L.q, *Sx = scratch + L.s,
         *O = scratch + L.o, *M = scratch + L.m, *Lsum = scratch + L.l, *acc = scratch + L.stats_acc;
   const bool modifiers = p.has_modifiers();
   // Without modifiers the logits go straight to the log2 domain through Q (one multiply saved per S).
@@ -60,24 +118,18 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardT
   const std::int64_t jlo = imax(0, first.lo), jhi = imin(sq.nk, last.hi);
   const float keep_scale = p.dropout_p > 0 ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
 
-  for (std::int64_t j0 = jlo; j0 < jhi; j0 += bk) {
+  // Panels are packed at multiples of bk: start at jlo's tile (keys before jlo are masked below).
+  for (std::int64_t j0 = jlo < jhi ? jlo / bk * bk : jhi; j0 < jhi; j0 += bk) {
     const std::int64_t kn = imin(bk, jhi - j0);
-    // Pack K transposed and V row-major (zero padding keeps padded lanes finite).
-    float tmp[1024];  // one key row; D, Dv <= 1024 (checked by forward.cpp)
-    for (std::int64_t j = 0; j < bk; ++j) {
-      if (j < kn) {
-        const std::int64_t koff = sq.batch * p.k.step(0) + (sq.k0 + j0 + j) * p.k.step(1) + hk * p.k.step(2);
-        load_row<S>(p.k.data, p.k.dtype, koff, p.k.step(3), d, tmp);
-        for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = tmp[c];
-        const std::int64_t voff = sq.batch * p.v.step(0) + (sq.k0 + j0 + j) * p.v.step(1) + hk * p.v.step(2);
-        load_row<S>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, Vp + j * dvp);
-        for (std::int64_t c = dv; c < dvp; ++c) Vp[j * dvp + c] = 0;
-      } else {
-        for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = 0;
-      }
-    }
+    const std::int64_t tile = tile0 + j0 / bk;
+    const float* Kt = P.data + tile * P.tile_floats;
+    // V: the packed tile, or the input rows in place (f32, contiguous, dv a multiple of 16).
+    const float* Vt = P.v_packed ? Kt + d * bk
+                                 : static_cast<const float*>(p.v.data) + sq.batch * p.v.step(0) +
+                                       (sq.k0 + j0) * p.v.step(1) + hk * p.v.step(2);
+    const std::int64_t ldv = P.v_packed ? dvp : p.v.step(1);
     // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
-    gemm_block<S, false>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
+    gemm_block<S, false, true>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
 
     const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -94,9 +146,12 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardT
       // Online softmax for this row.
       V mx = S::load(srow);
       for (std::int64_t j = S::W; j < bk; j += S::W) mx = S::max(mx, S::load(srow + j));
-      const float tile_max = S::reduce_max(mx);
-      const float m_old = M[r], m_new = tile_max > m_old ? tile_max : m_old;
-      if (!(m_new > kNegInf)) {  // nothing visible yet: weights are all zero
+      float tile_max = S::reduce_max(mx);
+      if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
+        for (std::int64_t j = 0; j < bk; ++j)
+          if (srow[j] != srow[j]) tile_max = srow[j];
+      const float m_old = M[r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
+      if (m_new == kNegInf) {  // nothing visible yet: weights are all zero (NaN goes on: it must poison the row)
         for (std::int64_t j = 0; j < bk; ++j) srow[j] = 0;
         continue;
       }
@@ -135,14 +190,15 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardT
     for (std::int64_t r = rows; r < rows_p; ++r)
       for (std::int64_t j = 0; j < bk; ++j) Sx[r * bk + j] = 0;
     // O += P · V  (only the kn real keys: padded V rows are never read)
-    gemm_block<S, true>(Sx, bk, rows_p, kn, Vp, dvp, dvp, O, dvp);
+    if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, rows, kn, Vt, ldv, dv, O, dvp);  // rare: keep 0 · NaN out
+    else gemm_block<S, true, true>(Sx, bk, rows_p, kn, Vt, ldv, dvp, O, dvp);
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2.
   float* lse_rows = scratch + L.lse;
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t i = t.i0 + r;
-    const bool empty = !(Lsum[r] > 0);
+    const bool empty = Lsum[r] == 0;  // NaN is not empty: a NaN logit makes the row NaN
     const float inv = empty ? 0.0f : 1.0f / Lsum[r];
     const float lse = empty ? kNegInf : (M[r] + std::log2(Lsum[r])) * kLn2;
     lse_rows[r] = lse;

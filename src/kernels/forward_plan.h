@@ -16,10 +16,28 @@ struct ForwardTask {
   std::int64_t i0 = 0, i1 = 0;  // local query rows [i0, i1)
 };
 
+// K (and, when it cannot be read in place, V) of a batch of (sequence, KV head) groups, packed
+// once per key tile and shared by every query block and every query head of the group
+// (packing per query block cost as much as a third of the tile products). O(Nk · D) floats.
+struct ForwardPanels {
+  float* data = nullptr;
+  std::int64_t tile_floats = 0;      // per key tile: Kᵀ [d, bk], then V [bk, dvp] when v_packed
+  bool v_packed = false;             // false: V is f32, contiguous, dv % 16 == 0: read in place
+  std::int64_t g0 = 0;               // first group of the batch (group = seq · hkv + kv head)
+  const std::int64_t* group_tile0 = nullptr;  // [groups in batch]: first tile of each group
+  unsigned char* nonfinite = nullptr;          // per tile: V holds NaN/Inf (needs the safe P·V)
+};
+
+struct PackUnit {
+  std::int32_t seq = 0, kv_head = 0;
+  std::int64_t j0 = 0;    // first key of the tile
+  std::int64_t tile = 0;  // index into the panel buffer
+};
+
 // Scratch for one worker, in floats, each region 64-byte aligned.
 struct ForwardScratch {
   std::int64_t bq = 0, bk = 0, d = 0, dvp = 0;  // tile rows, tile keys, widths (dvp padded to 16)
-  std::int64_t q, kt, vp, s, o, m, l, stats_acc, lse, total;
+  std::int64_t q, s, o, m, l, stats_acc, lse, total;
 
   static std::int64_t align16(std::int64_t n) { return (n + 15) / 16 * 16; }
   static constexpr std::int64_t kRowMultiple = 6;  // the micro-kernel's rows (kMR): blocks pad to it
@@ -28,8 +46,6 @@ struct ForwardScratch {
     std::int64_t at = 0;
     auto take = [&](std::int64_t n) { const std::int64_t r = at; at += align16(n); return r; };
     q = take(bq * d);            // Q block, pre-scaled, row-major [bq, d]
-    kt = take(d * bk);           // K tile, transposed [d, bk]: S rows are contiguous in j
-    vp = take(bk * dvp);         // V tile [bk, dvp], zero-padded columns
     s = take(bq * bk);           // logits, then weights, [bq, bk]
     o = take(bq * dvp);          // output accumulator [bq, dvp]
     m = take(bq);                // running max (log2 domain)
@@ -42,11 +58,25 @@ struct ForwardScratch {
 
 // The per-ISA body: computes one task's rows of out (and lse), and fills scratch.lse; when
 // `stats` is set also writes `stats_out[r]` for r < i1 - i0.
-using ForwardTaskFn = void (*)(const Problem& p, const ForwardScratch& layout, const ForwardTask& t,
-                               float* scratch, bool stats, int sink_tokens, RowStats* stats_out);
+using ForwardTaskFn = void (*)(const Problem& p, const ForwardScratch& layout, const ForwardPanels& panels,
+                               const ForwardTask& t, float* scratch, bool stats, int sink_tokens, RowStats* stats_out);
+// Packs one key tile of one group into the panels (and flags non-finite V).
+using ForwardPackFn = void (*)(const Problem& p, const ForwardScratch& layout, const ForwardPanels& panels,
+                               const PackUnit& u);
 
-void forward_task_scalar(const Problem&, const ForwardScratch&, const ForwardTask&, float*, bool, int, RowStats*);
-void forward_task_avx2(const Problem&, const ForwardScratch&, const ForwardTask&, float*, bool, int, RowStats*);
-void forward_task_avx512(const Problem&, const ForwardScratch&, const ForwardTask&, float*, bool, int, RowStats*);
+void forward_task_scalar(const Problem&, const ForwardScratch&, const ForwardPanels&, const ForwardTask&, float*, bool,
+                         int, RowStats*);
+void forward_task_avx2(const Problem&, const ForwardScratch&, const ForwardPanels&, const ForwardTask&, float*, bool,
+                       int, RowStats*);
+void forward_task_avx512(const Problem&, const ForwardScratch&, const ForwardPanels&, const ForwardTask&, float*, bool,
+                         int, RowStats*);
+void forward_pack_scalar(const Problem&, const ForwardScratch&, const ForwardPanels&, const PackUnit&);
+void forward_pack_avx2(const Problem&, const ForwardScratch&, const ForwardPanels&, const PackUnit&);
+void forward_pack_avx512(const Problem&, const ForwardScratch&, const ForwardPanels&, const PackUnit&);
+
+// 2^x over an array with each path's vector exp2 (for the accuracy tests).
+void exp2_array_scalar(const float* x, float* y, std::int64_t n);
+void exp2_array_avx2(const float* x, float* y, std::int64_t n);
+void exp2_array_avx512(const float* x, float* y, std::int64_t n);
 
 }  // namespace attend::kernels

@@ -33,11 +33,16 @@ inline void gemm_micro(const float* a, std::int64_t lda, std::int64_t kdim, cons
     for (int n = 0; n < NV; ++n) S::store(c + r * ldc + n * S::W, acc[r][n]);
 }
 
-template <class S, bool Accumulate>
+// Wide = true (the forward, AVX-512 only): kMR × 4 vectors = 24 of the 32 zmm accumulators, so each
+// A broadcast feeds 4 FMAs instead of 2 (the load ports, not the FMA pipes, bound the 6 × 2 form).
+template <class S, bool Accumulate, bool Wide = false>
 inline void gemm_block(const float* a, std::int64_t lda, std::int64_t m, std::int64_t kdim, const float* b,
                        std::int64_t ldb, std::int64_t n, float* c, std::int64_t ldc) {
   for (std::int64_t r = 0; r < m; r += kMR) {
     std::int64_t col = 0;
+    if constexpr (Wide && S::W == 16)
+      for (; col + 4 * S::W <= n; col += 4 * S::W)
+        gemm_micro<S, 4, Accumulate>(a + r * lda, lda, kdim, b + col, ldb, c + r * ldc + col, ldc);
     for (; col + 2 * S::W <= n; col += 2 * S::W)
       gemm_micro<S, 2, Accumulate>(a + r * lda, lda, kdim, b + col, ldb, c + r * ldc + col, ldc);
     if (col < n) gemm_micro<S, 1, Accumulate>(a + r * lda, lda, kdim, b + col, ldb, c + r * ldc + col, ldc);

@@ -32,11 +32,12 @@ struct SimdAvx2 {
     return _mm_cvtss_f32(s);
   }
 
-  // 2^x as in SimdAvx512::exp2, with 2^n built in the exponent bits; below -126 the result is 0
-  // (flush instead of denormals; the weights there are < 1e-38 of the row max). NaN kept.
+  // 2^x as in SimdAvx512::exp2; 2^n is applied as two exponent-bit factors 2^⌊n/2⌋ · 2^(n−⌊n/2⌋)
+  // so that results in the denormal range (x < −126) and overflow to inf come out right.
+  // -inf -> 0, NaN kept (min/max return their second operand for NaN).
   static V exp2(V x) {
-    const V keep = _mm256_cmp_ps(x, _mm256_set1_ps(-126.0f), _CMP_NLT_UQ);  // true for NaN too
-    x = _mm256_max_ps(_mm256_set1_ps(-126.0f), x);
+    x = _mm256_max_ps(_mm256_set1_ps(-160.0f), x);
+    x = _mm256_min_ps(_mm256_set1_ps(160.0f), x);
     const V n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const V f = _mm256_sub_ps(x, n);
     V p = _mm256_set1_ps(1.5252733804e-5f);
@@ -47,8 +48,11 @@ struct SimdAvx2 {
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022650696e-1f));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718056e-1f));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+    const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const V e1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const V e2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, e1), e2);
   }
 
   static void bf16_to_f32(const std::uint16_t* src, float* dst, std::int64_t n) {

@@ -26,6 +26,7 @@ struct SimdAvx512 {
   // by 2^n with vscalefps (handles the exponent range without integer tricks). -inf -> 0, NaN kept.
   static V exp2(V x) {
     x = _mm512_max_ps(_mm512_set1_ps(-160.0f), x);  // NaN in the second operand propagates
+    x = _mm512_min_ps(_mm512_set1_ps(160.0f), x);   // +inf -> 2^160 = inf (not inf - inf = NaN)
     const V n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const V f = _mm512_sub_ps(x, n);
     V p = _mm512_set1_ps(1.5252733804e-5f);
