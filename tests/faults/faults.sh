@@ -8,11 +8,12 @@ dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 f=$dir/checkpoint.bin; size=4000000
 fails=0; passes=0; injected=0
 head -c $size /dev/zero | tr '\0' a > "$dir/a.ref"; head -c $size /dev/zero | tr '\0' b > "$dir/b.ref"
+cp "$dir/a.ref" "$f"  # a previous whole version, so every kill is checked (also one before the first rename)
 for i in $(seq 1 "$kills"); do
   "$writer" loop "$f" $size & pid=$!
-  sleep 0.0$((RANDOM % 9 + 1))
+  sleep "$(printf '0.%03d' $((RANDOM % 80 + 1)))"   # 1-80 ms: before, during and after the first rename
   kill -9 $pid 2>/dev/null && injected=$((injected+1)); wait $pid 2>/dev/null
-  [ -f "$f" ] || continue   # killed before the first rename: no file yet is fine
+  [ -f "$f" ] || { echo "FAIL after kill $i: the previous file is gone"; fails=$((fails+1)); continue; }
   if cmp -s "$f" "$dir/a.ref" || cmp -s "$f" "$dir/b.ref"; then passes=$((passes+1)); else
     echo "FAIL after kill $i: the file is neither whole version (size $(stat -c %s "$f"))"; fails=$((fails+1)); fi
 done
