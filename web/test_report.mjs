@@ -83,6 +83,13 @@ try {
   await page.mouse.wheel(0, -400);
   const injected = await page.evaluate(() => window.__attend_injected === true);
   if (injected) problems.push('injected script ran');
+  // No element the prompt could have created: no inline event handler attributes anywhere, and the
+  // token strip holds only text spans.
+  const handlers = await page.evaluate(() => [...document.querySelectorAll('*')].flatMap((el) =>
+    [...el.attributes].filter((a) => a.name.toLowerCase().startsWith('on')).map((a) => el.tagName + '[' + a.name + ']')));
+  if (handlers.length) problems.push('inline event handlers in the page: ' + handlers.slice(0, 5).join(', '));
+  const foreign = await page.evaluate(() => document.querySelectorAll('#tokens *:not(span)').length);
+  if (foreign) problems.push(foreign + ' non-text elements in the token strip');
   console.log(JSON.stringify({ file, tokens: n, loadMs, painted: +painted.toFixed(3), hover }));
 } finally {
   await browser.close();

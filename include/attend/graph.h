@@ -6,6 +6,7 @@
 // Every attention evaluation below runs through attend::attention.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace attend::graph {
@@ -81,6 +82,9 @@ struct LinkGraph {
   std::vector<std::string> particle_names, neuron_names;  // optional (CSV input)
 };
 LinkGraph read_links_csv(const std::string& links_path, const std::string& stakes_path);
+// The same from bytes held in memory (the names are used in error messages).
+LinkGraph parse_links_csv(std::string_view links, std::string_view stakes, const std::string& links_name,
+                          const std::string& stakes_name);
 LinkGraph generate_links(std::int64_t links, std::int64_t particles, std::int64_t neurons, std::uint64_t seed);
 
 enum class FocusMode { cyber, pagerank, trikernel };

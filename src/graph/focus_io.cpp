@@ -23,7 +23,7 @@ std::string slurp(const std::string& path) {
 
 // Calls fn(fields, line_number) for each non-empty line; skips a first line equal to `header`.
 template <typename Fn>
-void for_rows(const std::string& path, const std::string& text, std::string_view header, std::size_t want, Fn&& fn) {
+void for_rows(const std::string& path, std::string_view text, std::string_view header, std::size_t want, Fn&& fn) {
   std::size_t pos = 0, line = 0;
   std::vector<std::string_view> fields;
   while (pos < text.size()) {
@@ -55,23 +55,27 @@ void for_rows(const std::string& path, const std::string& text, std::string_view
 }  // namespace
 
 LinkGraph read_links_csv(const std::string& links_path, const std::string& stakes_path) {
+  return parse_links_csv(slurp(links_path), slurp(stakes_path), links_path, stakes_path);
+}
+
+LinkGraph parse_links_csv(std::string_view links, std::string_view stakes, const std::string& links_path,
+                          const std::string& stakes_path) {
   LinkGraph g;
   std::unordered_map<std::string, std::uint32_t> neurons, particles;
   {
-    const std::string text = slurp(stakes_path);
-    for_rows(stakes_path, text, "neuron,stake", 2, [&](const std::vector<std::string_view>& f, std::size_t line) {
+    for_rows(stakes_path, stakes, "neuron,stake", 2, [&](const std::vector<std::string_view>& f, std::size_t line) {
       std::uint64_t v = 0;
       const auto [p, ec] = std::from_chars(f[1].data(), f[1].data() + f[1].size(), v);
       if (ec != std::errc() || p != f[1].data() + f[1].size())
         detail::fail("graph::read_links_csv", stakes_path, ":", line, ": stake '", f[1], "' is not an unsigned 64-bit integer");
+      if (g.stake.size() >= 0xffffffffu) detail::fail("graph::read_links_csv", stakes_path, ":", line, ": too many neurons");
       const auto [it, fresh] = neurons.emplace(std::string(f[0]), static_cast<std::uint32_t>(g.stake.size()));
       if (!fresh) detail::fail("graph::read_links_csv", stakes_path, ":", line, ": neuron '", f[0], "' listed twice");
       g.stake.push_back(v);
       g.neuron_names.emplace_back(f[0]);
     });
   }
-  const std::string text = slurp(links_path);
-  for_rows(links_path, text, "neuron,from,to", 3, [&](const std::vector<std::string_view>& f, std::size_t line) {
+  for_rows(links_path, links, "neuron,from,to", 3, [&](const std::vector<std::string_view>& f, std::size_t line) {
     const auto it = neurons.find(std::string(f[0]));
     if (it == neurons.end()) detail::fail("graph::read_links_csv", links_path, ":", line, ": neuron '", f[0], "' has no stake in ", stakes_path);
     auto particle = [&](std::string_view name) {

@@ -26,6 +26,25 @@ DecodeTaskFn pick_decode(Isa isa) {
   return decode_task_scalar;
 }
 
+// Outputs must not overlap the cached keys/values they are computed from (an aliased out would
+// overwrite the cache while other tasks still read it).
+void check_outside_cache(const char* fn, const TensorView& out, const TensorView& lse, const KVSegment& seg, const DecodeProblem& p) {
+  if (seg.count == 0) return;
+  const std::int64_t es = static_cast<std::int64_t>(dtype_size(p.kv_dtype));
+  const auto hits = [&](const TensorView& t, const void* base, std::int64_t stride, std::int64_t width) {
+    const auto [lo, hi] = core::byte_span(t);
+    const char* b = static_cast<const char*>(base);
+    const char* e = b + ((seg.count - 1) * stride + p.g * width) * es;  // last token's row end
+    return lo < hi && lo < e && b < hi;
+  };
+  for (const auto* t : {&out, &lse}) {
+    if (t->empty()) continue;
+    const char* name = t == &out ? "out" : "lse";
+    if (hits(*t, seg.k, seg.k_stride, p.d) || hits(*t, seg.v, seg.v_stride, p.dv))
+      fail(fn, name, " overlaps the cache's keys or values");
+  }
+}
+
 template <class Cache>
 DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const TensorView& out, const DecodeOptions& opts,
                                   const TensorView& lse, std::int64_t evict_window, std::int64_t sinks) {
@@ -52,6 +71,7 @@ DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const
     if (lse.dtype != DType::f32 || lse.dim(0) != S || lse.dim(1) != p.hq || lse.dim(2) != p.t)
       fail(fn, "lse must be f32 [", S, ", ", p.hq, ", ", p.t, "], got ", dtype_name(lse.dtype), " ", lse.shape_string());
     core::check_writable(fn, "lse", lse);
+    core::check_no_overlap(fn, "lse", lse, {{"q", &q}, {"out", &out}});
   }
   if (!opts.sequences.empty() && static_cast<std::int64_t>(opts.sequences.size()) != S)
     fail(fn, "sequences has ", opts.sequences.size(), " entries but q has ", S, " sequences");
@@ -74,7 +94,10 @@ DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const
     ds.len = cache.length(id);  // validates the id
     if (ds.len < p.t) fail(fn, "sequence ", id, " has ", ds.len, " cached tokens but q brings ", p.t, " new ones (append them first)");
     ds.segs = cache.segments(id);
-    for (const KVSegment& seg : ds.segs) ds.total += seg.count;
+    for (const KVSegment& seg : ds.segs) {
+      ds.total += seg.count;
+      check_outside_cache(fn, out, lse, seg, p);
+    }
     ds.qrow = s;
     p.seqs.push_back(std::move(ds));
   }

@@ -69,8 +69,13 @@ std::vector<std::int32_t> Model::generate(std::span<const std::int32_t> prompt, 
   if (prompt.empty()) detail::fail("Model::generate", "empty prompt");
   if (static_cast<I64>(prompt.size()) > c.context)
     detail::fail("Model::generate", "prompt of ", prompt.size(), " tokens exceeds the context ", c.context);
-  if (o.top_k < 0 || !(o.top_p > 0 && o.top_p <= 1) || !std::isfinite(o.temperature))
-    detail::fail("Model::generate", "bad sampling options top_k ", o.top_k, ", top_p ", o.top_p, ", temperature ", o.temperature);
+  const char* fn = "Model::generate";
+  if (o.max_new_tokens < 0) detail::fail(fn, "max_new_tokens must be >= 0, got ", o.max_new_tokens);
+  if (!(o.temperature >= 0) || !std::isfinite(o.temperature)) detail::fail(fn, "temperature must be >= 0 and finite, got ", o.temperature);
+  if (o.top_k < 0) detail::fail(fn, "top_k must be >= 0 (0: off), got ", o.top_k);
+  if (!(o.top_p > 0 && o.top_p <= 1)) detail::fail(fn, "top_p must be in (0, 1], got ", o.top_p);
+  if (o.stop_token < -1 || o.stop_token >= c.vocab)
+    detail::fail(fn, "stop_token must be -1 (none) or in [0, ", c.vocab, "), got ", o.stop_token);
   std::mt19937_64 rng(o.seed);
   std::vector<std::int32_t> seq(prompt.begin(), prompt.end()), out;
   Decoder dec(*this);

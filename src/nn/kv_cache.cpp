@@ -46,7 +46,8 @@ KVCache::KVCache(std::int64_t sequences, std::int64_t capacity, std::int64_t kv_
          ", head_dim ", head_dim, ", value_dim ", value_dim);
   if (policy.window < -1 || policy.window == 0 || policy.sink_tokens < 0)
     fail("KVCache", "eviction window must be -1 or positive and sink_tokens >= 0, got window ", policy.window, ", sinks ", policy.sink_tokens);
-  if (policy.window > 0 && capacity < policy.window + policy.sink_tokens)
+  // (compared without forming window + sinks, which could overflow)
+  if (policy.window > 0 && (policy.sink_tokens > capacity || policy.window > capacity - policy.sink_tokens))
     fail("KVCache", "capacity ", capacity, " cannot hold the window ", policy.window, " plus ", policy.sink_tokens, " sink tokens");
   k_ = Tensor(dtype, {sequences, capacity, kv_heads, head_dim});
   v_ = Tensor(dtype, {sequences, capacity, kv_heads, value_dim});

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/check.h"
+#include "core/memory.h"
 #include "nn/model_impl.h"
 
 namespace attend::nn {
@@ -23,7 +24,7 @@ void validate_config(const ModelConfig& c, const char* where) {
   if (!(c.norm_eps > 0) || !(c.rope_base > 1)) detail::fail(where, "norm_eps ", c.norm_eps, " / rope_base ", c.rope_base, " out of range");
 }
 
-Model::Impl::Impl(const ModelConfig& c) : config(c) {
+Model::Impl::Impl(const ModelConfig& c, bool allocate) : config(c) {
   validate_config(c, "Model");
   const I64 E = c.d_model, D = c.d_model / c.heads, H = c.heads, G = c.kv_heads, F = c.d_ff;
   I64 total = 0;
@@ -65,6 +66,9 @@ Model::Impl::Impl(const ModelConfig& c) : config(c) {
   lnf_w = add("ln_f.w", {E}, false);
   if (ln && b) lnf_b = add("ln_f.b", {E}, false);
   if (!c.tied_embeddings) lm_head = add("lm_head", {c.vocab, E}, true);
+  param_count = total;
+  if (!allocate) return;
+  core::check_allocation("Model", 2 * static_cast<std::uint64_t>(total) * sizeof(float));  // params + grads
   params.assign(static_cast<std::size_t>(total), 0.0f);
   grads.assign(static_cast<std::size_t>(total), 0.0f);
 }

@@ -53,7 +53,11 @@ struct Model::Impl {
   std::int64_t wte = -1, wpe = -1, lnf_w = -1, lnf_b = -1, lm_head = -1;
   std::vector<float> params, grads;
 
-  explicit Impl(const ModelConfig& c);  // lays out the parameters (zeros)
+  std::int64_t param_count = 0;  // floats in params (and in grads)
+
+  // Lays out the parameters; allocate = true: params and grads of zeros (after a memory check),
+  // false: the layout only (to check a checkpoint holds that much before allocating).
+  explicit Impl(const ModelConfig& c, bool allocate = true);
   void init_random(std::uint64_t seed);
   const float* p(std::int64_t off) const { return off < 0 ? nullptr : params.data() + off; }
   float* g(std::int64_t off) { return off < 0 ? nullptr : grads.data() + off; }

@@ -1,6 +1,9 @@
 // Model checkpoints: attend's own safetensors layout (config in the metadata) and the Hugging Face
 // GPT-2 layout (wte, wpe, h.{i}.ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj, ln_f;
 // Conv1D weights are stored [in, out], which is already attend's x·W convention).
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -30,6 +33,26 @@ const SafeTensor& need(const SafetensorsFile& f, const std::string& path, const 
   return it->second;
 }
 
+// A hostile header can declare a configuration of terabytes: the parameters must be present in the
+// file (every one is read from it), so compare the counts before allocating anything.
+void check_file_holds(const SafetensorsFile& f, const std::string& path, const ModelConfig& c) {
+  validate_config(c, kWhere);
+  const I64 need_n = Model::Impl(c, false).param_count;
+  std::uint64_t have = 0;
+  for (const auto& [name, t] : f.tensors) have += t.values.size();
+  if (static_cast<std::uint64_t>(need_n) > have)
+    detail::fail(kWhere, path, ": the configuration needs ", need_n, " parameters but the file holds only ", have, " values");
+}
+
+// n_head metadata: a decimal integer, nothing else.
+I64 parse_heads(const std::string& text, const std::string& path) {
+  I64 v = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 1)
+    detail::fail(kWhere, path, ": metadata n_head '", text, "' is not a positive integer");
+  return v;
+}
+
 std::int64_t count_layers(const SafetensorsFile& f, const std::string& prefix) {
   I64 n = 0;
   while (f.tensors.count(prefix + "h." + std::to_string(n) + ".ln_1.weight")) ++n;
@@ -53,13 +76,14 @@ std::unique_ptr<Model::Impl> load_gpt2(const SafetensorsFile& f, const std::stri
   if (c.layers < 1) detail::fail(kWhere, path, ": GPT-2 layout without h.0.ln_1.weight");
   c.d_ff = shape_of("h.0.mlp.c_fc.weight").size() == 2 ? shape_of("h.0.mlp.c_fc.weight")[1] : 0;
   auto meta = f.metadata.find("n_head");
-  c.heads = meta != f.metadata.end() ? std::stoll(meta->second) : (c.d_model % 64 == 0 ? c.d_model / 64 : 1);
+  c.heads = meta != f.metadata.end() ? parse_heads(meta->second, path) : (c.d_model % 64 == 0 ? c.d_model / 64 : 1);
   c.kv_heads = c.heads;
   c.norm = NormKind::layernorm;
   c.position = PositionKind::learned;
   c.mlp = MlpKind::gelu;
   c.tied_embeddings = true;
   c.bias = true;
+  check_file_holds(f, path, c);
   auto impl = std::make_unique<Model::Impl>(c);
   const I64 E = c.d_model, F = c.d_ff;
   auto put = [&](I64 off, const std::string& name, const std::vector<I64>& shape) {
@@ -117,13 +141,21 @@ ModelConfig config_from_json(const std::string& text, const std::string& path) {
   ModelConfig c;
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
-    c.vocab = j.at("vocab").get<I64>();
-    c.context = j.at("context").get<I64>();
-    c.d_model = j.at("d_model").get<I64>();
-    c.layers = j.at("layers").get<I64>();
-    c.heads = j.at("heads").get<I64>();
-    c.kv_heads = j.at("kv_heads").get<I64>();
-    c.d_ff = j.at("d_ff").get<I64>();
+    // Integers must be JSON integers (a float like 1e30 would be converted with undefined behaviour).
+    auto int_of = [&](const char* key) -> I64 {
+      const nlohmann::json& v = j.at(key);
+      if (!v.is_number_integer()) detail::fail(kWhere, path, ": attend_config '", key, "' is not an integer");
+      if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        detail::fail(kWhere, path, ": attend_config '", key, "' is too large");
+      return v.get<I64>();
+    };
+    c.vocab = int_of("vocab");
+    c.context = int_of("context");
+    c.d_model = int_of("d_model");
+    c.layers = int_of("layers");
+    c.heads = int_of("heads");
+    c.kv_heads = int_of("kv_heads");
+    c.d_ff = int_of("d_ff");
     const std::string norm = j.at("norm"), pos = j.at("position"), mlp = j.at("mlp");
     if (norm != "layernorm" && norm != "rmsnorm") detail::fail(kWhere, path, ": unknown norm '", norm, "'");
     if (pos != "learned" && pos != "rope") detail::fail(kWhere, path, ": unknown position '", pos, "'");
@@ -132,8 +164,14 @@ ModelConfig config_from_json(const std::string& text, const std::string& path) {
     c.position = pos == "learned" ? PositionKind::learned : PositionKind::rope;
     c.mlp = mlp == "gelu" ? MlpKind::gelu : MlpKind::swiglu;
     c.tied_embeddings = j.at("tied_embeddings").get<bool>();
-    c.rope_base = j.at("rope_base").get<float>();
-    c.norm_eps = j.at("norm_eps").get<float>();
+    auto float_of = [&](const char* key) -> float {
+      const nlohmann::json& v = j.at(key);
+      const double d = v.is_number() ? v.get<double>() : -1.0;
+      if (!v.is_number() || !(std::fabs(d) <= 3.0e38)) detail::fail(kWhere, path, ": attend_config '", key, "' is not a finite number");
+      return static_cast<float>(d);
+    };
+    c.rope_base = float_of("rope_base");
+    c.norm_eps = float_of("norm_eps");
     c.bias = j.at("bias").get<bool>();
   } catch (const nlohmann::json::exception& e) {
     detail::fail(kWhere, path, ": bad attend_config metadata (", e.what(), ")");
@@ -161,7 +199,9 @@ Model load_model_file(const SafetensorsFile& f, const std::string& path) {
   if (f.tensors.count("wte.weight") || f.tensors.count("transformer.wte.weight")) return Model::from_impl(load_gpt2(f, path));
   auto meta = f.metadata.find("attend_config");
   if (meta == f.metadata.end()) detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight)");
-  auto impl = std::make_unique<Model::Impl>(config_from_json(meta->second, path));
+  const ModelConfig c = config_from_json(meta->second, path);
+  check_file_holds(f, path, c);
+  auto impl = std::make_unique<Model::Impl>(c);
   read_params(f, path, *impl, impl->params, "");
   std::size_t expected = impl->specs.size();
   for (const auto& [name, t] : f.tensors)

@@ -12,4 +12,7 @@ trap 'rm -rf "$out"' EXIT
 "$attend" inspect-toy --out "$out/inject" \
   --prompt $'</script><script>window.__attend_injected=true;alert(1)</script><!-- & \u2028 "q" </SCRIPT>'
 "$attend" inspect-toy --out "$out/long" --synthetic 1024
-for r in toy inject long; do node "$web/test_report.mjs" "$out/$r/report.html"; done
+# Markup that runs without a <script> element: event handlers on injected elements, attribute breakout.
+"$attend" inspect-toy --out "$out/inject_attr" \
+  --prompt $'<img src=x onerror="window.__attend_injected=true;alert(2)"><svg onload=alert(3)>" onmouseover="alert(4)\' x=\''
+for r in toy inject inject_attr long; do node "$web/test_report.mjs" "$out/$r/report.html"; done

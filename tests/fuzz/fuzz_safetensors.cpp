@@ -1,0 +1,11 @@
+// Fuzz target: the safetensors reader (header JSON, dtypes, offsets) and writer round trip; see fuzz_inputs.h.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz_inputs.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  (void)attend::fuzz::safetensors_input(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
