@@ -4,9 +4,9 @@
 
 namespace attend::kernels {
 
-void backward_task_avx2(const BackwardProblem& b, const BackwardScratch& layout, const BackwardTask& t, float* scratch,
-                        float* dbias_task) {
-  backward_task_impl<SimdAvx2>(b, layout, t, scratch, dbias_task);
+void backward_task_avx2(const BackwardProblem& b, const BackwardScratch& layout, const BackwardRowTerms& rt,
+                        const BackwardTask& t, const DqTarget& dq, float* scratch, float* dbias_task) {
+  backward_task_impl<SimdAvx2>(b, layout, rt, t, dq, scratch, dbias_task);
 }
 
 }  // namespace attend::kernels

@@ -2,19 +2,19 @@
 // The fast backward kernel body (FlashAttention-2), written once over SIMD traits S and compiled
 // per ISA (backward_{scalar,avx2,avx512}.cpp). Internal linkage.
 //
-// Per task (sequence, KV head g), for each KV block [j0, j0+T) and each query head h of the group
-// and each query tile [i0, i0+T) that can see the block:
-//   S  = (scale·Q) · Kᵀ,  x = modify(S) (mask → -inf),  P = exp(x − lse)      (recomputed, never stored)
+// Per task (sequence, KV head g, keys [j_begin, j_end)), for each KV block [j0, j0+T) and each
+// query head h of the group and each query tile [i0, i0+T) that can see the block:
+//   S  = Q · (scale·K)ᵀ,  x = modify(S) (mask → -inf),  P = exp(x − lse)     (recomputed, never stored)
 //   dV += (P∘Z)ᵀ · dO                      Z = dropout keep / (1 − p), or 1
-//   dP = dO · Vᵀ,  dS = P ∘ (Z∘dP − D),     D_i = dO_i · O_i
+//   dP = dO · Vᵀ,  dS = P ∘ (Z∘dP − D),     D_i = dO_i · O_i  (precomputed, BackwardRowTerms)
 //   dR = dS ∘ softcap'(S)                   (1 without soft-cap)
-//   dK += dRᵀ · (scale·Q),  dQ += scale · dR · K
+//   dK += scale · dRᵀ · Q  (scale applied once per block),  dQ += dR · (scale·K)
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/backward_plan.h"
-#include "kernels/gemm_tile.h"
+#include "kernels/backward_gemm.h"
 #include "kernels/tile_io.h"
 
 namespace attend::kernels {
@@ -23,46 +23,43 @@ namespace {
 constexpr float kBwdLog2e = 1.4426950408889634f;
 
 template <class S>
-void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, const BackwardTask& t, float* scratch,
-                        float* dbias_task) {
+void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, const BackwardRowTerms& rt,
+                        const BackwardTask& t, const DqTarget& dqt, float* scratch, float* dbias_task) {
   using V = typename S::V;
   const Problem& p = b.fwd;
   const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
   const std::int64_t g = t.kv_head, group = p.group, T = BackwardScratch::kTile;
   const std::int64_t d = p.d, dv = p.dv, dp = L.dp, dvp = L.dvp, nq = sq.nq, nk = sq.nk;
   float *Qs = scratch + L.qs, *dO = scratch + L.dout, *Kt = scratch + L.kt, *Kr = scratch + L.kr, *Vt = scratch + L.vt,
-        *Sx = scratch + L.s, *dSx = scratch + L.ds, *Pt = scratch + L.pt, *dSt = scratch + L.dst, *dKa = scratch + L.dk,
-        *dVa = scratch + L.dv, *Dv = scratch + L.dvec, *Lse2 = scratch + L.lse2, *dQt = scratch + L.dqt;
-  const bool dq_in_place = L.dq_rows == 0;  // dq is f32: accumulate straight into it
-  float* dq_acc = scratch + L.dq_acc;
+        *Sx = scratch + L.s, *dSx = scratch + L.ds, *Raw = scratch + L.raw, *dKa = scratch + L.dk, *dVa = scratch + L.dv,
+        *Lse2 = scratch + L.lse2, *dQt = scratch + L.dqt;
   float tmp[1024];
   auto at = [](const TensorView& v, std::int64_t a, std::int64_t n, std::int64_t h) {
     return a * v.step(0) + n * v.step(1) + h * v.step(2);
   };
 
-  // Zero this task's dQ (its group's heads, its rows).
-  for (std::int64_t hh = 0; hh < group; ++hh)
-    for (std::int64_t i = 0; i < nq; ++i) {
-      if (dq_in_place) {
-        float* row = static_cast<float*>(b.dq.data) + at(b.dq, sq.batch, sq.q0 + i, g * group + hh);
-        for (std::int64_t c = 0; c < d; ++c) row[c * b.dq.step(3)] = 0;
-      } else {
-        std::memset(dq_acc + (i * group + hh) * dp, 0, static_cast<std::size_t>(dp) * 4);
-      }
-    }
-
   const bool modifiers = p.has_modifiers();
+  const bool plain_ds = p.dropout_p == 0 && p.softcap <= 0 && !dbias_task;  // dS = P∘(dP − D), vectorised
+  // dQ straight into the target by the micro-kernel: contiguous columns, whole vectors.
+  const bool dq_direct = dqt.sc == 1 && d % S::W == 0;
   const float keep_scale = p.dropout_p > 0 ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
+  const V vscale = S::set1(p.scale);
+  const bool pad_cols = dp != d || dvp != dv;
 
-  for (std::int64_t j0 = 0; j0 < nk; j0 += T) {
+  for (std::int64_t j0 = t.j_begin; j0 < imin(t.j_end, nk); j0 += T) {
     const std::int64_t kn = imin(T, nk - j0);
-    // Pack K as Kᵀ [dp, T] and rows [T, dp], V as Vᵀ [dvp, T]; padding is zero.
-    std::memset(Kt, 0, static_cast<std::size_t>(dp * T) * 4);
-    std::memset(Kr, 0, static_cast<std::size_t>(T * dp) * 4);
-    std::memset(Vt, 0, static_cast<std::size_t>(dvp * T) * 4);
+    // Pack scale·K as (scale·K)ᵀ [dp, T] and rows [T, dp], V as Vᵀ [dvp, T]; padding is zero.
+    if (kn < T || pad_cols) {
+      std::memset(Kt, 0, static_cast<std::size_t>(dp * T) * 4);
+      std::memset(Kr, 0, static_cast<std::size_t>(T * dp) * 4);
+      std::memset(Vt, 0, static_cast<std::size_t>(dvp * T) * 4);
+    }
     for (std::int64_t j = 0; j < kn; ++j) {
-      load_row<S>(p.k.data, p.k.dtype, at(p.k, sq.batch, sq.k0 + j0 + j, g), p.k.step(3), d, Kr + j * dp);
-      for (std::int64_t c = 0; c < d; ++c) Kt[c * T + j] = Kr[j * dp + c];
+      float* kr = Kr + j * dp;
+      load_row<S>(p.k.data, p.k.dtype, at(p.k, sq.batch, sq.k0 + j0 + j, g), p.k.step(3), d, kr);
+      for (std::int64_t c = 0; c + S::W <= d; c += S::W) S::store(kr + c, S::mul(S::load(kr + c), vscale));
+      for (std::int64_t c = d / S::W * S::W; c < d; ++c) kr[c] *= p.scale;
+      for (std::int64_t c = 0; c < d; ++c) Kt[c * T + j] = kr[c];
       load_row<S>(p.v.data, p.v.dtype, at(p.v, sq.batch, sq.k0 + j0 + j, g), p.v.step(3), dv, tmp);
       for (std::int64_t c = 0; c < dv; ++c) Vt[c * T + j] = tmp[c];
     }
@@ -71,35 +68,33 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
 
     for (std::int64_t hh = 0; hh < group; ++hh) {
       const std::int64_t h = g * group + hh;
+      const float* dvec = rt.dvec + (sq.batch * rt.heads + h) * rt.rows + sq.q0;
       for (std::int64_t i0 = 0; i0 < nq; i0 += T) {
         const std::int64_t rows = imin(T, nq - i0);
         const KeyRange first = p.visible(i0, sq), last = p.visible(i0 + rows - 1, sq);
         if (last.hi <= j0 || first.lo >= j0 + kn) continue;  // the mask hides this block from the tile
-        // Load Q·scale, dO, D_i = dO·O and lse (rows past `rows` stay zero).
-        std::memset(Qs, 0, static_cast<std::size_t>(T * dp) * 4);
-        std::memset(dO, 0, static_cast<std::size_t>(T * dvp) * 4);
+        // Load Q, dO and lse (rows past `rows` and columns past d stay zero).
+        if (rows < T || pad_cols) {
+          std::memset(Qs, 0, static_cast<std::size_t>(T * dp) * 4);
+          std::memset(dO, 0, static_cast<std::size_t>(T * dvp) * 4);
+        }
         for (std::int64_t r = 0; r < rows; ++r) {
           const std::int64_t i = i0 + r;
           load_row<S>(p.q.data, p.q.dtype, at(p.q, sq.batch, sq.q0 + i, h), p.q.step(3), d, Qs + r * dp);
-          for (std::int64_t c = 0; c < d; ++c) Qs[r * dp + c] *= p.scale;
           load_row<S>(b.dout.data, b.dout.dtype, at(b.dout, sq.batch, sq.q0 + i, h), b.dout.step(3), dv, dO + r * dvp);
-          load_row<S>(p.out.data, p.out.dtype, at(p.out, sq.batch, sq.q0 + i, h), p.out.step(3), dv, tmp);
-          float dsum = 0;
-          for (std::int64_t c = 0; c < dv; ++c) dsum += dO[r * dvp + c] * tmp[c];
-          Dv[r] = dsum;
           const float lse = static_cast<const float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)];
           // Empty rows (lse = -inf) get +inf so that P = exp2(x − inf) = 0 everywhere.
           Lse2[r] = lse == kNegInf ? INFINITY : lse * kBwdLog2e;
         }
-        // S = Qs · Kᵀ ; dP = dO · Vᵀ
-        gemm_block<S, false>(Qs, dp, T, d, Kt, T, T, Sx, T);
-        gemm_block<S, false>(dO, dvp, T, dv, Vt, T, T, dSx, T);
+        // S = Q · (scale·K)ᵀ ; dP = dO · Vᵀ
+        bwd_gemm<S, false>(Qs, dp, T, d, Kt, T, T, Sx, T);
+        bwd_gemm<S, false>(dO, dvp, T, dv, Vt, T, T, dSx, T);
         const bool full = kn == T && p.tile_fully_visible(i0, i0 + rows, j0, j0 + kn, sq);
         for (std::int64_t r = 0; r < T; ++r) {
           float* srow = Sx + r * T;
           float* dsrow = dSx + r * T;
           if (r >= rows) {  // padding rows contribute nothing
-            for (std::int64_t j = 0; j < T; ++j) srow[j] = dsrow[j] = 0;
+            for (std::int64_t j = 0; j < T; j += S::W) { S::store(srow + j, S::zero()); S::store(dsrow + j, S::zero()); }
             continue;
           }
           const std::int64_t i = i0 + r;
@@ -111,16 +106,24 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
               if (modifiers) {
                 const float raw = srow[j];
                 srow[j] = p.modify_logit(raw, t.seq, h, i, jj, sq);
-                // Keep softcap' in dS's slot until dS is formed: stash the raw logit in dSt.
-                dSt[r * T + j] = raw;
+                Raw[r * T + j] = raw;  // kept for softcap'
               }
             }
           }
           // P = exp2(x·log2e − lse·log2e)   (one FMA, then the vector exp2)
           const V l2 = S::set1(kBwdLog2e), ml = S::set1(-Lse2[r]);
+          const float Di = dvec[i];
+          if (plain_ds) {  // dS = P ∘ (dP − D), P and dS in registers
+            const V vd = S::set1(Di);
+            for (std::int64_t j = 0; j < T; j += S::W) {
+              const V pv = S::exp2(S::fma(S::load(srow + j), l2, ml));
+              S::store(srow + j, pv);
+              S::store(dsrow + j, S::mul(pv, S::sub(S::load(dsrow + j), vd)));
+            }
+            continue;
+          }
           for (std::int64_t j = 0; j < T; j += S::W) S::store(srow + j, S::exp2(S::fma(S::load(srow + j), l2, ml)));
-          // dS = P ∘ (Z∘dP − D); Z applied to P for dV below (kept in srow as P∘Z after this loop).
-          const float Di = Dv[r];
+          // dS = P ∘ (Z∘dP − D); srow becomes P∘Z for dV.
           for (std::int64_t j = 0; j < T; ++j) {
             float pz = srow[j], z = 1.0f;
             if (p.dropout_p > 0 && pz != 0.0f)
@@ -128,47 +131,32 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
             float dS = pz * (z * dsrow[j] - Di);
             if (dbias_task && j < kn && pz != 0.0f) dbias_task[(hh * nq + i) * nk + j0 + j] += dS;
             if (p.softcap > 0 && pz != 0.0f) {
-              const float th = std::tanh(dSt[r * T + j] / p.softcap);
+              const float th = std::tanh(Raw[r * T + j] / p.softcap);
               dS *= 1.0f - th * th;
             }
             dsrow[j] = dS;
             srow[j] = pz * z;
           }
         }
-        // Transposes for the key-side products.
-        for (std::int64_t r = 0; r < T; ++r)
-          for (std::int64_t j = 0; j < T; ++j) {
-            Pt[j * T + r] = Sx[r * T + j];
-            dSt[j * T + r] = dSx[r * T + j];
-          }
-        gemm_block<S, true>(Pt, T, T, T, dO, dvp, dvp, dVa, dvp);   // dV += (P∘Z)ᵀ · dO
-        gemm_block<S, true>(dSt, T, T, T, Qs, dp, dp, dKa, dp);     // dK += dRᵀ · (scale·Q)
-        gemm_block<S, false>(dSx, T, T, kn, Kr, dp, dp, dQt, dp);   // dQ tile = dR · K
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const std::int64_t i = i0 + r;
-          if (dq_in_place) {
-            float* row = static_cast<float*>(b.dq.data) + at(b.dq, sq.batch, sq.q0 + i, h);
-            for (std::int64_t c = 0; c < d; ++c) row[c * b.dq.step(3)] += p.scale * dQt[r * dp + c];
-          } else {
-            float* acc = dq_acc + (i * group + hh) * dp;
-            for (std::int64_t c = 0; c < d; ++c) acc[c] += p.scale * dQt[r * dp + c];
-          }
+        bwd_gemm_at<S, true>(Sx, T, T, T, dO, dvp, dvp, dVa, dvp);   // dV += (P∘Z)ᵀ · dO
+        bwd_gemm_at<S, true>(dSx, T, T, T, Qs, dp, dp, dKa, dp);     // dK/scale += dRᵀ · Q
+        float* dq0 = dqt.base + i0 * dqt.si + hh * dqt.sh;
+        if (dq_direct && rows == T) {
+          bwd_gemm<S, true>(dSx, T, T, kn, Kr, dp, d, dq0, dqt.si);  // dQ += dR · (scale·K)
+        } else {
+          bwd_gemm<S, false>(dSx, T, T, kn, Kr, dp, dp, dQt, dp);
+          for (std::int64_t r = 0; r < rows; ++r)
+            for (std::int64_t c = 0; c < d; ++c) dq0[r * dqt.si + c * dqt.sc] += dQt[r * dp + c];
         }
       }
     }
-    // Write this block's dK and dV (the task owns these keys for KV head g).
+    // Write this block's dK (times scale) and dV (the task owns these keys for KV head g).
     for (std::int64_t j = 0; j < kn; ++j) {
       const std::int64_t ko = at(b.dk, sq.batch, sq.k0 + j0 + j, g), vo = at(b.dv, sq.batch, sq.k0 + j0 + j, g);
-      for (std::int64_t c = 0; c < d; ++c) core::store_f32(b.dk.data, b.dk.dtype, ko + c * b.dk.step(3), dKa[j * dp + c]);
+      for (std::int64_t c = 0; c < d; ++c) core::store_f32(b.dk.data, b.dk.dtype, ko + c * b.dk.step(3), p.scale * dKa[j * dp + c]);
       for (std::int64_t c = 0; c < dv; ++c) core::store_f32(b.dv.data, b.dv.dtype, vo + c * b.dv.step(3), dVa[j * dvp + c]);
     }
   }
-  if (!dq_in_place)
-    for (std::int64_t hh = 0; hh < group; ++hh)
-      for (std::int64_t i = 0; i < nq; ++i) {
-        const std::int64_t o = at(b.dq, sq.batch, sq.q0 + i, g * group + hh);
-        for (std::int64_t c = 0; c < d; ++c) core::store_f32(b.dq.data, b.dq.dtype, o + c * b.dq.step(3), dq_acc[(i * group + hh) * dp + c]);
-      }
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ BackwardProblem make_backward_problem(const char* fn, const TensorView& q, const
   }
   b.dout = dout;
   b.dq = grads.dq;
+  b.deterministic = opts.deterministic;
   b.dk = grads.dk;
   b.dv = grads.dv;
   b.dbias = grads.dbias;

@@ -8,6 +8,7 @@ namespace attend::kernels {
 struct BackwardProblem {
   Problem fwd;  // q, k, v, out (as the forward's), masks and options
   TensorView dout, dq, dk, dv, dbias;
+  bool deterministic = false;  // opts.deterministic
 };
 
 BackwardProblem make_backward_problem(const char* fn, const TensorView& q, const TensorView& k, const TensorView& v,
