@@ -1,5 +1,6 @@
 // attend bench --backward: GFLOP/s of the backward (2.5x the forward's FLOPs), % of the measured
-// FMA peak, and the naive OpenBLAS backward measured in the same run.
+// FMA peak, and peers measured in the same run: the backward with opts.deterministic, the forward
+// (same shape, its own FLOPs) and the naive OpenBLAS backward.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -19,7 +20,8 @@ int run_backward_bench(const BenchCommon& c) {
   if (c.quick) { ns = {512}; ds = {64}; }
   std::printf("# attend bench --backward — isa %s, runs %d (median, min–max); FLOPs = 2.5 x forward\n",
               std::string(isa_name(active_isa())).c_str(), c.runs);
-  std::printf("%4s %6s %6s %3s | %9s %7s %17s | %9s %7s\n", "D", "N", "causal", "thr", "GFLOP/s", "%peak", "min–max", "naive", "ratio");
+  std::printf("%4s %6s %6s %3s | %9s %7s %17s | %9s %9s %8s | %9s %7s\n", "D", "N", "causal", "thr", "GFLOP/s", "%peak", "min–max",
+              "determ.", "forward", "bwd/fwd", "naive", "ratio");
   std::vector<float> p, dp;
   for (int t : c.threads) {
     const double peak = core::measure_fma_peak_gflops(t, active_isa());
@@ -40,17 +42,27 @@ int run_backward_bench(const BenchCommon& c) {
           const Timing tm = time_runs(c.runs, [&] {
             attention_backward(bshd(q), bshd(k), bshd(v), bshd(out), bshd(dout), lse.view(), {bshd(dq), bshd(dk), bshd(dv), {}}, opts);
           });
+          AttentionOptions det = opts;
+          det.deterministic = true;
+          const Timing td = time_runs(c.runs, [&] {
+            attention_backward(bshd(q), bshd(k), bshd(v), bshd(out), bshd(dout), lse.view(), {bshd(dq), bshd(dk), bshd(dv), {}}, det);
+          });
+          const Timing tf = time_runs(c.runs, [&] { attention(bshd(q), bshd(k), bshd(v), bshd(out), opts, lse.view()); });
           set_blas_threads(t);
           const Timing tn = time_runs(c.runs, [&] {
             naive_sdpa_backward(q.data_as<float>(), k.data_as<float>(), v.data_as<float>(), out.data_as<float>(), dout.data_as<float>(),
                                 dq.data_as<float>(), dk.data_as<float>(), dv.data_as<float>(), H, n, d, opts.causal, p, dp);
           });
-          const double gf = flops / tm.median / 1e9, ngf = flops / tn.median / 1e9;
-          std::printf("%4ld %6ld %6s %3d | %9.1f %6.1f%% %8.1f–%-8.1f | %9.1f %6.2fx\n", static_cast<long>(d), static_cast<long>(n),
-                      causal ? "yes" : "no", t, gf, 100 * gf / peak, flops / tm.max / 1e9, flops / tm.min / 1e9, ngf, gf / ngf);
+          const double gf = flops / tm.median / 1e9, ngf = flops / tn.median / 1e9, dgf = flops / td.median / 1e9;
+          const double fgf = flops / 2.5 / tf.median / 1e9;
+          std::printf("%4ld %6ld %6s %3d | %9.1f %6.1f%% %8.1f–%-8.1f | %9.1f %9.1f %7.2fx | %9.1f %6.2fx\n", static_cast<long>(d),
+                      static_cast<long>(n), causal ? "yes" : "no", t, gf, 100 * gf / peak, flops / tm.max / 1e9, flops / tm.min / 1e9,
+                      dgf, fgf, gf / fgf, ngf, gf / ngf);
           std::fflush(stdout);
         }
   }
+  std::printf("# determ. = the same backward with opts.deterministic; forward = attention() GFLOP/s (its own FLOPs);\n"
+              "# bwd/fwd = backward GFLOP/s over forward GFLOP/s\n");
   std::printf("# naive = OpenBLAS backward through the full N x N matrices (P recomputed), f32\n");
   return 0;
 }
