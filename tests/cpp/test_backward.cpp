@@ -5,6 +5,7 @@
 #include <string>
 
 #include "attend/attend.h"
+#include "kernels/backward_plan.h"
 #include "test_util.h"
 
 namespace attend {
@@ -13,6 +14,14 @@ namespace {
 using test::fill_uniform;
 using test::rel_l2;
 using test::to_f32;
+using kernels::BackwardSplit;
+
+// Which fast backward a test runs: the public entry (automatic split) or a forced work split.
+struct Mode {
+  BackwardSplit split = BackwardSplit::automatic;
+  int threads = 0;
+  bool deterministic = false;
+};
 
 struct BwdCase {
   std::string name;
@@ -30,8 +39,9 @@ struct Grads {
   std::vector<float> dq, dk, dv, dbias;
 };
 
-// Runs forward (reference, for exact out/lse) then the fast and the reference backward.
-std::pair<Grads, Grads> run(const BwdCase& c, int threads = 0) {
+// Runs forward (reference, for exact out/lse), then the reference backward and the fast backward
+// once per mode. Returns {fast per mode..., reference}.
+std::vector<Grads> run_modes(const BwdCase& c, const std::vector<Mode>& modes) {
   auto make = [&](std::int64_t n, std::int64_t h, std::int64_t w) {
     return c.bhsd ? Tensor(c.dtype, {c.b, h, n, w}) : Tensor(c.dtype, {c.b, n, h, w});
   };
@@ -45,7 +55,6 @@ std::pair<Grads, Grads> run(const BwdCase& c, int threads = 0) {
   opts.softcap = c.softcap;
   opts.dropout_p = c.dropout;
   opts.dropout_seed = 7;
-  opts.threads = threads;
   Tensor bias;
   if (c.bias) {
     bias = Tensor(DType::f32, {1, c.hq, c.nq, c.nk});
@@ -60,33 +69,56 @@ std::pair<Grads, Grads> run(const BwdCase& c, int threads = 0) {
   }
   Tensor out = make(c.nq, c.hq, c.dv), lse(DType::f32, {c.b, c.hq, c.nq});
   reference::attention(view(q), view(k), view(v), view(out), opts, lse.view());
-  auto grads = [&](bool fast) {
+  auto grads = [&](const Mode* mode) {
     Tensor dq = make(c.nq, c.hq, c.d), dk = make(c.nk, c.hkv, c.d), dv = make(c.nk, c.hkv, c.dv), db;
     AttentionGrads g{view(dq), view(dk), view(dv), {}};
     if (c.bias) { db = Tensor(DType::f32, {1, c.hq, c.nq, c.nk}); g.dbias = db.view(); }
-    if (fast) attention_backward(view(q), view(k), view(v), view(out), view(dout), lse.view(), g, opts);
-    else reference::attention_backward(view(q), view(k), view(v), view(out), view(dout), lse.view(), g, opts);
+    if (mode) {
+      AttentionOptions o = opts;
+      o.threads = mode->threads;
+      o.deterministic = mode->deterministic;
+      if (mode->split == BackwardSplit::automatic)
+        attention_backward(view(q), view(k), view(v), view(out), view(dout), lse.view(), g, o);
+      else
+        kernels::backward(kernels::make_backward_problem("test", view(q), view(k), view(v), view(out), view(dout), lse.view(), g, o), mode->split);
+    } else {
+      reference::attention_backward(view(q), view(k), view(v), view(out), view(dout), lse.view(), g, opts);
+    }
     Grads r{to_f32(g.dq), to_f32(g.dk), to_f32(g.dv), {}};
     if (c.bias) r.dbias = to_f32(g.dbias);
     return r;
   };
-  return {grads(true), grads(false)};
+  std::vector<Grads> r;
+  for (const Mode& m : modes) r.push_back(grads(&m));
+  r.push_back(grads(nullptr));
+  return r;
+}
+
+void expect_close(const Grads& fast, const Grads& ref, double tol, const std::string& what) {
+  for (const auto* v : {&fast.dq, &fast.dk, &fast.dv}) ASSERT_TRUE(test::all_finite(*v)) << what;
+  EXPECT_LE(rel_l2(fast.dq, ref.dq), tol) << what << " dq";
+  EXPECT_LE(rel_l2(fast.dk, ref.dk), tol) << what << " dk";
+  EXPECT_LE(rel_l2(fast.dv, ref.dv), tol) << what << " dv";
+  if (!ref.dbias.empty()) {
+    EXPECT_LE(rel_l2(fast.dbias, ref.dbias), tol) << what << " dbias";
+  }
 }
 
 class BackwardTable : public ::testing::TestWithParam<BwdCase> {};
 
+// Every case through every path: the public entry, one task per (sequence, KV head), and the
+// KV-block split on 1 and 3 threads (partial dQ slots: in place and buffered).
 TEST_P(BackwardTable, MatchesReference) {
   const BwdCase& c = GetParam();
-  const auto [fast, ref] = run(c);
+  const std::vector<Mode> modes{{BackwardSplit::automatic, 0, false},
+                                {BackwardSplit::per_head, 2, false},
+                                {BackwardSplit::kv_blocks, 1, false},
+                                {BackwardSplit::kv_blocks, 3, false}};
+  const auto r = run_modes(c, modes);
   // f32: relative L2 ≤ 1e-5 (DESIGN.md). Low precision: the gradients are rounded to the dtype.
   const double tol = c.dtype == DType::f32 ? 1e-5 : 1.5e-2;
-  for (const auto* v : {&fast.dq, &fast.dk, &fast.dv}) ASSERT_TRUE(test::all_finite(*v)) << c.name;
-  EXPECT_LE(rel_l2(fast.dq, ref.dq), tol) << c.name << " dq";
-  EXPECT_LE(rel_l2(fast.dk, ref.dk), tol) << c.name << " dk";
-  EXPECT_LE(rel_l2(fast.dv, ref.dv), tol) << c.name << " dv";
-  if (c.bias) {
-    EXPECT_LE(rel_l2(fast.dbias, ref.dbias), tol) << c.name << " dbias";
-  }
+  const char* names[] = {"automatic", "per_head", "kv_blocks/1", "kv_blocks/3"};
+  for (std::size_t m = 0; m < modes.size(); ++m) expect_close(r[m], r.back(), tol, c.name + " " + names[m]);
 }
 
 std::vector<BwdCase> table() {
@@ -118,20 +150,30 @@ std::vector<BwdCase> table() {
 INSTANTIATE_TEST_SUITE_P(Backward, BackwardTable, ::testing::ValuesIn(table()), [](const auto& p) { return p.param.name; });
 
 TEST(BackwardDeterminism, BitwiseIdenticalForAnyThreadCount) {
-  const BwdCase c{"det", 2, 150, 150, 4, 2, 64, 64, DType::f32, false, true};
-  const auto one = run(c, 1).first, two = run(c, 2).first;
-  EXPECT_EQ(one.dq, two.dq);
-  EXPECT_EQ(one.dk, two.dk);
-  EXPECT_EQ(one.dv, two.dv);
+  // Balanced heads (no split), a single KV head where the automatic mode would split (causal,
+  // H = 1), and GQA with an odd head count: deterministic = true on 1, 2, 3 threads.
+  for (const BwdCase& c : {BwdCase{"det", 2, 150, 150, 4, 2, 64, 64, DType::f32, false, true},
+                           BwdCase{"det_h1", 1, 300, 300, 1, 1, 64, 64, DType::f32, false, true},
+                           BwdCase{"det_gqa", 3, 97, 120, 3, 1, 32, 32, DType::f32, true, false}}) {
+    const auto r = run_modes(c, {{BackwardSplit::automatic, 1, true}, {BackwardSplit::automatic, 2, true},
+                                 {BackwardSplit::automatic, 3, true}, {BackwardSplit::automatic, 2, false}});
+    for (int m : {1, 2}) {
+      EXPECT_EQ(r[0].dq, r[m].dq) << c.name << " threads " << m + 1;
+      EXPECT_EQ(r[0].dk, r[m].dk) << c.name << " threads " << m + 1;
+      EXPECT_EQ(r[0].dv, r[m].dv) << c.name << " threads " << m + 1;
+    }
+    for (int m : {0, 3}) expect_close(r[m], r.back(), 1e-5, c.name + (m ? " default" : " deterministic"));
+  }
 }
 
 TEST(BackwardSemantics, FullyMaskedRowsGiveZeroGradients) {
   // Nq > Nk, causal: the first 20 query rows see no key.
   const BwdCase c{"masked", 1, 30, 10, 1, 1, 16, 16, DType::f32, false, true};
-  const auto fast = run(c).first;
-  for (std::size_t i = 0; i < 20 * 16; ++i) ASSERT_EQ(fast.dq[i], 0.0f);
-  ASSERT_TRUE(test::all_finite(fast.dk));
-  ASSERT_TRUE(test::all_finite(fast.dv));
+  const auto r = run_modes(c, {{BackwardSplit::automatic, 0, false}, {BackwardSplit::per_head, 2, false}, {BackwardSplit::kv_blocks, 2, false}});
+  for (std::size_t m = 0; m + 1 < r.size(); ++m) {
+    for (std::size_t i = 0; i < 20 * 16; ++i) ASSERT_EQ(r[m].dq[i], 0.0f) << "mode " << m;
+    expect_close(r[m], r.back(), 1e-5, "masked mode " + std::to_string(m));
+  }
 }
 
 TEST(BackwardRagged, PackedAndPaddedMatchReference) {
@@ -151,6 +193,18 @@ TEST(BackwardRagged, PackedAndPaddedMatchReference) {
   EXPECT_LE(rel_l2(to_f32(dq.view()), to_f32(rq.view())), 1e-5);
   EXPECT_LE(rel_l2(to_f32(dk.view()), to_f32(rk.view())), 1e-5);
   EXPECT_LE(rel_l2(to_f32(dv.view()), to_f32(rv.view())), 1e-5);
+  for (const BackwardSplit split : {BackwardSplit::per_head, BackwardSplit::kv_blocks})
+    for (const int threads : {1, 3}) {
+      AttentionOptions o = opts;
+      o.threads = threads;
+      fill_uniform(dq, 50); fill_uniform(dk, 51); fill_uniform(dv, 52);  // garbage must be overwritten
+      kernels::backward(kernels::make_backward_problem("test", q.view(), k.view(), v.view(), out.view(), dout.view(), lse.view(),
+                                                       {dq.view(), dk.view(), dv.view(), {}}, o), split);
+      const std::string what = std::string(split == BackwardSplit::kv_blocks ? "kv_blocks/" : "per_head/") + std::to_string(threads);
+      EXPECT_LE(rel_l2(to_f32(dq.view()), to_f32(rq.view())), 1e-5) << what;
+      EXPECT_LE(rel_l2(to_f32(dk.view()), to_f32(rk.view())), 1e-5) << what;
+      EXPECT_LE(rel_l2(to_f32(dv.view()), to_f32(rv.view())), 1e-5) << what;
+    }
 
   const std::vector<std::int32_t> lens{50, 0, 64};
   Tensor q2(DType::f32, {3, 20, 2, 16}), k2(DType::f32, {3, 64, 1, 16}), v2(DType::f32, {3, 64, 1, 16}), do2(DType::f32, {3, 20, 2, 16});
@@ -168,6 +222,13 @@ TEST(BackwardRagged, PackedAndPaddedMatchReference) {
   EXPECT_EQ(to_f32(bk.view()).size(), to_f32(rb.view()).size());
   EXPECT_LE(rel_l2(to_f32(bk.view()), to_f32(rb.view())), 1e-5);
   EXPECT_LE(rel_l2(to_f32(c.view()), to_f32(rc.view())), 1e-5);
+  fill_uniform(a, 60); fill_uniform(bk, 61); fill_uniform(c, 62);
+  o2.threads = 2;
+  kernels::backward(kernels::make_backward_problem("test", q2.view(), k2.view(), v2.view(), out2.view(), do2.view(), lse2.view(),
+                                                   {a.view(), bk.view(), c.view(), {}}, o2), BackwardSplit::kv_blocks);
+  EXPECT_LE(rel_l2(to_f32(a.view()), to_f32(ra.view())), 1e-5) << "padded kv_blocks";
+  EXPECT_LE(rel_l2(to_f32(bk.view()), to_f32(rb.view())), 1e-5) << "padded kv_blocks";
+  EXPECT_LE(rel_l2(to_f32(c.view()), to_f32(rc.view())), 1e-5) << "padded kv_blocks";
 }
 
 TEST(BackwardErrors, BadArgumentsNameTheProblem) {
