@@ -13,12 +13,23 @@
 // dk and dv sum over the query heads that share a KV head (GQA/MQA). Fully masked rows
 // (lse = -inf) contribute nothing. Dropout uses the forward's seed: the keep mask is recomputed.
 //
-// Determinism and its cost: one task per (sequence, KV head) owns that head's dK, dV and the dQ of
-// its query-head group, and sums in a fixed order, so results are bitwise identical for any thread
-// count whether or not opts.deterministic is set — the flag costs nothing. The price is paid in
-// parallelism instead: at most B·Hkv (ragged: sequences·Hkv) workers are busy, so a single sequence
-// with one KV head runs on one thread. Scratch is O(threads·tile²) plus, only with dbias, one f32
-// [group, Nq, Nk] buffer per task (the caller asked for an Nq×Nk gradient).
+// Work split, determinism and their cost:
+//   opts.deterministic = true: one task per (sequence, KV head) owns that head's dK, dV and the dQ
+//     of its query-head group and sums in a fixed order, so results are bitwise identical for any
+//     thread count. The price is parallelism: at most B·Hkv (ragged: sequences·Hkv) workers are
+//     busy, so a single sequence with one KV head runs on one thread, and unequal sequences
+//     (ragged) leave workers idle at the end.
+//   opts.deterministic = false (default): the same split when it keeps every worker busy (e.g.
+//     B·Hkv a multiple of the threads, equal lengths) — then the results are the deterministic
+//     ones. Otherwise (H = 1, few heads, ragged) each (sequence, KV head) is cut into ranges of KV
+//     blocks; a task owns its keys' dK and dV, and adds its dQ share into one f32 partial buffer
+//     per worker (the first is dq itself when dq is f32), summed at the end. Rounding then depends
+//     on which worker ran which block (not bitwise reproducible across runs or thread counts,
+//     still within the f32 accuracy), and memory grows by (workers − 1) dq-sized f32 buffers,
+//     capped at 64 MiB (fewer workers are used beyond it); the extra work is O(workers·|dq|).
+// Scratch is O(threads·tile·D) plus one f32 D_i per query row and head (the size of lse), plus,
+// only with dbias, one f32 [group, Nq, Nk] buffer per (sequence, KV head) (the caller asked for an
+// Nq×Nk gradient).
 #include "attend/attention.h"
 
 namespace attend {
