@@ -171,7 +171,10 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
   std::vector<std::vector<float>> dbias_parts;  // one per (sequence, KV head)
   if (!b.dbias.empty()) {
     std::uint64_t total = 0;
-    for (const BackwardTask& u : units) total += static_cast<std::uint64_t>(p.group * p.seqs[static_cast<std::size_t>(u.seq)].nq * p.seqs[static_cast<std::size_t>(u.seq)].nk) * 4;
+    for (const BackwardTask& u : units) {
+      const Sequence& s = p.seqs[static_cast<std::size_t>(u.seq)];
+      total += static_cast<std::uint64_t>(p.group * s.nq * s.nk) * 4;
+    }
     core::check_allocation("attention_backward (dbias)", total);
     for (const BackwardTask& u : units) {
       const Sequence& s = p.seqs[static_cast<std::size_t>(u.seq)];
@@ -181,7 +184,9 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
   const std::vector<float> dvec = row_terms(b, pool);
   const BackwardRowTerms rt{dvec.data(), hq, qrows};
   const BackwardTaskFn run = pick_backward(active_isa());
-  auto unit_of = [&](const BackwardTask& t) { return static_cast<std::size_t>(t.seq) * static_cast<std::size_t>(p.hkv) + static_cast<std::size_t>(t.kv_head); };
+  auto unit_of = [&](const BackwardTask& t) {  // index of the task's (sequence, KV head) in units
+    return static_cast<std::size_t>(t.seq * p.hkv + t.kv_head);
+  };
   auto dq_at = [&](const Sequence& s, std::int64_t g) {  // dq in place: row q0, head g·group
     return static_cast<float*>(b.dq.data) + s.batch * b.dq.step(0) + s.q0 * b.dq.step(1) + g * p.group * b.dq.step(2);
   };
@@ -211,7 +216,7 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
     const int buffers = workers - (dq_f32 ? 1 : 0);
     FloatBuffer partial = aligned_floats("attention_backward (dQ partial sums)", dq_floats * static_cast<std::uint64_t>(buffers));
     std::fill(partial.get(), partial.get() + dq_floats * static_cast<std::uint64_t>(buffers), 0.0f);
-    auto for_each_dq_row = [&](auto&& fn) {  // fn(b, i, h, dq offset, dense offset), in parallel over rows
+    auto for_each_dq_row = [&](auto&& fn) {  // fn(dq offset, dense [B, rows, Hq, D] offset) per (b, i, h), parallel over rows
       pool.parallel_for(qb * qrows, [&](std::int64_t row, int) {
         const std::int64_t a = row / qrows, i = row % qrows;
         for (std::int64_t h = 0; h < hq; ++h)

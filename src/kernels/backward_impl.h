@@ -22,6 +22,9 @@ namespace {
 
 constexpr float kBwdLog2e = 1.4426950408889634f;
 
+// One task: sequence t.seq, KV head g = t.kv_head, keys [j_begin, j_end).
+//   q: [B, Nq, Hq, D], k: [B, Nk, Hkv, D], v: [B, Nk, Hkv, Dv], dout: [B, Nq, Hq, Dv]
+//   dk, dv: the task's keys of head g written; dq: added into dqt (zeroed by the caller)
 template <class S>
 void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, const BackwardRowTerms& rt,
                         const BackwardTask& t, const DqTarget& dqt, float* scratch, float* dbias_task) {
