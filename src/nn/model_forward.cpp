@@ -193,6 +193,7 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
     linear_backward(datt.data(), g(lp.wo), g(lp.bo), dres.data(), att, p(lp.wo), R, H * D, E);
     AttentionOptions opts;
     opts.causal = true;
+    opts.deterministic = true;  // training is bitwise repeatable from its seed, whatever the thread schedule
     AttentionGrads grads;
     grads.dq = TensorView::contiguous(dq.data(), DType::f32, {B, T, H, D});
     grads.dk = TensorView::contiguous(dk.data(), DType::f32, {B, T, G, D});
