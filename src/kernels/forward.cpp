@@ -10,6 +10,7 @@
 #include "core/check.h"
 #include "core/element.h"
 #include "core/thread_pool.h"
+#include "kernels/forward_bf16.h"
 #include "kernels/forward_plan.h"
 #include "kernels/problem.h"
 
@@ -76,12 +77,18 @@ void forward(const Problem& p) {
   layout.bk = std::clamp<std::int64_t>(8192 / std::max<std::int64_t>(p.d, 1) / 64 * 64, 64, 256);
   layout.d = p.d;
   layout.dvp = (p.dv + 15) / 16 * 16;
+  const bool bf16 = forward_bf16_applies(p);  // bf16 q/k/v on avx512: vdpbf16ps tile products
+  layout.bf16_weights = bf16;
   layout.layout();
 
   const std::int64_t bk = layout.bk;
   ForwardPanels panels;
   panels.v_packed = !(p.v.dtype == DType::f32 && p.v.step(3) == 1 && p.dv % 16 == 0);
   panels.tile_floats = p.d * bk + (panels.v_packed ? bk * layout.dvp : 0);
+  if (bf16) {
+    panels.v_packed = true;
+    panels.tile_floats = forward_bf16_tile_floats(p.d, bk, layout.dvp);
+  }
   const std::int64_t groups = static_cast<std::int64_t>(p.seqs.size()) * p.hkv;
   auto tiles_of = [&](std::int64_t g) { return (p.seqs[static_cast<std::size_t>(g / p.hkv)].nk + bk - 1) / bk; };
   std::int64_t max_batch_tiles = 0;
@@ -103,8 +110,8 @@ void forward(const Problem& p) {
   panels.nonfinite = nonfinite.data();
   const bool stats = p.capture && p.capture->wants_stats();
   const int sink = p.capture ? p.capture->sink_tokens() : 0;
-  const ForwardTaskFn run = pick_forward(active_isa());
-  const ForwardPackFn pack = pick_pack(active_isa());
+  const ForwardTaskFn run = bf16 ? forward_task_bf16_avx512 : pick_forward(active_isa());
+  const ForwardPackFn pack = bf16 ? forward_pack_bf16_avx512 : pick_pack(active_isa());
 
   std::vector<std::int64_t> group_tile0;
   std::vector<PackUnit> units;

@@ -37,7 +37,8 @@ struct PackUnit {
 // Scratch for one worker, in floats, each region 64-byte aligned.
 struct ForwardScratch {
   std::int64_t bq = 0, bk = 0, d = 0, dvp = 0;  // tile rows, tile keys, widths (dvp padded to 16)
-  std::int64_t q, s, o, m, l, stats_acc, lse, total;
+  bool bf16_weights = false;  // the bf16 path (forward_bf16.h): also a bf16 P block
+  std::int64_t q, s, o, m, l, stats_acc, lse, pb, total;
 
   static std::int64_t align16(std::int64_t n) { return (n + 15) / 16 * 16; }
   static constexpr std::int64_t kRowMultiple = 6;  // the micro-kernel's rows (kMR): blocks pad to it
@@ -52,6 +53,7 @@ struct ForwardScratch {
     l = take(bq);                // running sum of exp2(s - m)
     stats_acc = take(bq * 6);    // capture: Σe·s, Σe·dist, Σe on sink, max s, argmax, unused
     lse = take(bq);              // per-row natural log-sum-exp, read by the caller for capture
+    pb = take(bf16_weights ? bq * bk / 2 : 0);  // bf16 path: P as bf16 [bq, bk] (2 per float)
     total = at;
   }
 };
