@@ -79,6 +79,9 @@ void forward(const Problem& p) {
   layout.dvp = (p.dv + 15) / 16 * 16;
   const bool bf16 = forward_bf16_applies(p);  // bf16 q/k/v on avx512: vdpbf16ps tile products
   layout.bf16_weights = bf16;
+  // bf16 panels are half the bytes: the same ~32 KiB K tile holds twice the keys (halving the
+  // per-row softmax bookkeeping per FLOP, which weighs double next to vdpbf16ps).
+  if (bf16) layout.bk = std::clamp<std::int64_t>(16384 / std::max<std::int64_t>(p.d, 1) / 64 * 64, 64, 256);
   layout.layout();
 
   const std::int64_t bk = layout.bk;
