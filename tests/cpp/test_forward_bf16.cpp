@@ -57,7 +57,7 @@ void check_case(const Bf16Case& c, std::uint64_t seed) {
   AttentionOptions opts;
   opts.causal = c.causal;
   opts.window_left = c.left;
-  if (detected_isa() == Isa::avx512) {
+  if (active_isa() == Isa::avx512) {  // ATTEND_ISA=avx2 / scalar: the same checks test the fallback
     EXPECT_TRUE(takes_bf16_path(view(q), view(k), view(v), view(o), opts)) << describe(c);
   }
   attention(view(q), view(k), view(v), view(o), opts, lse.view());
@@ -121,7 +121,7 @@ TEST(ForwardBf16, NanQueryPoisonsOnlyItsRow) {
 // Which calls take the path: bf16 q/k/v on avx512 without capture, dropout or logit modifiers
 // (those fall back to the f32 path, tested by the Forward* suites); never under ATTEND_ISA=avx2.
 TEST(ForwardBf16, DispatchAndFallbacks) {
-  if (detected_isa() != Isa::avx512) GTEST_SKIP() << "no avx512 (with avx512_bf16) on this CPU";
+  if (active_isa() != Isa::avx512) GTEST_SKIP() << "avx512 (with avx512_bf16) not active";
   Tensor q(DType::bf16, {1, 8, 1, 64}), kv(DType::bf16, {1, 8, 1, 64}), o(DType::bf16, {1, 8, 1, 64});
   Tensor qf(DType::f32, {1, 8, 1, 64});
   AttentionOptions plain, drop, cap;
