@@ -116,7 +116,8 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
 
   for (std::int64_t r = 0; r < rows_p; ++r) {
     const std::int64_t off = sq.batch * p.q.step(0) + (sq.q0 + t.i0 + r) * p.q.step(1) + h * p.q.step(2);
-    for (std::int64_t c = 0; c < dp; ++c) Q[r * dp + c] = r < rows && c < d ? qin[off + c * p.q.step(3)] : std::uint16_t{0};
+    for (std::int64_t c = 0; c < dp; ++c)
+      Q[r * dp + c] = r < rows && c < d ? qin[off + c * p.q.step(3)] : std::uint16_t{0};
     M[r] = kNegInf;
     Lsum[r] = 0;
     for (std::int64_t c = 0; c < dvp; ++c) O[r * dvp + c] = 0;
@@ -210,7 +211,8 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
     lse_rows[r] = lse;
     const float* orow = O + r * dvp;
     const std::int64_t ooff = sq.batch * p.out.step(0) + (sq.q0 + i) * p.out.step(1) + h * p.out.step(2);
-    for (std::int64_t c = 0; c < dv; ++c) core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c] * inv);
+    for (std::int64_t c = 0; c < dv; ++c)
+      core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c] * inv);
     if (!p.lse.empty())
       static_cast<float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)] = lse;
   }

@@ -105,7 +105,8 @@ TEST(ForwardBf16, InfInValueStaysInRowsThatSeeIt) {
   const auto out = to_f32(o.view());
   for (std::int64_t i = 0; i < 70; ++i)
     for (std::int64_t c = 0; c < 64; ++c)
-      EXPECT_EQ(std::isfinite(out[static_cast<std::size_t>(i * 64 + c)]), i < 66 || c != 1) << "row " << i << " col " << c;
+      EXPECT_EQ(std::isfinite(out[static_cast<std::size_t>(i * 64 + c)]), i < 66 || c != 1)
+          << "row " << i << " col " << c;
 }
 
 TEST(ForwardBf16, NanQueryPoisonsOnlyItsRow) {
@@ -115,7 +116,8 @@ TEST(ForwardBf16, NanQueryPoisonsOnlyItsRow) {
   q.data_as<std::uint16_t>()[3 * 64 + 10] = 0x7fc0;  // NaN in row 3
   attention(q.view(), k.view(), v.view(), o.view());
   const auto out = to_f32(o.view());
-  for (std::int64_t i = 0; i < 9; ++i) EXPECT_EQ(std::isnan(out[static_cast<std::size_t>(i * 64)]), i == 3) << "row " << i;
+  for (std::int64_t i = 0; i < 9; ++i)
+    EXPECT_EQ(std::isnan(out[static_cast<std::size_t>(i * 64)]), i == 3) << "row " << i;
 }
 
 // Which calls take the path: bf16 q/k/v on avx512 without capture, dropout or logit modifiers
