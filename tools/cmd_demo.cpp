@@ -9,6 +9,7 @@
 #include "attend/attend.h"
 #include "bench_util.h"
 #include "command.h"
+#include "graph_demo.h"
 #include "model_cli.h"
 
 namespace attend::cli {
@@ -83,7 +84,12 @@ int run_demo(int threads) {
                 attention_flops(1, 8, 2048, 2048, 128, 128, opts) / t.median / 1e9);
   }
   // ---- model runtime (tools/model_demo.cpp): train, evaluate and save a small induction model ----
-  return run_model_demo(threads);
+  int rc = run_model_demo(threads);
+  // ---- attention on graphs and as dynamics (issue 8): tools/cmd_graph_demo.cpp, tools/search_demo.cpp ----
+  std::printf("\nattention on graphs and as dynamics (also: attend graph-demo)\n");
+  rc |= run_graph_demo("attend-demo");
+  rc |= run_search_demo(threads, "attend-demo");
+  return rc;
 }
 
 const bool registered = register_command("demo", "the engine end to end on built-in data", [](CLI::App& sub) {

@@ -1,5 +1,6 @@
 // attend graph-demo: issue 8's three views of attention on built-in data.
 #include <cstdio>
+#include <filesystem>
 
 #include "attend/attend.h"
 #include "command.h"
@@ -7,7 +8,7 @@
 
 namespace attend::cli {
 
-int run_graph_demo() {
+int run_graph_demo(const std::string& out_dir) {
   std::printf("1. path-merging search (constructed transformer, attention by attend::attention)\n");
   const graph::SearchProblem p = graph::generate_balanced(6, 2, 8);
   const int layers = graph::layers_needed(p);
@@ -47,17 +48,22 @@ int run_graph_demo() {
   const auto sk = graph::sinkhorn(s, 8, 1.0f, 50);
   std::printf("  Sinkhorn 8x8: max |row/col sum - 1| after 1 round %.3g, after 50 %.3g\n", sk.deviation.front(), sk.deviation.back());
   graph::FlowOptions fo;
-  fo.unnormalised = true, fo.steps = 200;
+  fo.unnormalised = true, fo.steps = 200, fo.keep_path = !out_dir.empty();
   const auto fl = graph::token_flow(fo);
   for (int st = 0; st <= fo.steps; st += 50)
     std::printf("  step %3d: %2d clusters, mean cos %.3f, energy %.4f\n", st, fl.clusters[static_cast<std::size_t>(st)],
                 fl.mean_cos[static_cast<std::size_t>(st)], fl.energy[static_cast<std::size_t>(st)]);
+  if (!out_dir.empty()) {
+    std::filesystem::create_directories(out_dir);
+    write_flow_view(out_dir + "/token_flow.html", fo, fl);
+    std::printf("  trajectories and cluster count: %s/token_flow.html\n", out_dir.c_str());
+  }
   return 0;
 }
 
 namespace {
 const bool registered = register_command("graph-demo", "path-merging search, focus diffusion and token flow on built-in data",
-                                         [](CLI::App&) { return [] { return run_graph_demo(); }; });
+                                         [](CLI::App&) { return [] { return run_graph_demo("attend-demo"); }; });
 }  // namespace
 
 }  // namespace attend::cli

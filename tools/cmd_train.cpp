@@ -5,6 +5,7 @@
 
 #include "attend/attend.h"
 #include "command.h"
+#include "graph_demo.h"
 #include "core/check.h"
 #include "model_cli.h"
 
@@ -77,13 +78,14 @@ int run_train(TrainArgs a) {
   const double acc = nn::evaluate_accuracy(model, data, a.eval_sequences, a.train.seed + 1);
   const double loss = nn::evaluate_loss(model, data, a.eval_sequences, a.train.seed + 1);
   std::printf("held-out (%lld sequences): loss %.4f, next-token accuracy %.2f%%\n", static_cast<long long>(a.eval_sequences), loss, 100 * acc);
+  if (task == nn::Task::search) print_search_summary(model, 500, a.train.seed + 1);
   std::printf("saved %s, loss curve %s.csv and %s.png\n", a.out.c_str(), curve.c_str(), curve.c_str());
   return 0;
 }
 
 const bool registered = register_command("train", "train a small transformer on a built-in task or a text file", [](CLI::App& sub) {
   auto a = std::make_shared<TrainArgs>();
-  sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text"}))->capture_default_str();
+  sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text | search")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text", "search"}))->capture_default_str();
   sub.add_option("--data", a->data, "text file for --task text (byte-level)");
   sub.add_option("--steps", a->train.steps, "optimizer steps")->capture_default_str();
   sub.add_option("--batch", a->train.batch, "sequences per micro-batch")->capture_default_str();

@@ -1,5 +1,23 @@
 #pragma once
 // `attend graph-demo`: path-merging search, diffusion/focus and token flow on built-in data.
+#include <cstdint>
+#include <string>
+
+#include "attend/graph.h"
+#include "attend/model.h"
+
 namespace attend::cli {
-int run_graph_demo();
-}
+// out_dir non-empty: also writes OUT_DIR/token_flow.html (trajectories and cluster count).
+int run_graph_demo(const std::string& out_dir = {});
+
+// tools/search_demo.cpp: accuracy by lookahead and the path-merging probe of a search model.
+void print_search_summary(const nn::Model& model, int problems, std::uint64_t seed);
+// Trains the small search model, prints its summary, writes OUT_DIR/search-report/ (observatory
+// report of its attention on one graph) and OUT_DIR/search.safetensors.
+int run_search_demo(int threads, const std::string& out_dir);
+
+// tools/flow_view.cpp: a self-contained HTML page (inline SVG) of a token-flow run kept with
+// FlowOptions::keep_path: particle trajectories projected on the first two axes, coloured by final
+// cluster, and the cluster count and mean cosine per step. Written atomically.
+void write_flow_view(const std::string& path, const graph::FlowOptions& opts, const graph::FlowTrace& trace);
+}  // namespace attend::cli

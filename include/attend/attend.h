@@ -12,6 +12,7 @@
 #include "attend/train.h"
 #include "attend/image.h"
 #include "attend/graph.h"
+#include "attend/search_model.h"
 #include "attend/io.h"
 #include "attend/observe.h"
 #include "attend/observe_metrics.h"

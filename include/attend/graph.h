@@ -135,12 +135,14 @@ struct FlowOptions {
   bool identity = true;                // Q = K = V = I; otherwise random ones from seed
   double cluster_cos = 0.999;          // two particles share a cluster when cos >= this
   std::uint64_t seed = 3;
+  bool keep_path = false;              // keep every step's positions in FlowTrace::path
 };
 struct FlowTrace {
   std::vector<int> clusters;           // per step (incl. 0)
   std::vector<double> mean_cos;        // per step
   std::vector<double> energy;          // E = 1/(2βn²) Σ_ij e^{β⟨x_i,x_j⟩} per step
   std::vector<float> x;                // final positions [n, d]
+  std::vector<float> path;             // [steps + 1, n, d] when FlowOptions::keep_path, else empty
 };
 FlowTrace token_flow(const FlowOptions& opts);
 std::vector<float> flow_velocity(const std::vector<float>& x, int n, int d, float beta, bool unnormalised,

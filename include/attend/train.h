@@ -17,8 +17,10 @@ namespace attend::nn {
 // induction: [noise | r | r], r of length T/2 (a fixed period). induction_random: a run of
 // distinct random symbols of random length (T/8 .. T/2) repeating from a random offset inside
 // noise, so no fixed period exists and only an induction head solves it (it trains much slower).
-enum class Task { induction, copy, sort, text, induction_random };
-Task parse_task(const std::string& name);  // "induction" | "induction-random" | "copy" | "sort" | "text"
+// search: Saparov et al.'s graph search (attend/search_model.h): balanced graphs with lookahead drawn
+// uniformly from 1 .. graph::max_search_lookahead(vocab, seq_len), one scored answer per sequence.
+enum class Task { induction, copy, sort, text, induction_random, search };
+Task parse_task(const std::string& name);  // "induction" | "induction-random" | "copy" | "sort" | "text" | "search"
 const char* task_name(Task task);
 
 // One batch: tokens [B, T] and next-token targets [B, T] (−1: not scored).

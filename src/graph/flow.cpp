@@ -88,6 +88,7 @@ FlowTrace token_flow(const FlowOptions& o) {
     t.clusters.push_back(clusters);
     t.mean_cos.push_back(o.n > 1 ? sum / (static_cast<double>(o.n) * (o.n - 1)) : 1.0);
     t.energy.push_back(energy / (2.0 * std::max(o.beta, 1e-30f) * o.n * o.n));
+    if (o.keep_path) t.path.insert(t.path.end(), x.begin(), x.end());
   };
   record();
   for (int s = 0; s < o.steps; ++s) {

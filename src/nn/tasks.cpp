@@ -1,8 +1,9 @@
-// Built-in training data: copy, sort, induction (synthetic) and byte-level text.
+// Built-in training data: copy, sort, induction, graph search (synthetic) and byte-level text.
 #include <algorithm>
 #include <random>
 
 #include "attend/io.h"
+#include "attend/search_model.h"
 #include "attend/train.h"
 #include "core/check.h"
 
@@ -16,7 +17,8 @@ Task parse_task(const std::string& name) {
   if (name == "copy") return Task::copy;
   if (name == "sort") return Task::sort;
   if (name == "text") return Task::text;
-  detail::fail("parse_task", "unknown task '", name, "' (induction, induction-random, copy, sort, text)");
+  if (name == "search") return Task::search;
+  detail::fail("parse_task", "unknown task '", name, "' (induction, induction-random, copy, sort, text, search)");
 }
 
 const char* task_name(Task t) {
@@ -26,6 +28,7 @@ const char* task_name(Task t) {
     case Task::copy: return "copy";
     case Task::sort: return "sort";
     case Task::text: return "text";
+    case Task::search: return "search";
   }
   return "?";
 }
@@ -37,6 +40,9 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
     text_ = read_file(text_path);
     if (static_cast<I64>(text_.size()) < seq_len + 1)
       detail::fail("TaskData", text_path, " has ", text_.size(), " bytes; need at least seq_len + 1 = ", seq_len + 1);
+  } else if (task == Task::search) {
+    if (graph::max_search_lookahead(vocab, seq_len) < 1)
+      detail::fail("TaskData", "the search task needs vocab >= 8 and seq_len >= 14 (lookahead 1), got vocab ", vocab, ", seq_len ", seq_len);
   } else {
     const bool repeats = task == Task::induction || task == Task::induction_random;
     const I64 min_vocab = task == Task::induction_random ? 5 : 3;
@@ -67,6 +73,12 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
         tok[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i)]);
         tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
       }
+    } else if (task_ == Task::search) {
+      // [E u v ... Q start goal P start | pad]: the answer (next vertex) is scored at the last path token.
+      const int lookahead = 1 + static_cast<int>(rng() % static_cast<std::uint64_t>(graph::max_search_lookahead(vocab_, T_)));
+      const graph::SearchSequence q = graph::search_sequence(graph::search_problem(lookahead, vocab_, rng()), vocab_, T_);
+      std::copy(q.tokens.begin(), q.tokens.end(), tok);
+      tgt[q.answer_at] = q.answer;
     } else if (task_ == Task::induction) {
       // [noise (T − 2m) | r (m) | r (m)], m = T/2: a repeated random sequence; the second copy's
       // tokens after its first are predicted by copying the successor of the earlier occurrence.
