@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 
 #include "attend/attend.h"
 
@@ -92,6 +93,7 @@ TEST(GraphSearchModel, TinyTrainedModelBeatsChanceOnLookaheadOne) {
   nn::Trainer tr(model, data, tc);
   tr.run();
   const double acc1 = search_accuracy(model, 1, 200, 7);
+  RecordProperty("accuracy_lookahead_1", std::to_string(acc1));
   EXPECT_GT(acc1, 0.8);  // chance: 1/2 among the start's out-neighbours, 1/12 among labels
   const SearchProbe p = probe_search_model(model, 2, 20, 7);
   ASSERT_EQ(p.layers.size(), 2u);
