@@ -1,6 +1,7 @@
 // attend graph-demo: issue 8's three views of attention on built-in data.
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "attend/attend.h"
 #include "command.h"
@@ -63,7 +64,16 @@ int run_graph_demo(const std::string& out_dir) {
 
 namespace {
 const bool registered = register_command("graph-demo", "path-merging search, focus diffusion and token flow on built-in data",
-                                         [](CLI::App&) { return [] { return run_graph_demo("attend-demo"); }; });
+                                         [](CLI::App& sub) {
+                                           auto trained = std::make_shared<bool>(false);
+                                           auto threads = std::make_shared<int>(0);
+                                           sub.add_flag("--trained", *trained, "also train the small search model (as attend demo does)");
+                                           sub.add_option("--threads", *threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);
+                                           return [trained, threads] {
+                                             const int rc = run_graph_demo("attend-demo");
+                                             return *trained ? rc | run_search_demo(*threads, "attend-demo") : rc;
+                                           };
+                                         });
 }  // namespace
 
 }  // namespace attend::cli
