@@ -4,6 +4,7 @@
 
 #include "attend/attend.h"
 #include "command.h"
+#include "graph_demo.h"
 
 namespace attend::cli {
 namespace {
@@ -24,13 +25,14 @@ int run_eval(const EvalArgs& a) {
   const double acc = nn::evaluate_accuracy(model, data, a.sequences, a.seed);
   std::printf("%s on %s (%lld sequences of %lld tokens): loss %.4f, next-token accuracy %.2f%%\n", a.model.c_str(), a.task.c_str(),
               static_cast<long long>(a.sequences), static_cast<long long>(T), loss, 100 * acc);
+  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences), a.seed);
   return 0;
 }
 
 const bool registered = register_command("eval", "held-out loss and accuracy of a checkpoint on a task", [](CLI::App& sub) {
   auto a = std::make_shared<EvalArgs>();
   sub.add_option("--model", a->model, "checkpoint")->required();
-  sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text"}))->capture_default_str();
+  sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text | search")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text", "search"}))->capture_default_str();
   sub.add_option("--data", a->data, "text file for --task text");
   sub.add_option("--seq-len", a->seq_len, "tokens per sequence (default: the model context)");
   sub.add_option("--sequences", a->sequences, "held-out sequences")->capture_default_str();

@@ -16,8 +16,11 @@ void print_search_summary(const nn::Model& model, int problems, std::uint64_t se
   const int max_la = graph::max_search_lookahead(V, T);
   std::printf("  held-out accuracy by lookahead (%d graphs each; chance %.0f%% among the start's %d out-neighbours):\n", problems,
               100.0 / graph::kSearchBranches, graph::kSearchBranches);
-  for (int la = 1; la <= max_la; ++la)
-    std::printf("    lookahead %d: %5.1f%%\n", la, 100 * graph::search_accuracy(model, la, problems, seed));
+  for (int la = 1; la <= max_la; ++la) {
+    const graph::SearchEval e = graph::search_eval(model, la, problems, seed);
+    std::printf("    lookahead %d: %5.1f%%   (answers that are an out-neighbour of the start %5.1f%%, the goal itself %5.1f%%)\n", la,
+                100 * e.accuracy, 100 * e.neighbour, 100 * e.goal);
+  }
   // Probe at the largest lookahead, where merging has the most to do; the constructed pattern on
   // the same problems is the reference (forward share 1, backward 0 by construction).
   const int probe_n = std::min(problems, 50);
@@ -73,7 +76,8 @@ int run_search_demo(int threads, const std::string& out_dir) {
   const std::string report = observe::write_report(graph::record_search(model, p), out_dir + "/search-report");
   model.save(out_dir + "/search.safetensors");
   std::printf("  its attention on one problem (observatory report, routing graphs): %s\n", report.c_str());
-  std::printf("  larger run: attend train --task search --vocab 20 --seq-len 32 --steps 1500 --batch 32 --lr 3e-3 --weight-decay 0\n");
+  std::printf("  longer run (bench/RESULTS.md): attend train --task search --vocab 20 --seq-len 32 --d-model 64 --layers 2 --heads 4 \\\n"
+              "    --d-ff 128 --steps 1500 --batch 32 --lr 3e-3 --weight-decay 0 --warmup 30 --out search.safetensors\n");
   return 0;
 }
 

@@ -37,6 +37,12 @@ std::string search_token_text(std::int32_t token, std::int64_t vocab);  // "7", 
 // Argmax accuracy at the answer position on `problems` problems of one lookahead; seeds are drawn
 // from a stream disjoint from TaskData's training batches.
 double search_accuracy(const nn::Model& model, int lookahead, int problems, std::uint64_t seed);
+// The same problems, with what the wrong answers were: shares of argmax answers that are the right
+// vertex, any out-neighbour of the start (chance level among them: 1 / kSearchBranches), the goal.
+struct SearchEval {
+  double accuracy = 0, neighbour = 0, goal = 0;
+};
+SearchEval search_eval(const nn::Model& model, int lookahead, int problems, std::uint64_t seed);
 
 // The model's attention on one problem, full matrices for every layer and head.
 observe::Recording record_search(const nn::Model& model, const SearchProblem& p);

@@ -108,16 +108,25 @@ std::string search_token_text(std::int32_t t, I64 vocab) {
   return std::to_string(t);
 }
 
-double search_accuracy(const nn::Model& model, int lookahead, int problems, std::uint64_t seed) {
+SearchEval search_eval(const nn::Model& model, int lookahead, int problems, std::uint64_t seed) {
   const I64 V = model.config().vocab, T = model.config().context;
-  int right = 0;
+  SearchEval e;
   for (int k = 0; k < problems; ++k) {
-    const SearchSequence s = search_sequence(search_problem(lookahead, V, eval_seed(seed, lookahead, k)), V, T);
+    const SearchProblem p = search_problem(lookahead, V, eval_seed(seed, lookahead, k));
+    const SearchSequence s = search_sequence(p, V, T);
     const Tensor logits = model.forward(std::span(s.tokens.data(), static_cast<std::size_t>(s.answer_at + 1)));
     const float* row = logits.data_as<float>() + s.answer_at * V;  // logits: [N, V]
-    right += std::max_element(row, row + V) - row == s.answer;
+    const int got = static_cast<int>(std::max_element(row, row + V) - row);
+    e.accuracy += got == s.answer;
+    e.goal += got == p.goal;
+    e.neighbour += std::find(p.edges.begin(), p.edges.end(), std::pair<int, int>(p.path.back(), got)) != p.edges.end();
   }
-  return problems > 0 ? static_cast<double>(right) / problems : 0.0;
+  if (problems > 0) e.accuracy /= problems, e.neighbour /= problems, e.goal /= problems;
+  return e;
+}
+
+double search_accuracy(const nn::Model& model, int lookahead, int problems, std::uint64_t seed) {
+  return search_eval(model, lookahead, problems, seed).accuracy;
 }
 
 observe::Recording record_search(const nn::Model& model, const SearchProblem& p) {

@@ -93,6 +93,8 @@ TEST(GraphSearchModel, TinyTrainedModelBeatsChanceOnLookaheadOne) {
   nn::Trainer tr(model, data, tc);
   tr.run();
   const double acc1 = search_accuracy(model, 1, 200, 7);
+  const SearchEval e2 = search_eval(model, 2, 50, 7);
+  EXPECT_LE(e2.accuracy, e2.neighbour);  // every right answer is an out-neighbour of the start
   RecordProperty("accuracy_lookahead_1", std::to_string(acc1));
   EXPECT_GT(acc1, 0.8);  // chance: 1/2 among the start's out-neighbours, 1/12 among labels
   const SearchProbe p = probe_search_model(model, 2, 20, 7);
