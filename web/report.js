@@ -14,15 +14,28 @@
   const css = (c) => 'rgb(' + (c[0] | 0) + ',' + (c[1] | 0) + ',' + (c[2] | 0) + ')';
 
   // Full matrices arrive as base64 bytes q = round(255·√w): decode lazily, once per head.
-  const decoded = {};
+  const bytes = {}, decoded = {};
+  function decodeBytes(b64) {
+    const bin = atob(b64), q = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) q[i] = bin.charCodeAt(i);
+    return q;
+  }
+  function matrixBytes(idx) {
+    if (!bytes[idx]) bytes[idx] = decodeBytes(data.full[idx].w);
+    return bytes[idx];
+  }
   function matrix(idx) {
     if (!decoded[idx]) {
-      const bin = atob(data.full[idx].w), w = new Float32Array(bin.length);
-      for (let i = 0; i < bin.length; i++) { const q = bin.charCodeAt(i) / 255; w[i] = q * q; }
+      const q = matrixBytes(idx), w = new Float32Array(q.length);
+      for (let i = 0; i < q.length; i++) { const x = q[i] / 255; w[i] = x * x; }
       decoded[idx] = w;
     }
     return decoded[idx];
   }
+  // 256-entry colour table indexed by the byte (colour of √w = q/255): one lookup per pixel keeps
+  // the N x N bitmap build linear and allocation-free (16 M pixels at 4096 tokens).
+  const lut = new Uint32Array(256);
+  for (let q = 0; q < 256; q++) { const c = color(q / 255); lut[q] = (255 << 24) | ((c[2] | 0) << 16) | ((c[1] | 0) << 8) | (c[0] | 0); }
 
   // ---- heads x layers overview ----------------------------------------------------------------
   let current = data.full.length ? 0 : -1;
@@ -54,11 +67,8 @@
   const heat = $('heat'), over = $('heatover'), side = heat.width;
   let bitmap = null, zoom = 1, ox = 0, oy = 0, focus = -1;
   function buildBitmap() {
-    const w = matrix(current), img = new ImageData(n, n), px = img.data;
-    for (let i = 0; i < n * n; i++) {
-      const c = color(Math.sqrt(w[i])), o = 4 * i;
-      px[o] = c[0]; px[o + 1] = c[1]; px[o + 2] = c[2]; px[o + 3] = 255;
-    }
+    const q = matrixBytes(current), img = new ImageData(n, n), px = new Uint32Array(img.data.buffer);
+    for (let i = 0; i < n * n; i++) px[i] = lut[q[i]];  // RGBA bytes in little-endian order
     bitmap = document.createElement('canvas'); bitmap.width = n; bitmap.height = n;
     bitmap.getContext('2d').putImageData(img, 0, 0);
   }
@@ -138,6 +148,7 @@
       }
     }
     if (bitmap) drawOverlay();
+    if (data.rollout && spans.length) drawRollout();
   }
 
   // ---- routing graph: tokens on a line, edges as arcs (pruned at generation) -----------------
@@ -197,6 +208,117 @@
     $('trajnote').textContent = 'mean pairwise cosine per stage: ' + t.cosine.map((c) => c.toFixed(3)).join(', ');
   }
 
+  // ---- a fixed token's share, attended-distance histograms ------------------------------------
+  function legend(ctx, k, f) { ctx.fillStyle = palette[k % palette.length]; ctx.fillText('L' + f.layer + 'H' + f.head, 36 + 50 * k, 24); }
+  function drawShare() {
+    const cv = $('share'), ctx = axes(cv), W = cv.width - 40, H = cv.height - 30;
+    data.full.forEach((f, k) => {
+      ctx.strokeStyle = palette[k % palette.length]; ctx.beginPath();
+      f.share0.forEach((v, i) => { const px = 30 + W * i / Math.max(1, n - 1), py = 10 + H * (1 - v); i ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
+      ctx.stroke(); legend(ctx, k, f);
+    });
+  }
+  function drawHist() {
+    const cv = $('hist'), ctx = axes(cv), W = cv.width - 40, H = cv.height - 30, e = data.hist_edges, nb = e.length;
+    const group = W / Math.max(1, nb), bw = group / Math.max(1, data.full.length + 1);
+    data.full.forEach((f, k) => {
+      ctx.fillStyle = palette[k % palette.length];
+      f.hist.forEach((v, b) => { const h = H * Math.min(1, v); ctx.fillRect(30 + b * group + k * bw, 10 + H - h, bw, h); });
+      legend(ctx, k, f);
+    });
+    ctx.fillStyle = '#333';
+    e.forEach((x, b) => { if (nb <= 16 || b % 2 === 0) ctx.fillText(String(x), 30 + b * group + 2, cv.height - 6); });
+  }
+
+  // ---- head similarity: 2-D classical MDS of √JS between heads recorded in full ----------------
+  function drawHeadMap() {
+    const cv = $('headmap'), ctx = axes(cv), m = data.headmap;
+    if (!m) { $('headmapnote').textContent = 'needs two or more heads recorded in full'; return; }
+    const k = m.labels.length, xs = [], ys = [];
+    for (let a = 0; a < k; a++) { xs.push(m.xy[2 * a]); ys.push(m.xy[2 * a + 1]); }
+    const span = (v) => [Math.min(...v), Math.max(...v)], sx = span(xs), sy = span(ys), W = cv.width - 80, H = cv.height - 50;
+    const r = Math.max(sx[1] - sx[0], sy[1] - sy[0]) || 1;  // one scale for both axes: distances stay comparable
+    let most = [0, 0, -1];
+    for (let a = 0; a < k; a++) {
+      const px = 45 + W * (xs[a] - sx[0]) / r, py = 25 + H * (1 - (ys[a] - sy[0]) / r);
+      ctx.fillStyle = palette[m.labels[a][0] % palette.length]; ctx.beginPath(); ctx.arc(px, py, 4, 0, 2 * Math.PI); ctx.fill();
+      ctx.fillStyle = '#222'; ctx.fillText('L' + m.labels[a][0] + 'H' + m.labels[a][1], px + 6, py + 4);
+      for (let b = a + 1; b < k; b++) if (m.js[a * k + b] > most[2]) most = [a, b, m.js[a * k + b]];
+    }
+    const lab = (a) => 'L' + m.labels[a][0] + 'H' + m.labels[a][1];
+    $('headmapnote').textContent = 'close points route alike (colour = layer); most different pair: ' + lab(most[0]) + ' vs ' + lab(most[1]) +
+      ', JS = ' + most[2].toFixed(3) + ' nats (max ln 2 = 0.693)';
+  }
+
+  // ---- rollout (and flow for short inputs) for the focused query --------------------------------
+  let rolloutBytes = null;
+  function drawRollout() {
+    const cv = $('rollout'), ctx = axes(cv), ro = data.rollout;
+    if (!ro) { $('rolloutnote').textContent = 'needs full matrices for every layer (select all layers)'; return; }
+    if (!rolloutBytes) rolloutBytes = decodeBytes(ro.w);
+    const want = focus >= 0 ? focus : n - 1, r = ro.rows.indexOf(want) >= 0 ? ro.rows.indexOf(want) : ro.rows.length - 1, i = ro.rows[r];
+    const W = cv.width - 40, H = cv.height - 30, bw = W / n;
+    let top = 0;
+    for (let j = 0; j < n; j++) { const x = rolloutBytes[r * n + j] / 255; top = Math.max(top, x * x); }
+    ctx.fillStyle = '#06c';
+    for (let j = 0; j < n; j++) { const x = rolloutBytes[r * n + j] / 255, h = H * x * x / (top || 1); ctx.fillRect(30 + j * bw, 10 + H - h, Math.max(bw, 1), h); }
+    if (ro.flow) {
+      ctx.strokeStyle = '#e80'; ctx.beginPath();
+      let fmax = 0; for (let j = 0; j < n; j++) fmax = Math.max(fmax, ro.flow[i * n + j]);
+      for (let j = 0; j < n; j++) { const px = 30 + (j + 0.5) * bw, py = 10 + H * (1 - ro.flow[i * n + j] / (fmax || 1)); j ? ctx.lineTo(px, py) : ctx.moveTo(px, py); }
+      ctx.stroke();
+    }
+    $('rolloutnote').textContent = 'query ' + i + ' ' + JSON.stringify(data.tokens[i]) + ': blue bars = attention rollout over input tokens' +
+      (ro.flow ? ', orange line = attention flow (max-flow)' : '') + ' (each scaled to its max). Both are heuristics over head-averaged ' +
+      'attention (heads recorded per layer: ' + ro.heads_recorded.join(', ') + '), not causal attributions. Hover a token to change the query' +
+      (ro.rows.length < n ? ' (last ' + ro.rows.length + ' queries only).' : '.');
+  }
+
+  // ---- EMF operators: singular values of M and F, symmetric split, composition between heads ----
+  function drawOperator() {
+    const cv = $('opsv'), ctx = axes(cv), ops = data.operators;
+    if (!ops.length) { $('opnote').textContent = 'no operators (the model\'s weights were not given)'; return; }
+    const op = ops[+$('opsel').value], W = cv.width - 40, H = cv.height - 30;
+    const series = [[op.m_singular, '#1f77b4'], [op.f_singular, '#d62728']];
+    let top = 0; series.forEach((s) => s[0].forEach((v) => { top = Math.max(top, v); }));
+    series.forEach((s) => {
+      const sv = s[0].slice(0, 64);
+      ctx.strokeStyle = s[1]; ctx.beginPath();
+      sv.forEach((v, c) => { const px = 30 + W * c / Math.max(1, sv.length - 1), py = 10 + H * (1 - v / (top || 1)); c ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
+      ctx.stroke();
+    });
+    ctx.fillStyle = '#1f77b4'; ctx.fillText('σ(M) M = W_Q·W_Kᵀ/√d', 40, 24); ctx.fillStyle = '#d62728'; ctx.fillText('σ(F) F = W_V·W_O', 200, 24);
+    const sym = op.m_symmetric, anti = op.m_antisymmetric, tot = Math.hypot(sym, anti) || 1;
+    $('opnote').textContent = 'singular values (top 64, descending); ‖sym(M)‖ = ' + sym.toFixed(3) + ', ‖antisym(M)‖ = ' + anti.toFixed(3) +
+      ' (symmetric share ' + (sym * sym / (tot * tot)).toFixed(2) + ': ' + (sym >= anti ? 'mostly matches like with like' : 'mostly directional') + ')';
+  }
+  const opLabel = (i) => 'L' + Math.floor(i / data.heads) + 'H' + (i % data.heads);
+  function drawComposition() {
+    const table = $('comp'), c = data.composition;
+    table.textContent = '';
+    if (!c) return;
+    const kind = $('compkind').value, m = c.count, vals = c[kind];
+    let top = 0; vals.forEach((v) => { top = Math.max(top, v); });
+    const head = table.insertRow(); head.appendChild(document.createElement('th'));
+    for (let e = 0; e < m - data.heads; e++) { const th = document.createElement('th'); th.textContent = opLabel(e); head.appendChild(th); }
+    for (let l = data.heads; l < m; l++) {
+      const tr = table.insertRow(), th = document.createElement('th');
+      th.textContent = opLabel(l); tr.appendChild(th);
+      for (let e = 0; e < m - data.heads; e++) {
+        const td = tr.insertCell();
+        if (Math.floor(e / data.heads) >= Math.floor(l / data.heads)) { td.textContent = ''; continue; }
+        const v = vals[l * m + e], t = v / (top || 1);
+        td.style.background = css(color(t)); td.style.color = t > 0.6 ? '#000' : '#fff'; td.textContent = v.toFixed(2);
+      }
+    }
+  }
+  function listFiles() {
+    const names = data.full.map((f) => 'heatmap_L' + f.layer + '_H' + f.head + '.png');
+    data.graphs.forEach((g) => { names.push('graph_L' + g.layer + '.{graphml,dot,json}'); });
+    names.push('recording_summary.json (incl. rollout; attention flow for ≤ 24 tokens)');
+    $('files').textContent = names.join(' · ');
+  }
+
   $('title').textContent = data.title;
   $('metric').addEventListener('change', drawOverview);
   data.graphs.forEach((g, k) => { const o = document.createElement('option'); o.value = k; o.textContent = g.name; $('graphsel').appendChild(o); });
@@ -207,5 +329,15 @@
   if (data.graphs.length) drawGraph();
   drawDecay();
   drawTrajectory();
+  drawShare();
+  drawHist();
+  drawHeadMap();
+  drawRollout();
+  data.operators.forEach((op, k) => { const o = document.createElement('option'); o.value = k; o.textContent = opLabel(op.index); $('opsel').appendChild(o); });
+  $('opsel').addEventListener('change', drawOperator);
+  $('compkind').addEventListener('change', drawComposition);
+  drawOperator();
+  drawComposition();
+  listFiles();
   document.body.dataset.ready = '1';
 })();

@@ -75,6 +75,40 @@ try {
   if (hover.lowHighlighted) problems.push('a key with ~0 weight is highlighted');
   if (!(hover.outline > 0)) problems.push('no row/column outline on the heatmap');
 
+  // The analysis panels: every canvas with data behind it has coloured (non-grey) pixels, the
+  // composition table is filled, the rollout follows the hovered query, the file list names the PNGs.
+  const panels = await page.evaluate((i) => {
+    const data = JSON.parse(document.getElementById('attend-data').textContent);
+    const coloured = (id) => {
+      const c = document.getElementById(id), px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let k = 0;
+      for (let o = 0; o < px.length; o += 4) if (Math.max(px[o], px[o + 1], px[o + 2]) - Math.min(px[o], px[o + 1], px[o + 2]) > 30) k++;
+      return k;
+    };
+    const want = { share: data.full.length > 0, hist: data.full.length > 0, headmap: data.headmap !== null,
+                   rollout: data.rollout !== null, opsv: data.operators.length > 0 };
+    const missing = Object.keys(want).filter((id) => want[id] && !(coloured(id) > 20));
+    return {
+      missing,
+      compCells: document.querySelectorAll('#comp td').length,
+      compWanted: data.composition !== null,
+      rolloutNote: document.getElementById('rolloutnote').textContent,
+      rolloutFollows: data.rollout === null || document.getElementById('rolloutnote').textContent.startsWith('query ' + i + ' '),
+      heuristicLabel: data.rollout === null || document.getElementById('rolloutnote').textContent.includes('heuristics'),
+      files: document.getElementById('files').textContent,
+      pngs: data.full.map((f) => 'heatmap_L' + f.layer + '_H' + f.head + '.png'),
+    };
+  }, i);
+  if (panels.missing.length) problems.push('panels not drawn: ' + panels.missing.join(', '));
+  if (panels.compWanted && !(panels.compCells > 0)) problems.push('composition table empty');
+  if (!panels.rolloutFollows) problems.push('rollout does not follow the hovered query: ' + panels.rolloutNote);
+  if (!panels.heuristicLabel) problems.push('rollout not labelled as a heuristic');
+  if (!panels.pngs.every((p) => panels.files.includes(p))) problems.push('PNG heatmaps not listed: ' + panels.files);
+  if (await page.evaluate(() => document.getElementById('opsel').options.length) > 1) {
+    await page.selectOption('#opsel', '1');  // redraw another head's operator view
+    await page.selectOption('#compkind', 'q');
+  }
+
   // Zoom once (wheel) and check the canvas still draws.
   await page.mouse.move(300, 300);
   const heat = await page.$('#heat');
@@ -90,7 +124,7 @@ try {
   if (handlers.length) problems.push('inline event handlers in the page: ' + handlers.slice(0, 5).join(', '));
   const foreign = await page.evaluate(() => document.querySelectorAll('#tokens *:not(span)').length);
   if (foreign) problems.push(foreign + ' non-text elements in the token strip');
-  console.log(JSON.stringify({ file, tokens: n, loadMs, painted: +painted.toFixed(3), hover }));
+  console.log(JSON.stringify({ file, tokens: n, loadMs, painted: +painted.toFixed(3), hover, panels: { missing: panels.missing, compCells: panels.compCells } }));
 } finally {
   await browser.close();
 }

@@ -98,4 +98,22 @@ std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, s
 // Mean pairwise cosine similarity of the N token states of one stage [N, E] (1 = all aligned).
 double mean_pairwise_cosine(std::span<const float> x, std::int64_t n, std::int64_t e);
 
+// ---- report panels -------------------------------------------------------------------------
+// Head similarity: Jensen–Shannon divergence (nats) between every pair of K heads (each [N, N]),
+// averaged over an evenly spaced sample of at most max_rows query rows (all rows when N <= max_rows),
+// and a 2-D map of the heads: classical MDS of √JS (a metric). js: [K, K], xy: [K, 2].
+struct HeadMap {
+  std::int64_t count = 0;
+  std::vector<double> js, xy;
+};
+HeadMap head_similarity_map(const std::vector<std::span<const float>>& heads, std::int64_t n, std::int64_t max_rows = 256);
+// Composition scores of every earlier-layer head into every later-layer head. ops: [L * H] in
+// layer-major order. Returns [L·H, L·H]: entry (later, earlier); zero unless layer(earlier) < layer(later).
+std::vector<Composition> composition_matrix(const std::vector<HeadOperators>& ops, std::int64_t heads);
+// Rows `rows` of the rollout R (see rollout) without forming R: r_i = e_iᵀ · Â_{L−1} · … · Â_0,
+// O(|rows| · L · N²). Returns [|rows|, N].
+std::vector<double> rollout_rows(const std::vector<std::vector<double>>& layers, std::int64_t n, std::span<const std::int64_t> rows);
+// Bin edges 0, 1, 2, 4, 8, … (< n) for attended-distance histograms.
+std::vector<int> log2_distance_edges(std::int64_t n);
+
 }  // namespace attend::observe

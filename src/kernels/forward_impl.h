@@ -16,6 +16,7 @@
 #include "core/element.h"
 #include "kernels/forward_plan.h"
 #include "kernels/gemm_tile.h"
+#include "kernels/stats_tile.h"
 #include "kernels/tile_io.h"
 
 namespace attend::kernels {
@@ -156,28 +157,17 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
         continue;
       }
       const float alpha = std::exp2(m_old - m_new);  // 0 on the first visible tile
-      if (stats) {  // in natural units: Σ e·s, Σ e·|i'−j|, Σ e on sink keys, max s and where
-        float* a = acc + r * 6;
-        a[0] *= alpha; a[1] *= alpha; a[2] *= alpha;
-        const std::int64_t ip = i + sq.nk - sq.nq + p.offset;
-        for (std::int64_t j = 0; j < kn; ++j) {
-          const float s2 = srow[j];
-          if (!(s2 > kNegInf)) continue;
-          const float e = std::exp2(s2 - m_new), jj = static_cast<float>(j0 + j);
-          a[0] += e * s2 * kLn2;
-          a[1] += e * std::fabs(static_cast<float>(ip) - jj);
-          if (j0 + j < sink_tokens) a[2] += e;
-          if (s2 > a[3]) { a[3] = s2; a[4] = jj; }
-        }
-      }
+      StatsTile<S> st(stats, acc + r * 6, srow, kn, j0, i + sq.nk - sq.nq + p.offset, tile_max, m_new, alpha, sink_tokens);
       const V mv = S::set1(m_new);
       V sum = S::zero();
       for (std::int64_t j = 0; j < bk; j += S::W) {
-        const V e = S::exp2(S::sub(S::load(srow + j), mv));
+        const V dl = S::sub(S::load(srow + j), mv), e = S::exp2(dl);
         sum = S::add(sum, e);
+        if (stats) st.add(dl, e, j);  // capture: RowStats folded into this pass (stats_tile.h)
         S::store(srow + j, e);
       }
       Lsum[r] = Lsum[r] * alpha + S::reduce_add(sum);
+      st.finish(srow);
       M[r] = m_new;
       if (alpha != 1.0f) {
         const V av = S::set1(alpha);

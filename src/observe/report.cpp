@@ -8,6 +8,7 @@
 #include "attend/io.h"
 #include "attend/observe_report.h"
 #include "core/check.h"
+#include "observe/report_panels.h"
 #include "observe/web_assets.h"
 
 namespace attend::observe {
@@ -15,20 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string base64(const std::vector<std::uint8_t>& bytes) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::uint32_t b0 = bytes[i], b1 = i + 1 < bytes.size() ? bytes[i + 1] : 0, b2 = i + 2 < bytes.size() ? bytes[i + 2] : 0;
-    const std::uint32_t v = (b0 << 16) | (b1 << 8) | b2;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
+using detail_report::base64;
 
 json nullable(bool ok, double x) { return ok && std::isfinite(x) ? json(x) : json(nullptr); }
 
@@ -83,7 +71,7 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
                                            "layer " + std::to_string(l) + " (mean of recorded heads)");
       json edges = json::array();
       for (const Edge& e : g.edges) edges.push_back({e.from, e.to, e.weight});
-      d["graphs"].push_back({{"name", g.name}, {"edges", edges}});
+      d["graphs"].push_back({{"name", g.name}, {"layer", l}, {"edges", edges}});
     }
   }
   d["overview"] = ov;
@@ -116,6 +104,7 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
                    {"m_symmetric", op.m_symmetric_norm}, {"m_antisymmetric", op.m_antisymmetric_norm}});
   }
   d["operators"] = ops;
+  detail_report::add_panels(d, rec, opts);
   return d;
 }
 
@@ -200,7 +189,20 @@ std::string report_html(const Recording& rec, const ReportOptions& opts) {
 <section class="row"><div><h2>Decay: mean weight by distance</h2><canvas class="plot" id="decay" width="460" height="260"></canvas>
 <div class="note">mean over queries of A[i, i − d] for each recorded head</div></div>
 <div><h2>Trajectories (PCA of the residual stream)</h2><canvas class="plot" id="traj" width="460" height="260"></canvas><div id="trajnote" class="note"></div></div></section>
-<div class="note">Rollout and flow in the files beside this report are heuristics (products / max-flow of averaged attention), not causal attributions.</div>
+<section class="row"><div><h2>A fixed token's share as context grows</h2><canvas class="plot" id="share" width="460" height="260"></canvas>
+<div class="note">A[i, 0] for i = 0 … N − 1: how much each later query still reads token 0 (seed 001 §12)</div></div>
+<div><h2>Attended distance</h2><canvas class="plot" id="hist" width="460" height="260"></canvas>
+<div class="note">mass on keys at distance |i − j| in bins 0, 1, [2, 4), [4, 8), …, averaged over queries</div></div></section>
+<section class="row"><div><h2>Head similarity (Jensen–Shannon map)</h2><canvas class="plot" id="headmap" width="460" height="260"></canvas>
+<div id="headmapnote" class="note"></div></div>
+<div><h2>Attention rollout and flow (heuristics)</h2><canvas class="plot" id="rollout" width="460" height="260"></canvas>
+<div id="rolloutnote" class="note"></div></div></section>
+<section><h2>EMF operators per head</h2><label>head <select id="opsel"></select></label>
+<div class="row"><div><canvas class="plot" id="opsv" width="460" height="220"></canvas><div id="opnote" class="note"></div></div>
+<div><label>composition <select id="compkind"><option value="q">Q-composition</option><option value="k" selected>K-composition</option>
+<option value="v">V-composition</option></select></label><div class="note">rows: later head (its M or F), columns: earlier head (its F)</div>
+<table class="overview" id="comp"></table></div></div></section>
+<section><h2>Files beside this report</h2><div class="note" id="files"></div></section>
 )";
   html += "<script type=\"application/json\" id=\"attend-data\">" +
           json_for_script(data.dump(-1, ' ', false, json::error_handler_t::replace)) + "</script>\n";
@@ -253,7 +255,11 @@ std::string write_report(const Recording& rec, const std::string& dir, const Rep
     }
   }
   if (means.size() == rec.layers.size() && !means.empty()) {
-    summary["rollout"] = rollout(means, rec.n);
+    // All rows for short inputs; else the last 32 query rows (the full product is O(L·N³) and N² numbers).
+    std::vector<std::int64_t> rows;
+    for (std::int64_t i = rec.n <= 512 ? 0 : rec.n - 32; i < rec.n; ++i) rows.push_back(i);
+    summary["rollout_rows"] = rows;
+    summary["rollout"] = rollout_rows(means, rec.n, rows);  // [rows, N] row-major
     if (rec.n <= 24) summary["attention_flow"] = attention_flow(means, rec.n);
     summary["rollout_note"] = "rollout and attention flow are heuristics over head-averaged attention, not causal attributions";
   }

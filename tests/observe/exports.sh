@@ -25,6 +25,6 @@ for f in files:
 for f in glob.glob(d + "/heatmap_*.png"):
     assert open(f, "rb").read(8) == b"\x89PNG\r\n\x1a\n", f
 s = json.load(open(d + "/recording_summary.json"))
-assert len(s["rollout"]) == len(s["tokens"]) ** 2
+assert len(s["rollout"]) == len(s["tokens"]) ** 2 and s["rollout_rows"] == list(range(len(s["tokens"])))
 print("exports parse:", len(files), "graphs")
 PY
