@@ -110,8 +110,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
     M[r] = kNegInf;
     Lsum[r] = 0;
     for (std::int64_t c = 0; c < dvp; ++c) O[r * dvp + c] = 0;
-    if (stats) for (int a = 0; a < 6; ++a) acc[r * 6 + a] = 0;
-    if (stats) acc[r * 6 + 3] = kNegInf;
+    if (stats) stats_row_init(acc + r * ForwardScratch::kStatsAcc);
   }
 
   // Keys any row of the block can see: the union of the (monotone) per-row ranges.
@@ -157,7 +156,8 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
         continue;
       }
       const float alpha = std::exp2(m_old - m_new);  // 0 on the first visible tile
-      StatsTile<S> st(stats, acc + r * 6, srow, kn, j0, i + sq.nk - sq.nq + p.offset, tile_max, m_new, alpha, sink_tokens);
+      StatsTile<S> st(stats, acc + r * ForwardScratch::kStatsAcc, srow, kn, j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old,
+                      m_new, Lsum[r], alpha, sink_tokens);
       const V mv = S::set1(m_new);
       V sum = S::zero();
       for (std::int64_t j = 0; j < bk; j += S::W) {
@@ -202,19 +202,8 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
     if (!p.lse.empty())
       static_cast<float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)] = lse;
     if (stats) {
-      RowStats& st = stats_out[r];
       const KeyRange vr = p.visible(i, sq);
-      st = RowStats{};
-      st.visible = static_cast<std::int32_t>(vr.hi > vr.lo ? vr.hi - vr.lo : 0);
-      st.lse = lse;
-      if (!empty) {
-        const float* a = acc + r * 6;
-        st.entropy = lse - a[0] * inv;
-        st.mean_distance = a[1] * inv;
-        st.sink_mass = a[2] * inv;
-        st.max_weight = std::exp(a[3] * kLn2 - lse);
-        st.argmax = static_cast<std::int32_t>(a[4]);
-      }
+      stats_out[r] = stats_row_finish<S>(acc + r * ForwardScratch::kStatsAcc, lse, Lsum[r], vr.hi > vr.lo ? vr.hi - vr.lo : 0);
     }
   }
 }

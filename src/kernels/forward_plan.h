@@ -41,6 +41,7 @@ struct ForwardScratch {
   std::int64_t q, s, o, m, l, stats_acc, lse, pb, total;
 
   static std::int64_t align16(std::int64_t n) { return (n + 15) / 16 * 16; }
+  static constexpr int kStatsAcc = 48;  // capture floats per row: 2 × 16 lanes + sink mass + argmax
   static constexpr std::int64_t kRowMultiple = 6;  // the micro-kernel's rows (kMR): blocks pad to it
   void layout() {
     const std::int64_t bq = (this->bq + kRowMultiple - 1) / kRowMultiple * kRowMultiple;
@@ -51,7 +52,7 @@ struct ForwardScratch {
     o = take(bq * dvp);          // output accumulator [bq, dvp]
     m = take(bq);                // running max (log2 domain)
     l = take(bq);                // running sum of exp2(s - m)
-    stats_acc = take(bq * 6);    // capture: Σe·s, Σe·dist, Σe on sink, max s, argmax, unused
+    stats_acc = take(bq * kStatsAcc);  // capture: per-row sums (kernels/stats_tile.h)
     lse = take(bq);              // per-row natural log-sum-exp, read by the caller for capture
     pb = take(bf16_weights ? bq * bk / 2 : 0);  // bf16 path: P as bf16 [bq, bk] (2 per float)
     total = at;

@@ -86,6 +86,41 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ObserveCaptureTable,
                                            StatsCase{200, 100, 2, 1, 16, true, -1, 1},  // first 100 rows see nothing
                                            StatsCase{257, 257, 1, 1, 64, true, 31, 2}, StatsCase{1000, 1000, 1, 1, 16, true, -1, 1}));
 
+TEST(ObserveCapture, KernelStatsWithLogitModifiersAndPositionOffset) {
+  // Soft-cap, ALiBi and a position offset change the logits the stats see (and i' of the distance);
+  // 130 queries over 150 keys: several key tiles per row, partial last tile, first rows masked short.
+  const std::int64_t nq = 130, nk = 150, hq = 2, d = 16, offset = 3;
+  Tensor q(DType::f32, {1, nq, hq, d}), k(DType::f32, {1, nk, hq, d}), v(DType::f32, {1, nk, hq, d});
+  Tensor o(DType::f32, {1, nq, hq, d});
+  test::fill_uniform(q, 21, -3, 3);
+  test::fill_uniform(k, 22, -3, 3);
+  test::fill_uniform(v, 23);
+  const float slopes[] = {0.5f, 0.05f};
+  AttentionOptions opts;
+  opts.causal = true;
+  opts.softcap = 5;
+  opts.alibi_slopes = slopes;
+  opts.position_offset = offset;
+  observe::StatsSink fast(1, hq, nq, 3);
+  opts.capture = &fast;
+  attention(q.view(), k.view(), v.view(), o.view(), opts);
+  observe::RowSink full(hq, nq, nk, {}, {});
+  opts.capture = &full;
+  reference::attention(q.view(), k.view(), v.view(), o.view(), opts);
+  for (std::int64_t h = 0; h < hq; ++h)
+    for (std::int64_t i = 0; i < nq; ++i) {
+      const RowStats want = stats_from_row(full.scores(h, i), full.weights(h, i), i + nk - nq + offset, 3);
+      const RowStats& got = fast.at(0, h, i);
+      SCOPED_TRACE(::testing::Message() << "head " << h << " row " << i);
+      ASSERT_EQ(got.visible, want.visible);
+      EXPECT_NEAR(got.entropy, want.entropy, 2e-4f * (1 + std::log(static_cast<float>(nk))));
+      EXPECT_NEAR(got.sink_mass, want.sink_mass, 1e-5f);
+      EXPECT_NEAR(got.mean_distance, want.mean_distance, 1e-4f * (1 + want.mean_distance));
+      EXPECT_NEAR(got.max_weight, want.max_weight, 1e-5f);
+      EXPECT_NEAR(full.weights(h, i)[static_cast<std::size_t>(got.argmax)], want.max_weight, 1e-5f);
+    }
+}
+
 TEST(ObserveCapture, SelectedRowsMatchReferenceAndOthersAreNotStored) {
   const std::int64_t n = 100, h = 4, d = 32;
   Tensor q(DType::f32, {1, n, h, d}), k(DType::f32, {1, n, h, d}), v(DType::f32, {1, n, h, d}), o(DType::f32, {1, n, h, d});
