@@ -279,18 +279,19 @@
     const cv = $('opsv'), ctx = axes(cv), ops = data.operators;
     if (!ops.length) { $('opnote').textContent = 'no operators (the model\'s weights were not given)'; return; }
     const op = ops[+$('opsel').value], W = cv.width - 40, H = cv.height - 30;
-    const series = [[op.m_singular, '#1f77b4'], [op.f_singular, '#d62728']];
-    let top = 0; series.forEach((s) => s[0].forEach((v) => { top = Math.max(top, v); }));
-    series.forEach((s) => {
-      const sv = s[0].slice(0, 64);
+    // Each spectrum scaled to its own largest value (M and F have different units); σ₁ in the legend.
+    const series = [[op.m_singular, '#1f77b4', 'σ(M), M = W_Q·W_Kᵀ/√d'], [op.f_singular, '#d62728', 'σ(F), F = W_V·W_O']];
+    series.forEach((s, k) => {
+      const sv = s[0].slice(0, 64), top = sv.length ? sv[0] : 0;
       ctx.strokeStyle = s[1]; ctx.beginPath();
-      sv.forEach((v, c) => { const px = 30 + W * c / Math.max(1, sv.length - 1), py = 10 + H * (1 - v / (top || 1)); c ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
+      sv.forEach((v, c) => { const px = 30 + W * c / Math.max(1, sv.length - 1), py = 10 + H * (1 - 0.9 * v / (top || 1)); c ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
       ctx.stroke();
+      ctx.fillStyle = s[1]; ctx.fillText(s[2] + ' (σ₁ = ' + top.toPrecision(3) + ')', 36, 24 + 14 * k);
     });
-    ctx.fillStyle = '#1f77b4'; ctx.fillText('σ(M) M = W_Q·W_Kᵀ/√d', 40, 24); ctx.fillStyle = '#d62728'; ctx.fillText('σ(F) F = W_V·W_O', 200, 24);
-    const sym = op.m_symmetric, anti = op.m_antisymmetric, tot = Math.hypot(sym, anti) || 1;
+    const sym = op.m_symmetric, anti = op.m_antisymmetric, tot = Math.hypot(sym, anti) || 1, share = sym * sym / (tot * tot);
+    const kind = share > 0.6 ? 'mostly symmetric: matches like with like' : share < 0.4 ? 'mostly antisymmetric: directional' : 'mixed';
     $('opnote').textContent = 'singular values (top 64, descending); ‖sym(M)‖ = ' + sym.toFixed(3) + ', ‖antisym(M)‖ = ' + anti.toFixed(3) +
-      ' (symmetric share ' + (sym * sym / (tot * tot)).toFixed(2) + ': ' + (sym >= anti ? 'mostly matches like with like' : 'mostly directional') + ')';
+      ' (symmetric share ' + share.toFixed(2) + ', ' + kind + ')';
   }
   const opLabel = (i) => 'L' + Math.floor(i / data.heads) + 'H' + (i % data.heads);
   function drawComposition() {
