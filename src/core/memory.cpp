@@ -32,4 +32,12 @@ void check_allocation(const char* fn, std::uint64_t bytes) {
   }
 }
 
+FloatBuffer aligned_floats(const char* fn, const char* what, std::uint64_t count) {
+  const std::uint64_t bytes = count * sizeof(float);
+  check_allocation(fn, bytes);
+  FloatBuffer r(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64)));
+  if (!r) detail::fail(fn, "out of memory for ", what, " (", bytes, " bytes)");
+  return r;
+}
+
 }  // namespace attend::core

@@ -25,16 +25,8 @@ BackwardTaskFn pick_backward(Isa isa) {
   return backward_task_scalar;
 }
 
-struct AlignedFree { void operator()(float* p) const { std::free(p); } };
-using FloatBuffer = std::unique_ptr<float, AlignedFree>;
-
-FloatBuffer aligned_floats(const char* what, std::uint64_t count) {
-  const std::uint64_t bytes = count * sizeof(float);
-  core::check_allocation(what, bytes);
-  FloatBuffer r(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64)));
-  if (!r) detail::fail("attention_backward", "out of memory for ", what, " (", bytes, " bytes)");
-  return r;
-}
+using core::FloatBuffer;
+FloatBuffer aligned_floats(const char* what, std::uint64_t count) { return core::aligned_floats("attention_backward", what, count); }
 
 // Bytes the kv_blocks split may spend on dQ partial buffers beyond dq itself.
 constexpr std::uint64_t kPartialBudget = 64ull << 20;

@@ -9,6 +9,7 @@
 #include "attend/runtime.h"
 #include "core/check.h"
 #include "core/element.h"
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "kernels/forward_bf16.h"
 #include "kernels/forward_plan.h"
@@ -42,7 +43,6 @@ ForwardPackFn pick_pack(Isa isa) {
 // (so all heads of a typical call are packed in one parallel pass, and memory stays O(Nk · D)).
 constexpr std::int64_t kPanelBatchFloats = std::int64_t{8} << 20;  // 32 MiB
 
-struct AlignedFree { void operator()(float* p) const { std::free(p); } };
 
 // One selected row for the capture sink: full logits (O(Nk)) and weights from the row's lse.
 void capture_row(const Problem& p, std::int64_t seq, std::int64_t h, std::int64_t i, float lse,
@@ -103,11 +103,10 @@ void forward(const Problem& p) {
 
   core::ThreadPool& pool = core::global_pool();
   const int workers = pool.workers_for(std::int64_t{1} << 40, p.threads);  // any task count: the most workers
-  std::unique_ptr<float, AlignedFree> scratch(static_cast<float*>(
-      std::aligned_alloc(64, static_cast<std::size_t>(layout.total * workers) * sizeof(float))));
-  std::unique_ptr<float, AlignedFree> panel_buf(static_cast<float*>(std::aligned_alloc(
-      64, static_cast<std::size_t>(std::max<std::int64_t>(1, max_batch_tiles * panels.tile_floats)) * sizeof(float))));
-  if (!scratch || !panel_buf) detail::fail("attention", "out of memory for the scratch and K/V panel buffers");
+  core::FloatBuffer scratch = core::aligned_floats("attention", "the worker scratch",
+                                                   static_cast<std::uint64_t>(layout.total * workers));
+  core::FloatBuffer panel_buf = core::aligned_floats(
+      "attention", "the K/V panels", static_cast<std::uint64_t>(std::max<std::int64_t>(1, max_batch_tiles * panels.tile_floats)));
   std::vector<unsigned char> nonfinite(static_cast<std::size_t>(std::max<std::int64_t>(1, max_batch_tiles)));
   panels.data = panel_buf.get();
   panels.nonfinite = nonfinite.data();
