@@ -219,18 +219,22 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
       for_each_dq_row([&](std::int64_t o, std::int64_t) {
         for (std::int64_t c = 0; c < p.d; ++c) static_cast<float*>(b.dq.data)[o + c * b.dq.step(3)] = 0;
       });
-    pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int worker) {
-      const BackwardTask& t = tasks[static_cast<std::size_t>(ti)];
-      const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
-      DqTarget dq;
-      if (dq_f32 && worker == 0) {
-        dq = {dq_at(s, t.kv_head), b.dq.step(1), b.dq.step(2), b.dq.step(3)};
-      } else {
-        float* buf = partial.get() + dq_floats * static_cast<std::uint64_t>(worker - (dq_f32 ? 1 : 0));
-        dq = {buf + ((s.batch * qrows + s.q0) * hq + t.kv_head * p.group) * p.d, hq * p.d, p.d, 1};
+    // Tasks go to slots statically (task ti → slot ti mod workers, in task order), so each slot's dQ
+    // sums in a fixed order: bitwise repeatable run to run for a given thread count.
+    pool.parallel_for(workers, [&](std::int64_t slot, int) {
+      for (std::size_t ti = static_cast<std::size_t>(slot); ti < tasks.size(); ti += static_cast<std::size_t>(workers)) {
+        const BackwardTask& t = tasks[ti];
+        const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
+        DqTarget dq;
+        if (dq_f32 && slot == 0) {
+          dq = {dq_at(s, t.kv_head), b.dq.step(1), b.dq.step(2), b.dq.step(3)};
+        } else {
+          float* buf = partial.get() + dq_floats * static_cast<std::uint64_t>(slot - (dq_f32 ? 1 : 0));
+          dq = {buf + ((s.batch * qrows + s.q0) * hq + t.kv_head * p.group) * p.d, hq * p.d, p.d, 1};
+        }
+        float* part = dbias_parts.empty() ? nullptr : dbias_parts[unit_of(t)].data();
+        run(b, layout, rt, t, dq, scratch.get() + layout.total * slot, part);
       }
-      float* part = dbias_parts.empty() ? nullptr : dbias_parts[unit_of(t)].data();
-      run(b, layout, rt, t, dq, scratch.get() + layout.total * worker, part);
     }, workers);
     // dq = slot 0 + slot 1 + … in slot order.
     for_each_dq_row([&](std::int64_t o, std::int64_t e) {

@@ -166,6 +166,21 @@ TEST(BackwardDeterminism, BitwiseIdenticalForAnyThreadCount) {
   }
 }
 
+TEST(BackwardDeterminism, KvBlockSplitIsRepeatableRunToRun) {
+  // The KV-block split sums dQ through per-slot partials; tasks go to slots statically, so calls
+  // with the same thread count agree bitwise (repeated many times to give a race a chance).
+  const BwdCase c{"kv_repeat", 1, 257, 257, 2, 1, 64, 64, DType::f32, false, true};
+  std::vector<Mode> modes;
+  for (int i = 0; i < 8; ++i) modes.push_back({BackwardSplit::kv_blocks, 2, false});
+  const auto r = run_modes(c, modes);
+  for (std::size_t m = 1; m + 1 < r.size(); ++m) {
+    EXPECT_EQ(r[0].dq, r[m].dq) << "call " << m;
+    EXPECT_EQ(r[0].dk, r[m].dk) << "call " << m;
+    EXPECT_EQ(r[0].dv, r[m].dv) << "call " << m;
+  }
+  expect_close(r[0], r.back(), 1e-5, "kv_blocks/2");
+}
+
 TEST(BackwardSemantics, FullyMaskedRowsGiveZeroGradients) {
   // Nq > Nk, causal: the first 20 query rows see no key.
   const BwdCase c{"masked", 1, 30, 10, 1, 1, 16, 16, DType::f32, false, true};
