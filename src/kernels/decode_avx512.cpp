@@ -137,15 +137,9 @@ template <DType T>
 void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scratch, float* partial) {
   const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(task.seq)];
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
-  float* Q = scratch;                 // [G, M, dp]
-  float* O = Q + G * M * dp;          // [G, M, dvp]
-  float* Mx = O + G * M * dvp;        // [G, M]
-  float* Ls = Mx + G * M;             // [G, M]
-  float* Al = Ls + G * M;             // [M] rescale factors of the current block
-  float* Sc = Al + M;                 // [M, kDecodeBlock]
+  const auto [Q, O, Mx, Ls, Al, Sc, Kb, Vb] = carve_decode_scratch(p, dp, dvp, scratch);  // K/V are read in place: Kb, Vb unused
   const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
-  const float qscale = modifiers ? p.scale : p.scale * 1.4426950408889634f;  // log2 domain folded into Q when possible
-  decode_init_rows<SimdAvx512>(p, sq, qscale, dp, dvp, Q, O, Mx, Ls);
+  decode_init_rows<SimdAvx512>(p, sq, decode_qscale(p), dp, dvp, Q, O, Mx, Ls);
   const std::size_t es = dtype_size(T);
 
   std::int64_t base = 0;  // kept-token index of the current segment's first token

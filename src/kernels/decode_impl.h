@@ -143,21 +143,40 @@ inline void decode_write_partial(const DecodeProblem& p, std::int64_t dvp, const
   }
 }
 
+// One task's scratch (sized by decode_scratch_floats), carved in this order: Q [G·M, dp] pre-scaled,
+// O [G·M, dvp], running max and sum [G·M] each, block rescale factors [M], scores [M, kDecodeBlock],
+// then the portable body's staged K [kDecodeBlock, dp] and V [kDecodeBlock, dvp] blocks.
+struct DecodeScratch {
+  float *q, *o, *mx, *ls, *al, *sc, *kb, *vb;
+};
+
+inline DecodeScratch carve_decode_scratch(const DecodeProblem& p, std::int64_t dp, std::int64_t dvp, float* scratch) {
+  const std::int64_t M = p.rows(), G = p.g;
+  DecodeScratch s;
+  s.q = scratch;
+  s.o = s.q + G * M * dp;
+  s.mx = s.o + G * M * dvp;
+  s.ls = s.mx + G * M;
+  s.al = s.ls + G * M;
+  s.sc = s.al + M;
+  s.kb = s.sc + M * kDecodeBlock;
+  s.vb = s.kb + kDecodeBlock * dp;
+  return s;
+}
+
+// The factor folded into Q: the scale, times log2 e when no logit modifier needs natural units.
+inline float decode_qscale(const DecodeProblem& p) {
+  const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
+  return modifiers ? p.scale : p.scale * 1.4426950408889634f;
+}
+
 template <class S>
 void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scratch, float* partial) {
   const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(task.seq)];
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
-  float* Q = scratch;                       // [G, M, dp]
-  float* O = Q + G * M * dp;                // [G, M, dvp]
-  float* Mx = O + G * M * dvp;              // [G, M]
-  float* Ls = Mx + G * M;                   // [G, M]
-  float* Al = Ls + G * M;                   // [M] rescale factors of the current block
-  float* Sc = Al + M;                       // [M, kDecodeBlock]
-  float* Kb = Sc + M * kDecodeBlock;        // [kDecodeBlock, dp]
-  float* Vb = Kb + kDecodeBlock * dp;       // [kDecodeBlock, dvp]
+  const auto [Q, O, Mx, Ls, Al, Sc, Kb, Vb] = carve_decode_scratch(p, dp, dvp, scratch);
   const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
-  const float qscale = modifiers ? p.scale : p.scale * 1.4426950408889634f;  // log2 domain folded into Q when possible
-  decode_init_rows<S>(p, sq, qscale, dp, dvp, Q, O, Mx, Ls);
+  decode_init_rows<S>(p, sq, decode_qscale(p), dp, dvp, Q, O, Mx, Ls);
   std::memset(Kb, 0, static_cast<std::size_t>(kDecodeBlock * dp) * 4);
   std::memset(Vb, 0, static_cast<std::size_t>(kDecodeBlock * dvp) * 4);
   const std::size_t es = dtype_size(p.kv_dtype);
