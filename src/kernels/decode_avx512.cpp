@@ -137,7 +137,8 @@ template <DType T>
 void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scratch, float* partial) {
   const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(task.seq)];
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
-  const auto [Q, O, Mx, Ls, Al, Sc, Kb, Vb] = carve_decode_scratch(p, dp, dvp, scratch);  // K/V are read in place: Kb, Vb unused
+  const DecodeScratch scr = carve_decode_scratch(p, dp, dvp, scratch);  // K/V are read in place: scr.kb, scr.vb unused
+  float *Q = scr.q, *O = scr.o, *Mx = scr.mx, *Ls = scr.ls, *Al = scr.al, *Sc = scr.sc;
   const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
   decode_init_rows<SimdAvx512>(p, sq, decode_qscale(p), dp, dvp, Q, O, Mx, Ls);
   const std::size_t es = dtype_size(T);

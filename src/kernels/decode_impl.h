@@ -174,7 +174,8 @@ template <class S>
 void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scratch, float* partial) {
   const DecodeSequence& sq = p.seqs[static_cast<std::size_t>(task.seq)];
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
-  const auto [Q, O, Mx, Ls, Al, Sc, Kb, Vb] = carve_decode_scratch(p, dp, dvp, scratch);
+  const DecodeScratch scr = carve_decode_scratch(p, dp, dvp, scratch);
+  float *Q = scr.q, *O = scr.o, *Mx = scr.mx, *Ls = scr.ls, *Al = scr.al, *Sc = scr.sc, *Kb = scr.kb, *Vb = scr.vb;
   const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
   decode_init_rows<S>(p, sq, decode_qscale(p), dp, dvp, Q, O, Mx, Ls);
   std::memset(Kb, 0, static_cast<std::size_t>(kDecodeBlock * dp) * 4);
