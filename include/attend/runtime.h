@@ -17,4 +17,8 @@ void clear_isa_override();
 std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512"
 // The environment variable ATTEND_ISA=scalar|avx2|avx512 sets the override at start-up.
 
+// Kernels keep the scratch memory of the calling thread's recent calls (at most 96 MiB per thread)
+// so repeated calls reuse mapped pages; this frees the calling thread's idle scratch now.
+void release_scratch_memory();
+
 }  // namespace attend

@@ -9,6 +9,7 @@
 #include "core/check.h"
 #include "core/element.h"
 #include "core/memory.h"
+#include "core/scratch_cache.h"
 #include "core/thread_pool.h"
 #include "kernels/backward_plan.h"
 
@@ -25,8 +26,8 @@ BackwardTaskFn pick_backward(Isa isa) {
   return backward_task_scalar;
 }
 
-using core::FloatBuffer;
-FloatBuffer aligned_floats(const char* what, std::uint64_t count) { return core::aligned_floats("attention_backward", what, count); }
+// Scratch from the calling thread's cache (core/scratch_cache.h): repeated calls reuse mapped pages.
+using Scratch = core::ScratchFloats;
 
 // Bytes the kv_blocks split may spend on dQ partial buffers beyond dq itself.
 constexpr std::uint64_t kPartialBudget = 64ull << 20;
@@ -158,7 +159,7 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
   layout.dq_rows = kv || dq_f32 ? 0 : max_nq;  // per_head with f32 dq accumulates in place
   layout.layout(p.group);
   const int workers = pool.workers_for(static_cast<std::int64_t>(tasks.size()), kv ? slots : p.threads);
-  FloatBuffer scratch = aligned_floats("attention_backward (worker scratch)", static_cast<std::uint64_t>(layout.total * workers));
+  Scratch scratch("attention_backward", "the worker scratch", static_cast<std::uint64_t>(layout.total * workers));
 
   std::vector<std::vector<float>> dbias_parts;  // one per (sequence, KV head)
   if (!b.dbias.empty()) {
@@ -206,7 +207,7 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
   } else {
     // Slot w: dq itself for w = 0 when dq is f32, else a dense f32 [B, rows, Hq, D] buffer.
     const int buffers = workers - (dq_f32 ? 1 : 0);
-    FloatBuffer partial = aligned_floats("attention_backward (dQ partial sums)", dq_floats * static_cast<std::uint64_t>(buffers));
+    Scratch partial("attention_backward", "the dQ partial sums", dq_floats * static_cast<std::uint64_t>(buffers));
     std::fill(partial.get(), partial.get() + dq_floats * static_cast<std::uint64_t>(buffers), 0.0f);
     auto for_each_dq_row = [&](auto&& fn) {  // fn(dq offset, dense [B, rows, Hq, D] offset) per (b, i, h), parallel over rows
       pool.parallel_for(qb * qrows, [&](std::int64_t row, int) {

@@ -133,10 +133,20 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
     const std::int64_t tile = tile0 + j0 / bk;
     const auto* Kp = reinterpret_cast<const std::uint16_t*>(P.data + tile * P.tile_floats);
     const std::uint16_t* Vp = Kp + dp * bk;
-    // S = Q · Kᵀ  (d/2 pair steps; every S row a contiguous run of bk keys)
-    dp_block<false>(Q, dp / 2, rows_p, dp / 2, Kp, bk * 2, bk, Sx, bk);
-
     const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
+    // Diagonal tiles: each 6-row group multiplies only up to the last key its last row sees (as the
+    // f32 path; the masked scaling below writes −inf past it).
+    auto group_keys = [&](std::int64_t r) {
+      return imax(0, imin(kn, p.visible(imin(t.i0 + r + kRows, t.i1) - 1, sq).hi - j0));
+    };
+    // S = Q · Kᵀ  (d/2 pair steps; every S row a contiguous run of bk keys)
+    if (full) dp_block<false>(Q, dp / 2, rows_p, dp / 2, Kp, bk * 2, bk, Sx, bk);
+    else
+      for (std::int64_t r = 0; r < rows_p; r += kRows) {
+        const std::int64_t n = (group_keys(r) + 15) / 16 * 16;
+        if (n > 0) dp_block<false>(Q + r * dp, dp / 2, kRows, dp / 2, Kp, bk * 2, n, Sx + r * bk, bk);
+      }
+
     for (std::int64_t r = 0; r < rows; ++r) {
       float* srow = Sx + r * bk;
       std::uint16_t* prow = Pb + r * bk;
@@ -197,7 +207,12 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
           for (std::int64_t c = 0; c < dv; ++c) O[r * dvp + c] += w * bf16_to_f32(vcol[c * 2]);
         }
     } else {
-      dp_block<true>(Pb, bk / 2, rows_p, (kn + 1) / 2, Vp, dvp * 2, dvp, O, dvp);
+      if (full) dp_block<true>(Pb, bk / 2, rows_p, (kn + 1) / 2, Vp, dvp * 2, dvp, O, dvp);
+      else
+        for (std::int64_t r = 0; r < rows_p; r += kRows) {  // keys past group_keys have P = 0 in the group
+          const std::int64_t kp = (group_keys(r) + 1) / 2;
+          if (kp > 0) dp_block<true>(Pb + r * bk, bk / 2, kRows, kp, Vp, dvp * 2, dvp, O + r * dvp, dvp);
+        }
     }
   }
 

@@ -39,35 +39,67 @@ void exp2_array_impl(const float* x, float* y, std::int64_t n) {
   }
 }
 
+// Whether v · 0 is 0 for every element (false when the row holds NaN or ±Inf).
+template <class S>
+bool row_is_finite(const float* x, std::int64_t n) {
+  using V = typename S::V;
+  V acc = S::zero();
+  std::int64_t c = 0;
+  for (; c + S::W <= n; c += S::W) acc = S::add(acc, S::mul(S::load(x + c), S::zero()));
+  float tail = S::reduce_add(acc);
+  for (; c < n; ++c) tail += x[c] * 0.0f;
+  return tail == 0;
+}
+
 // One key tile [j0, j0 + bk) of KV head u.kv_head: Kᵀ [d, bk] (zero-padded keys keep S finite)
 // and, when V cannot be read in place, V [bk, dvp] (zero-padded columns). Flags a tile whose V
 // holds NaN/Inf: there 0 · NaN in P · V would poison rows that give the key zero weight.
+//   Kᵀ[c, j] = K[j0 + j, c]     transposed S::W keys × S::W dims at a time (S::transpose_block)
 template <class S>
 void forward_pack_impl(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const PackUnit& u) {
+  constexpr int W = S::W;
   const Sequence& sq = p.seqs[static_cast<std::size_t>(u.seq)];
   const std::int64_t d = p.d, dv = p.dv, dvp = L.dvp, bk = L.bk, hk = u.kv_head;
   const std::int64_t kn = imin(bk, sq.nk - u.j0);
   float* Kt = P.data + u.tile * P.tile_floats;
   float* Vp = Kt + d * bk;
-  float tmp[1024];  // one key row; D, Dv <= 1024 (checked by forward.cpp)
-  bool bad = false;
-  for (std::int64_t j = 0; j < bk; ++j) {
-    if (j < kn) {
-      const std::int64_t koff = sq.batch * p.k.step(0) + (sq.k0 + u.j0 + j) * p.k.step(1) + hk * p.k.step(2);
-      load_row<S>(p.k.data, p.k.dtype, koff, p.k.step(3), d, tmp);
-      for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = tmp[c];
-      const std::int64_t voff = sq.batch * p.v.step(0) + (sq.k0 + u.j0 + j) * p.v.step(1) + hk * p.v.step(2);
-      float* vrow = P.v_packed ? Vp + j * dvp : tmp;
-      load_row<S>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, vrow);
-      for (std::int64_t c = dv; c < dvp && P.v_packed; ++c) vrow[c] = 0;
-      float acc = 0;  // v·0 is 0 for every finite v, NaN otherwise
-      for (std::int64_t c = 0; c < dv; ++c) acc += vrow[c] * 0.0f;
-      bad = bad || acc != 0;
-    } else {
-      for (std::int64_t c = 0; c < d; ++c) Kt[c * bk + j] = 0;
-      if (P.v_packed) for (std::int64_t c = 0; c < dvp; ++c) Vp[j * dvp + c] = 0;
+  // f32 rows with unit stride are read in place; others are converted into `stage` (W rows).
+  const bool k_in_place = p.k.dtype == DType::f32 && p.k.step(3) == 1;
+  alignas(64) float stage[W][1024];  // D <= 1024 (checked by forward.cpp)
+  alignas(64) static const float zeros[1024] = {};
+  auto k_offset = [&](std::int64_t j) { return sq.batch * p.k.step(0) + (sq.k0 + u.j0 + j) * p.k.step(1) + hk * p.k.step(2); };
+  for (std::int64_t jb = 0; jb < bk; jb += W) {  // bk is a multiple of 64, so of W
+    const float* rows[W];
+    for (int j = 0; j < W; ++j) {
+      if (jb + j >= kn) rows[j] = zeros;  // padded keys: zero rows
+      else if (k_in_place) rows[j] = static_cast<const float*>(p.k.data) + k_offset(jb + j);
+      else {
+        load_row<S>(p.k.data, p.k.dtype, k_offset(jb + j), p.k.step(3), d, stage[j]);
+        rows[j] = stage[j];
+      }
     }
+    std::int64_t c = 0;
+    for (; c + W <= d; c += W) S::transpose_block(rows, c, Kt + c * bk + jb, bk);
+    for (; c < d; ++c)
+      for (int j = 0; j < W; ++j) Kt[c * bk + jb + j] = rows[j][c];
   }
+  bool bad = false;
+  for (std::int64_t j = 0; j < kn; ++j) {
+    const std::int64_t voff = sq.batch * p.v.step(0) + (sq.k0 + u.j0 + j) * p.v.step(1) + hk * p.v.step(2);
+    const float* vrow;
+    if (P.v_packed) {
+      float* dst = Vp + j * dvp;
+      load_row<S>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, dst);
+      for (std::int64_t c = dv; c < dvp; ++c) dst[c] = 0;
+      vrow = dst;
+    } else {
+      vrow = static_cast<const float*>(p.v.data) + voff;  // f32, unit stride: read in place later too
+    }
+    bad = bad || !row_is_finite<S>(vrow, dv);
+  }
+  if (P.v_packed)
+    for (std::int64_t j = kn; j < bk; ++j)
+      for (std::int64_t c = 0; c < dvp; ++c) Vp[j * dvp + c] = 0;
   P.nonfinite[u.tile] = bad ? 1 : 0;
 }
 
@@ -128,14 +160,32 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
                                  : static_cast<const float*>(p.v.data) + sq.batch * p.v.step(0) +
                                        (sq.k0 + j0) * p.v.step(1) + hk * p.v.step(2);
     const std::int64_t ldv = P.v_packed ? dvp : p.v.step(1);
-    // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
-    gemm_block<S, false, true>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
-
     const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
+    // Diagonal tiles (range mask only): each kMR-row group multiplies only up to the last key its
+    // last row sees (S rounded up to whole vectors), about half the tile's work on a causal diagonal.
+    const bool triangular = !full && !modifiers;
+    auto group_keys = [&](std::int64_t r) {  // tile keys [0, n) that rows r .. r + kMR − 1 may see
+      return imax(0, imin(kn, p.visible(imin(t.i0 + r + kMR, t.i1) - 1, sq).hi - j0));
+    };
+    // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
+    if (!triangular) gemm_block<S, false, true>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
+    else
+      for (std::int64_t r = 0; r < rows_p; r += kMR) {
+        const std::int64_t n = (group_keys(r) + S::W - 1) / S::W * S::W;  // the mask fills [n, bk) with −inf below
+        if (n > 0) gemm_block<S, false, true>(Q + r * d, d, kMR, d, Kt, bk, n, Sx + r * bk, bk);
+      }
+
     for (std::int64_t r = 0; r < rows; ++r) {
       float* srow = Sx + r * bk;
       const std::int64_t i = t.i0 + r;
-      if (modifiers || !full) {
+      if (!modifiers && !full) {
+        // Only the range mask: the visible tile columns are one run [a, b); −inf elsewhere (two
+        // short fills instead of a per-element test: diagonal tiles cost as much as 2 full ones).
+        const KeyRange vr = p.visible(i, sq);
+        const std::int64_t a = imin(kn, imax(0, vr.lo - j0)), b = imax(a, imin(kn, vr.hi - j0));
+        for (std::int64_t j = 0; j < a; ++j) srow[j] = kNegInf;
+        for (std::int64_t j = b; j < bk; ++j) srow[j] = kNegInf;
+      } else if (modifiers) {
         const KeyRange vr = p.visible(i, sq);
         for (std::int64_t j = 0; j < bk; ++j) {
           const std::int64_t jj = j0 + j;
@@ -181,7 +231,12 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       for (std::int64_t j = 0; j < bk; ++j) Sx[r * bk + j] = 0;
     // O += P · V  (only the kn real keys: padded V rows are never read)
     if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, rows, kn, Vt, ldv, dv, O, dvp);  // rare: keep 0 · NaN out
-    else gemm_block<S, true, true>(Sx, bk, rows_p, kn, Vt, ldv, dvp, O, dvp);
+    else if (!triangular) gemm_block<S, true, true>(Sx, bk, rows_p, kn, Vt, ldv, dvp, O, dvp);
+    else
+      for (std::int64_t r = 0; r < rows_p; r += kMR) {  // keys past group_keys have P = 0 in every row of the group
+        const std::int64_t n = group_keys(r);
+        if (n > 0) gemm_block<S, true, true>(Sx + r * bk, bk, kMR, n, Vt, ldv, dvp, O + r * dvp, dvp);
+      }
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2.

@@ -43,6 +43,9 @@ struct ForwardScratch {
   static std::int64_t align16(std::int64_t n) { return (n + 15) / 16 * 16; }
   static constexpr int kStatsAcc = 48;  // capture floats per row: 2 × 16 lanes + sink mass + argmax
   static constexpr std::int64_t kRowMultiple = 6;  // the micro-kernel's rows (kMR): blocks pad to it
+  // Query rows per task: a multiple of kRowMultiple (64 rows padded to 66 wasted 3 % of the
+  // products; measured at N = 4096, D = 128: 60–84 rows within noise of each other, 72 best).
+  static constexpr std::int64_t kBlockRows = 72;
   void layout() {
     const std::int64_t bq = (this->bq + kRowMultiple - 1) / kRowMultiple * kRowMultiple;
     std::int64_t at = 0;

@@ -19,6 +19,11 @@ struct SimdAvx2 {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  // dst[i · ldd + j] = rows[j][c + i] for i, j < W: a W × W block of keys transposed (Kᵀ panels).
+  static void transpose_block(const float* const* rows, std::int64_t c, float* dst, std::int64_t ldd) {
+    for (int i = 0; i < W; ++i)
+      for (int j = 0; j < W; ++j) dst[i * ldd + j] = rows[j][c + i];
+  }
   static float reduce_max(V x) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));

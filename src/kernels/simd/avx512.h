@@ -40,6 +40,32 @@ struct SimdAvx512 {
     return _mm512_scalef_ps(p, n);
   }
 
+  // dst[i · ldd + j] = rows[j][c + i] for i, j < 16: a 16 × 16 block of keys transposed in
+  // registers (unpack pairs of rows, shuffle quads, then a 4 × 4 transpose of 128-bit lanes), so
+  // packing Kᵀ costs 16 loads + 64 shuffles + 16 stores instead of 256 scattered scalar stores.
+  static void transpose_block(const float* const* rows, std::int64_t c, float* dst, std::int64_t ldd) {
+    V r[16], t[16], u[16];
+    for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(rows[j] + c);
+    for (int k = 0; k < 8; ++k) {  // t[2k], t[2k+1]: rows 2k, 2k+1 interleaved (per 128-bit lane)
+      t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+      t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; ++k) {  // u[4k + m], lane L: rows 4k..4k+3 of column 4L + m
+      u[4 * k + 0] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+      u[4 * k + 1] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0xEE);
+      u[4 * k + 2] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+      u[4 * k + 3] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
+    }
+    for (int m = 0; m < 4; ++m) {  // column 4L + m = lane L of u[m], u[4 + m], u[8 + m], u[12 + m]
+      const V x0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x44), x1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xEE);
+      const V x2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x44), x3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xEE);
+      _mm512_storeu_ps(dst + (0 + m) * ldd, _mm512_shuffle_f32x4(x0, x2, 0x88));
+      _mm512_storeu_ps(dst + (4 + m) * ldd, _mm512_shuffle_f32x4(x0, x2, 0xDD));
+      _mm512_storeu_ps(dst + (8 + m) * ldd, _mm512_shuffle_f32x4(x1, x3, 0x88));
+      _mm512_storeu_ps(dst + (12 + m) * ldd, _mm512_shuffle_f32x4(x1, x3, 0xDD));
+    }
+  }
+
   // n contiguous 16-bit values -> f32 (n a multiple of W not required: tail done by mask).
   static void bf16_to_f32(const std::uint16_t* src, float* dst, std::int64_t n) {
     std::int64_t i = 0;

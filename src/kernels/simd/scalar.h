@@ -24,6 +24,11 @@ struct SimdScalar {
   static float reduce_max(V a) { float m = a.x[0]; for (int i = 1; i < W; ++i) m = (a.x[i] > m || a.x[i] != a.x[i]) ? a.x[i] : m; return m; }
   static float reduce_add(V a) { float s = 0; for (float e : a.x) s += e; return s; }
   static V exp2(V a) { for (float& e : a.x) e = std::exp2(e); return a; }
+  // dst[i · ldd + j] = rows[j][c + i] for i, j < W: a W × W block of keys transposed (Kᵀ panels).
+  static void transpose_block(const float* const* rows, std::int64_t c, float* dst, std::int64_t ldd) {
+    for (int i = 0; i < W; ++i)
+      for (int j = 0; j < W; ++j) dst[i * ldd + j] = rows[j][c + i];
+  }
   static void bf16_to_f32(const std::uint16_t* src, float* dst, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) dst[i] = attend::bf16_to_f32(src[i]);
   }
