@@ -1,12 +1,29 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "attend/runtime.h"
 #include "core/check.h"
 
 namespace attend::core {
+namespace {
+
+// Polls `ready` for up to `micros` µs (checking the clock every 64 polls); true once it holds.
+template <class Ready>
+bool spin_until(Ready&& ready, int micros) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();  // yield the core's pipeline to the sibling while polling
+#endif
+    if ((i & 63) == 0 && std::chrono::steady_clock::now() >= until) return false;
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) {
   for (int w = 1; w < std::max(1, threads); ++w) threads_.emplace_back([this, w] { worker_loop(w); });
@@ -45,6 +62,7 @@ void ThreadPool::run_tasks(int worker) {
 void ThreadPool::worker_loop(int worker) {
   std::uint64_t seen = 0;
   for (;;) {
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, kSpinMicros);
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -81,6 +99,7 @@ void ThreadPool::parallel_for(std::int64_t n, const Task& fn, int max_workers) {
   }
   wake_.notify_all();
   run_tasks(0);
+  spin_until([&] { return finished_.load(std::memory_order_acquire) == workers - 1; }, kSpinMicros);
   {
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [&] { return finished_ == workers - 1; });
