@@ -9,6 +9,8 @@
 //   P = softmax step   one online-softmax update per block and row (block_softmax)
 //   O_r = α_r O_r + Σ_j P_rj v_j   V rows read straight from the cache, each load feeding 4 rows,
 //                      64 output dims × 4 rows held in registers across the block's keys
+// bf16 rows are read 32 elements per load in even/odd order (Q and O kept in that order), and the
+// next block's K/V bytes are prefetched a few lines per inner step while this block computes.
 #include <cstring>
 #include <type_traits>
 #include <utility>
