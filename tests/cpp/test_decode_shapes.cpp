@@ -82,6 +82,11 @@ TEST(DecodeShapes, EverySimdPathEqualsTheDoubleReference) {
       {130, 1, 8, 32, 128, 128},     // the benchmark's head layout
       {1000, 2, 2, 6, 33, 33, 5},    // a window: the first chunk is fully masked for both tokens
       {600, 1, 1, 3, 64, 64, -1, 2.0f, true},  // softcap and ALiBi, group 3 (a 3-row block)
+      // AVX-512 bf16 reads full 32-element chunks in even/odd order: a pair then a ragged 16 (50),
+      // pairs then a full single 16 (96, 80), a pair then a 1-element tail (33, D ≠ Dv)
+      {45, 1, 2, 8, 50, 50},
+      {70, 2, 1, 4, 96, 80},
+      {19, 1, 4, 4, 33, 64},
   };
   for (Isa isa : isas)
     for (DType dt : {DType::f32, DType::bf16, DType::f16})
@@ -106,6 +111,43 @@ TEST(DecodeShapes, EverySimdPathEqualsTheDoubleReference) {
         const auto want = reference(c, dt, to_f32(q.view()), to_f32(kt.view()), to_f32(vt.view()), slopes);
         EXPECT_LE(rel_l2(to_f32(out.view()), want), 1e-5) << describe(c, dt, isa);
       }
+}
+
+// Sequences long enough for chunks of 1024 and 2048 tokens (decode_chunk), on every path and
+// cache dtype; one with a window that masks the first chunks entirely.
+TEST(DecodeShapes, LongSequencesTakeLongerChunks) {
+  std::vector<Isa> isas{Isa::scalar};
+  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
+  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
+  const std::vector<Case> cases{
+      {20000, 1, 1, 2, 16, 16},
+      {70001, 1, 1, 2, 33, 8, 9000},
+  };
+  for (const Case& c : cases) {
+    Tensor kt(DType::f32, {c.n, c.g, c.d}), vt(DType::f32, {c.n, c.g, c.dv});
+    fill_uniform(kt, 31);
+    fill_uniform(vt, 32);
+    Tensor q(DType::f32, {1, c.t, c.hq, c.d});
+    fill_uniform(q, 33, -2, 2);
+    for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+      KVCache cache(1, c.n, c.g, c.d, c.dv, dt);
+      cache.append(0, kt.view(), vt.view());
+      const auto want = reference(c, dt, to_f32(q.view()), to_f32(kt.view()), to_f32(vt.view()), {});
+      for (Isa isa : isas) {
+        Tensor o1(DType::f32, {1, c.t, c.hq, c.dv}), o2(DType::f32, {1, c.t, c.hq, c.dv});
+        DecodeOptions o;
+        o.window_left = c.window_left;
+        set_isa_override(isa);
+        o.threads = 1;
+        decode(q.view(), cache, o1.view(), o);
+        o.threads = 2;
+        decode(q.view(), cache, o2.view(), o);
+        clear_isa_override();
+        EXPECT_LE(rel_l2(to_f32(o1.view()), want), 1e-5) << describe(c, dt, isa);
+        EXPECT_EQ(to_f32(o1.view()), to_f32(o2.view())) << describe(c, dt, isa);  // the split does not depend on threads
+      }
+    }
+  }
 }
 
 // A sink + window cache after many evictions (the middle of the sequence is gone) and a paged
