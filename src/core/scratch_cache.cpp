@@ -35,10 +35,12 @@ ThreadCache& thread_cache() {
 
 ScratchFloats::ScratchFloats(const char* fn, const char* what, std::uint64_t count) {
   ThreadCache& c = thread_cache();
-  // Best fit: the smallest idle block that holds `count` (a big block stays free for a big request).
+  // Best fit among blocks at most 1/8 (+ 64 KiB) larger than asked: a call never holds much more
+  // than it needs, so peak memory stays what it would be without the cache.
+  const std::uint64_t loose = count + count / 8 + 16384;
   auto best = c.idle.end();
   for (auto it = c.idle.begin(); it != c.idle.end(); ++it)
-    if (it->capacity >= count && (best == c.idle.end() || it->capacity < best->capacity)) best = it;
+    if (it->capacity >= count && it->capacity <= loose && (best == c.idle.end() || it->capacity < best->capacity)) best = it;
   if (best != c.idle.end()) {
     data_ = best->data;
     capacity_ = best->capacity;
@@ -46,8 +48,8 @@ ScratchFloats::ScratchFloats(const char* fn, const char* what, std::uint64_t cou
     c.idle.erase(best);
     return;
   }
-  // Nothing fits: the idle blocks are all too small for calls like this one; free them first so
-  // the cache holds what recent calls need, not a history of smaller sizes.
+  // Nothing fits: free every idle block before allocating (idle memory never adds to a new peak),
+  // so the cache holds what recent calls need, not a history of other sizes.
   c.clear();
   FloatBuffer fresh = aligned_floats(fn, what, count);
   data_ = fresh.release();

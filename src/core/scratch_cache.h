@@ -5,7 +5,9 @@
 // fresh 4 MiB panel buffer per call cost 30–50 % of an N = 512 forward in page faults.
 //
 // Bounded: a thread keeps at most kScratchCacheBytes of idle blocks (the least recently returned
-// go first), and a block larger than that is freed on return. Nested calls on one thread (a capture
+// go first), and a block larger than that is freed on return. A request takes an idle block only
+// if it is at most 1/8 larger than asked; otherwise every idle block is freed before allocating,
+// so the cache never raises a call's peak memory. Nested calls on one thread (a capture
 // sink calling attention) just take other blocks. attend::release_scratch_memory() empties the
 // calling thread's cache.
 #include <cstdint>
@@ -24,6 +26,7 @@ class ScratchFloats {
   ScratchFloats(const ScratchFloats&) = delete;
   ScratchFloats& operator=(const ScratchFloats&) = delete;
   float* get() const { return data_; }
+  std::uint64_t capacity() const { return capacity_; }  // floats usable (>= the count asked for)
 
  private:
   float* data_ = nullptr;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "attend/attend.h"
+#include "core/scratch_cache.h"
 #include "core/thread_pool.h"
 #include "test_util.h"
 
@@ -120,3 +121,30 @@ TEST(Image, PngHasSignatureAndSize) {
 
 }  // namespace
 }  // namespace attend
+
+// The per-thread scratch cache hands a returned block to the next same-size request, never a block
+// much larger than asked, and frees what it holds on request.
+TEST(ScratchCache, ReusesSameSizeBlocksAndNeverOversizes) {
+  attend::release_scratch_memory();
+  float* first = nullptr;
+  {
+    attend::core::ScratchFloats a("test", "a", 1 << 20);
+    first = a.get();
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % 64, 0u);
+    first[(1 << 20) - 1] = 1.0f;  // the whole block is usable
+  }
+  {
+    attend::core::ScratchFloats again("test", "again", 1 << 20);
+    EXPECT_EQ(again.get(), first);  // same size: the cached block
+    EXPECT_EQ(again.capacity(), std::uint64_t{1} << 20);
+    attend::core::ScratchFloats nested("test", "nested", 1 << 20);
+    EXPECT_NE(nested.get(), again.get());  // a block in use is never handed out twice
+  }
+  {
+    attend::core::ScratchFloats small("test", "small", 1000);  // far smaller: not a cached 4 MiB block
+    EXPECT_GE(small.capacity(), 1000u);
+    EXPECT_LT(small.capacity(), 2000u);
+  }
+  attend::release_scratch_memory();
+}
