@@ -106,6 +106,26 @@ TEST(Decode, EverySimdPathEqualsTheReference) {
     }
 }
 
+// More than 16 query rows per KV head (18: the AVX-512 softmax's rows in vectors of 16, then 2)
+// and two KV heads (its P·V runs one head behind the scores), f16 cache, every SIMD path.
+TEST(Decode, ManyRowsPerKvHeadEqualTheReference) {
+  std::vector<Isa> isas{Isa::scalar};
+  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
+  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
+  for (Isa isa : isas) {
+    const std::int64_t n = 40, T = 1, G = 2, H = 36, D = 16;
+    Stream st(n, G, D, D, 11);
+    KVCache cache(1, n, G, D, D, DType::f16);
+    cache.append(0, st.rows(st.k, 0, n), st.rows(st.v, 0, n));
+    Tensor q(DType::f32, {1, T, H, D}), out(DType::f32, {1, T, H, D});
+    fill_uniform(q, 13);
+    set_isa_override(isa);
+    decode(q.view(), cache, out.view());
+    clear_isa_override();
+    EXPECT_LE(rel_l2(to_f32(out.view()), reference_decode(q, st.k, st.v, DType::f16, iota(n), n)), 1e-5) << isa_name(isa);
+  }
+}
+
 TEST(Decode, EvictionWindowAndSinksEqualAttentionOverKeptTokens) {
   const std::int64_t G = 1, H = 4, D = 32, N = 300;
   for (EvictionPolicy pol : {EvictionPolicy{64, 0}, EvictionPolicy{64, 4}, EvictionPolicy{10, 1}}) {
