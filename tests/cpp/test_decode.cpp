@@ -86,44 +86,38 @@ TEST(Decode, EqualsAttentionOverTheWholeSequence) {
 
 // Every SIMD path (scalar, AVX2, AVX-512) against the reference: MQA (one KV head, 7 query heads:
 // a 4-row block plus 3 single rows), an odd head size, a ragged last block.
-TEST(Decode, EverySimdPathEqualsTheReference) {
-  std::vector<Isa> isas{Isa::scalar};
-  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
-  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
-  for (Isa isa : isas)
-    for (DType dt : {DType::f32, DType::bf16}) {
-      const std::int64_t n = 65, T = 2, G = 1, H = 7, D = 33;
-      Stream st(n, G, D, D, 5);
-      KVCache cache(1, n, G, D, D, dt);
-      cache.append(0, st.rows(st.k, 0, n), st.rows(st.v, 0, n));
-      Tensor q(DType::f32, {1, T, H, D}), out(DType::f32, {1, T, H, D});
-      fill_uniform(q, 7);
-      set_isa_override(isa);
-      decode(q.view(), cache, out.view());
-      clear_isa_override();
-      const auto want = reference_decode(q, st.k, st.v, dt, iota(n), n);
-      EXPECT_LE(rel_l2(to_f32(out.view()), want), tol_for(dt)) << isa_name(isa) << " " << dtype_name(dt);
-    }
+// Decode of T new tokens over a cache holding n tokens (G KV heads, H query heads, head size D),
+// on one SIMD path, against the double reference: the relative L2 error.
+double full_cache_decode_error(Isa isa, std::int64_t n, std::int64_t T, std::int64_t G, std::int64_t H, std::int64_t D,
+                               DType dt, std::uint64_t seed) {
+  Stream st(n, G, D, D, seed);
+  KVCache cache(1, n, G, D, D, dt);
+  cache.append(0, st.rows(st.k, 0, n), st.rows(st.v, 0, n));
+  Tensor q(DType::f32, {1, T, H, D}), out(DType::f32, {1, T, H, D});
+  fill_uniform(q, seed + 2);
+  set_isa_override(isa);
+  decode(q.view(), cache, out.view());
+  clear_isa_override();
+  return rel_l2(to_f32(out.view()), reference_decode(q, st.k, st.v, dt, iota(n), n));
 }
 
-// More than 16 query rows per KV head (18: the AVX-512 softmax's rows in vectors of 16, then 2)
-// and two KV heads (its P·V runs one head behind the scores), f16 cache, every SIMD path.
-TEST(Decode, ManyRowsPerKvHeadEqualTheReference) {
+std::vector<Isa> supported_isas() {
   std::vector<Isa> isas{Isa::scalar};
   if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
   if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
-  for (Isa isa : isas) {
-    const std::int64_t n = 40, T = 1, G = 2, H = 36, D = 16;
-    Stream st(n, G, D, D, 11);
-    KVCache cache(1, n, G, D, D, DType::f16);
-    cache.append(0, st.rows(st.k, 0, n), st.rows(st.v, 0, n));
-    Tensor q(DType::f32, {1, T, H, D}), out(DType::f32, {1, T, H, D});
-    fill_uniform(q, 13);
-    set_isa_override(isa);
-    decode(q.view(), cache, out.view());
-    clear_isa_override();
-    EXPECT_LE(rel_l2(to_f32(out.view()), reference_decode(q, st.k, st.v, DType::f16, iota(n), n)), 1e-5) << isa_name(isa);
-  }
+  return isas;
+}
+
+TEST(Decode, EverySimdPathEqualsTheReference) {
+  for (Isa isa : supported_isas())
+    for (DType dt : {DType::f32, DType::bf16})
+      EXPECT_LE(full_cache_decode_error(isa, 65, 2, 1, 7, 33, dt, 5), tol_for(dt)) << isa_name(isa) << " " << dtype_name(dt);
+}
+
+// More than 16 query rows per KV head (18: more than one AVX-512 vector of rows) and two KV heads,
+// f16 cache, every SIMD path.
+TEST(Decode, ManyRowsPerKvHeadEqualTheReference) {
+  for (Isa isa : supported_isas()) EXPECT_LE(full_cache_decode_error(isa, 40, 1, 2, 36, 16, DType::f16, 11), 1e-5) << isa_name(isa);
 }
 
 TEST(Decode, EvictionWindowAndSinksEqualAttentionOverKeptTokens) {
