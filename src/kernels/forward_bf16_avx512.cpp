@@ -1,8 +1,8 @@
 // The AVX512-BF16 forward path (see forward_bf16.h). Per task (sequence, head h, rows [i0, i1)):
 //   Q ← q rows as bf16 (unscaled: the scale goes on S in f32, so S is exact up to f32 accumulation)
-//   for each key tile [j0, j1) that the mask leaves at least partly visible:
-//     S = Q · Kᵀ                        (vdpbf16ps, 6 rows × 64 keys in registers)
-//     S ← S · scale · log2 e, masked    (−inf outside the visible range)
+//   for each key tile [j0, j1) that the mask leaves at least partly visible, and each 6-row group:
+//     S = Q · Kᵀ · scale · log2 e, masked  (vdpbf16ps, 6 rows × 64 keys in registers; −inf outside
+//                                          the visible range, applied before S leaves the registers)
 //     m' = max(m, rowmax S); P = bf16(exp2(S − m')); l = l·2^(m−m') + Σ exp2(S − m'); O = O·2^(m−m') + P·V
 //   out = O / l,  lse = (m + log2 l) · ln 2
 #include <immintrin.h>
@@ -68,6 +68,56 @@ void dp_block(const std::uint16_t* a, std::int64_t lda, std::int64_t m, std::int
   }
 }
 
+// S_g[r, 0..16·NV) = (A_g · B) · c for the 6 rows of a group, written to s (row stride lds) and
+// folded into the running row maxima rmax[r]. When Masked, lanes whose column col + lane lies
+// outside the row's visible tile columns [lo[r], hi[r]) become −inf. The scale, mask and max ride
+// on the accumulators still in registers: no separate pass re-reads S to scale it.
+template <int NV, bool Masked>
+inline void logits_micro(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, const std::uint16_t* b,
+                         std::int64_t ldb, float* s, std::int64_t lds, V cv, std::int64_t col, const std::int32_t* lo,
+                         const std::int32_t* hi, V* rmax) {
+  __m512 acc[kRows][NV];
+  for (int r = 0; r < kRows; ++r)
+    for (int n = 0; n < NV; ++n) acc[r][n] = _mm512_setzero_ps();
+  for (std::int64_t k = 0; k < kp; ++k) {
+    __m512bh bv[NV];
+    for (int n = 0; n < NV; ++n) bv[n] = (__m512bh)_mm512_loadu_si512(b + k * ldb + n * 32);
+    for (int r = 0; r < kRows; ++r) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair_at(a + (r * lda + k) * 2)));
+      for (int n = 0; n < NV; ++n) acc[r][n] = _mm512_dpbf16_ps(acc[r][n], av, bv[n]);
+    }
+  }
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int r = 0; r < kRows; ++r) {
+    V m = rmax[r];
+    for (int n = 0; n < NV; ++n) {
+      V x = S::mul(acc[r][n], cv);
+      if constexpr (Masked) {
+        const __m512i c = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(col + n * 16)));
+        const __mmask16 in =
+            _mm512_cmpge_epi32_mask(c, _mm512_set1_epi32(lo[r])) & _mm512_cmplt_epi32_mask(c, _mm512_set1_epi32(hi[r]));
+        x = _mm512_mask_mov_ps(S::set1(kNegInf), in, x);
+      }
+      S::store(s + r * lds + n * 16, x);
+      m = S::max(m, x);
+    }
+    rmax[r] = m;
+  }
+}
+
+// S_g[6 × n] = (A_g · B) · c, masked as logits_micro, for n a multiple of 16.
+template <bool Masked>
+void logits_group(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, const std::uint16_t* b, std::int64_t ldb,
+                  std::int64_t n, float* s, std::int64_t lds, V cv, const std::int32_t* lo, const std::int32_t* hi,
+                  V* rmax) {
+  std::int64_t col = 0;
+  for (; col + 64 <= n; col += 64)
+    logits_micro<4, Masked>(a, lda, kp, b + col * 2, ldb, s + col, lds, cv, col, lo, hi, rmax);
+  for (; col + 32 <= n; col += 32)
+    logits_micro<2, Masked>(a, lda, kp, b + col * 2, ldb, s + col, lds, cv, col, lo, hi, rmax);
+  if (col < n) logits_micro<1, Masked>(a, lda, kp, b + col * 2, ldb, s + col, lds, cv, col, lo, hi, rmax);
+}
+
 }  // namespace
 
 // One key tile [j0, j0 + bk) of KV head u.kv_head into the pair layouts of forward_bf16.h
@@ -80,28 +130,109 @@ void forward_pack_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
   std::uint16_t* Vp = Kp + dp * bk;
   const auto* kin = static_cast<const std::uint16_t*>(p.k.data);
   const auto* vin = static_cast<const std::uint16_t*>(p.v.data);
-  bool bad = false;
-  for (std::int64_t j = 0; j < bk; ++j) {
+  auto k_row = [&](std::int64_t j) {
+    return kin + sq.batch * p.k.step(0) + (sq.k0 + u.j0 + j) * p.k.step(1) + hk * p.k.step(2);
+  };
+  auto v_row = [&](std::int64_t j) {
+    return vin + sq.batch * p.v.step(0) + (sq.k0 + u.j0 + j) * p.v.step(1) + hk * p.v.step(2);
+  };
+
+  // Kp[c/2][j][c%2] = K[j][c]: as 32-bit words (one head-dim pair each) Kp is the transpose of
+  // K's rows, so whole 16-key × 16-pair blocks go through the 16 × 16 register transpose.
+  std::int64_t kfast = 0;  // keys packed by the transpose
+  if (p.k.step(3) == 1 && d % 32 == 0) {
+    for (; kfast + 16 <= kn; kfast += 16) {
+      const float* rows[16];
+      for (int j = 0; j < 16; ++j) rows[j] = reinterpret_cast<const float*>(k_row(kfast + j));
+      for (std::int64_t c = 0; c < d / 2; c += 16)
+        S::transpose_block(rows, c, reinterpret_cast<float*>(Kp) + c * bk + kfast, bk);
+    }
+  }
+  for (std::int64_t j = kfast; j < bk; ++j) {
     const bool real = j < kn;
-    const std::int64_t key = sq.k0 + u.j0 + j;
-    const std::int64_t koff = sq.batch * p.k.step(0) + key * p.k.step(1) + hk * p.k.step(2);
-    const std::int64_t voff = sq.batch * p.v.step(0) + key * p.v.step(1) + hk * p.v.step(2);
-    // Kp[c/2][j][c%2] = K[j][c]
+    const std::uint16_t* krow = real ? k_row(j) : nullptr;
     for (std::int64_t c = 0; c < dp; ++c)
-      Kp[(c >> 1) * bk * 2 + j * 2 + (c & 1)] = real && c < d ? kin[koff + c * p.k.step(3)] : std::uint16_t{0};
-    // Vp[j/2][c][j%2] = V[j][c]
-    std::uint16_t* vrow = Vp + (j >> 1) * dvp * 2 + (j & 1);
+      Kp[(c >> 1) * bk * 2 + j * 2 + (c & 1)] = real && c < d ? krow[c * p.k.step(3)] : std::uint16_t{0};
+  }
+
+  // Vp[j/2][c][j%2] = V[j][c]: two key rows interleaved 32 columns at a time by vpermt2w.
+  bool bad = false;
+  std::int64_t vfast = 0;  // keys packed by the interleave (in pairs)
+  if (p.v.step(3) == 1 && dv % 32 == 0) {
+    alignas(64) static constexpr std::uint16_t kLo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                                                         8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+    const __m512i lo_idx = _mm512_load_si512(kLo);
+    const __m512i hi_idx = _mm512_add_epi16(lo_idx, _mm512_set1_epi16(16));
+    const __m512i exp_bits = _mm512_set1_epi16(0x7f80);
+    __mmask32 nonfinite = 0;
+    for (; vfast + 2 <= kn; vfast += 2) {
+      const std::uint16_t *a = v_row(vfast), *b = v_row(vfast + 1);
+      std::uint16_t* dst = Vp + (vfast >> 1) * dvp * 2;
+      for (std::int64_t c = 0; c < dv; c += 32) {
+        const __m512i x = _mm512_loadu_si512(a + c), y = _mm512_loadu_si512(b + c);
+        nonfinite |= _mm512_cmpeq_epi16_mask(_mm512_and_si512(x, exp_bits), exp_bits) |
+                     _mm512_cmpeq_epi16_mask(_mm512_and_si512(y, exp_bits), exp_bits);
+        _mm512_storeu_si512(dst + c * 2, _mm512_permutex2var_epi16(x, lo_idx, y));
+        _mm512_storeu_si512(dst + c * 2 + 32, _mm512_permutex2var_epi16(x, hi_idx, y));
+      }
+      for (std::int64_t c = dv; c < dvp; ++c) dst[c * 2] = dst[c * 2 + 1] = 0;
+    }
+    bad = nonfinite != 0;
+  }
+  for (std::int64_t j = vfast; j < bk; ++j) {
+    const bool real = j < kn;
+    const std::uint16_t* vr = real ? v_row(j) : nullptr;
+    std::uint16_t* dst = Vp + (j >> 1) * dvp * 2 + (j & 1);
     for (std::int64_t c = 0; c < dvp; ++c) {
-      const std::uint16_t x = real && c < dv ? vin[voff + c * p.v.step(3)] : std::uint16_t{0};
-      vrow[c * 2] = x;
+      const std::uint16_t x = real && c < dv ? vr[c * p.v.step(3)] : std::uint16_t{0};
+      dst[c * 2] = x;
       bad = bad || bf16_nonfinite(x);
     }
   }
   P.nonfinite[u.tile] = bad ? 1 : 0;
 }
 
-// scratch regions (ForwardScratch with bf16_weights): q holds Q as bf16 [rows_p, dp], s the f32
-// logits, pb P as bf16 [rows_p, bk], o/m/l as in the f32 path. Capture is never requested here.
+namespace {
+
+// Rows [r0, r0 + 6) of one key tile after their logits: the online-softmax update of M, Lsum and
+// O for the group's real rows (gr of them), P as bf16 over the computed columns [0, ncomp).
+inline void softmax_group(const float* Sx, std::uint16_t* Pb, std::int64_t bk, std::int64_t ncomp, std::int64_t gr,
+                          const V* rmax, float* M, float* Lsum, float* O, std::int64_t dvp) {
+  for (std::int64_t r = 0; r < gr; ++r) {
+    const float* srow = Sx + r * bk;
+    std::uint16_t* prow = Pb + r * bk;
+    float tile_max = S::reduce_max(rmax[r]);
+    if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
+      for (std::int64_t j = 0; j < ncomp; ++j)
+        if (srow[j] != srow[j]) tile_max = srow[j];
+    const float m_old = M[r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
+    if (m_new == kNegInf) {  // nothing visible yet: zero weights
+      std::memset(prow, 0, static_cast<std::size_t>(ncomp) * 2);
+      continue;
+    }
+    const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);  // 0 on the first visible tile
+    const V mv = S::set1(m_new);
+    V sum = S::zero();
+    for (std::int64_t j = 0; j < ncomp; j += 16) {
+      const V e = S::exp2(S::sub(S::load(srow + j), mv));
+      sum = S::add(sum, e);  // l sums the f32 weights (as FlashAttention); P·V uses them rounded
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(prow + j), (__m256i)_mm512_cvtneps_pbh(e));  // RNE
+    }
+    Lsum[r] = Lsum[r] * alpha + S::reduce_add(sum);
+    M[r] = m_new;
+    if (alpha != 1.0f) {
+      const V av = S::set1(alpha);
+      for (std::int64_t c = 0; c < dvp; c += 16) S::store(O + r * dvp + c, S::mul(S::load(O + r * dvp + c), av));
+    }
+  }
+  for (std::int64_t r = gr; r < kRows; ++r) std::memset(Pb + r * bk, 0, static_cast<std::size_t>(ncomp) * 2);
+}
+
+}  // namespace
+
+// scratch regions (ForwardScratch with bf16_weights): q holds Q as bf16 [rows_p, dp]; s and pb hold
+// one 6-row group's f32 logits and bf16 weights [6, bk] (so they stay in L1 between the products);
+// o/m/l as in the f32 path. Capture is never requested here.
 void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const ForwardTask& t,
                               float* scratch, bool, int, RowStats*) {
   const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
@@ -116,12 +247,15 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
 
   for (std::int64_t r = 0; r < rows_p; ++r) {
     const std::int64_t off = sq.batch * p.q.step(0) + (sq.q0 + t.i0 + r) * p.q.step(1) + h * p.q.step(2);
-    for (std::int64_t c = 0; c < dp; ++c)
-      Q[r * dp + c] = r < rows && c < d ? qin[off + c * p.q.step(3)] : std::uint16_t{0};
+    std::int64_t c = 0;
+    if (r < rows && p.q.step(3) == 1) {  // a contiguous row: one copy
+      std::memcpy(Q + r * dp, qin + off, static_cast<std::size_t>(d) * 2);
+      c = d;
+    }
+    for (; c < dp; ++c) Q[r * dp + c] = r < rows && c < d ? qin[off + c * p.q.step(3)] : std::uint16_t{0};
     M[r] = kNegInf;
     Lsum[r] = 0;
-    for (std::int64_t c = 0; c < dvp; ++c) O[r * dvp + c] = 0;
-    for (std::int64_t j = 0; j < bk; ++j) Pb[r * bk + j] = 0;  // padding rows stay zero
+    std::memset(O + r * dvp, 0, static_cast<std::size_t>(dvp) * 4);
   }
 
   const KeyRange first = p.visible(t.i0, sq), last = p.visible(t.i1 - 1, sq);
@@ -133,91 +267,50 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
     const std::int64_t tile = tile0 + j0 / bk;
     const auto* Kp = reinterpret_cast<const std::uint16_t*>(P.data + tile * P.tile_floats);
     const std::uint16_t* Vp = Kp + dp * bk;
-    const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
-    // Diagonal tiles: each 6-row group multiplies only up to the last key its last row sees (as the
-    // f32 path; the masked scaling below writes −inf past it).
-    auto group_keys = [&](std::int64_t r) {
-      return imax(0, imin(kn, p.visible(imin(t.i0 + r + kRows, t.i1) - 1, sq).hi - j0));
-    };
-    // S = Q · Kᵀ  (d/2 pair steps; every S row a contiguous run of bk keys)
-    if (full) dp_block<false>(Q, dp / 2, rows_p, dp / 2, Kp, bk * 2, bk, Sx, bk);
-    else
-      for (std::int64_t r = 0; r < rows_p; r += kRows) {
-        const std::int64_t n = (group_keys(r) + 15) / 16 * 16;
-        if (n > 0) dp_block<false>(Q + r * dp, dp / 2, kRows, dp / 2, Kp, bk * 2, n, Sx + r * bk, bk);
-      }
-
-    for (std::int64_t r = 0; r < rows; ++r) {
-      float* srow = Sx + r * bk;
-      std::uint16_t* prow = Pb + r * bk;
-      V mx = S::set1(kNegInf);
+    // One 6-row group at a time: its logits (6 × bk f32) and weights stay in L1 from the S
+    // product through the softmax to the P·V product, while the K and V tiles are shared by all.
+    for (std::int64_t g = 0; g < rows; g += kRows) {
+      const std::int64_t gr = imin(kRows, rows - g), gi0 = t.i0 + g, gi1 = gi0 + gr;
+      const KeyRange top = p.visible(gi0, sq), bottom = p.visible(gi1 - 1, sq);  // ranges are monotone in i
+      const std::int64_t keys = imax(0, imin(kn, bottom.hi - j0));  // columns any row of the group sees
+      if (keys == 0 || top.lo - j0 >= kn) continue;  // the whole group is outside this tile
+      const bool full = kn == bk && p.tile_fully_visible(gi0, gi1, j0, j0 + kn, sq);
+      const std::int64_t ncomp = full ? bk : (keys + 15) / 16 * 16;
+      V rmax[kRows];
+      for (auto& m : rmax) m = S::set1(kNegInf);
+      const std::uint16_t* Qg = Q + g * dp;
       if (full) {
-        for (std::int64_t j = 0; j < bk; j += 16) {
-          const V x = S::mul(S::load(srow + j), cv);
-          S::store(srow + j, x);
-          mx = S::max(mx, x);
-        }
+        logits_group<false>(Qg, dp / 2, dp / 2, Kp, bk * 2, bk, Sx, bk, cv, nullptr, nullptr, rmax);
       } else {
-        // Visible keys of this row as tile columns [lo, hi): s = visible ? s · c : −inf, by lane mask
-        // (the diagonal tiles of a causal mask are ~1/8 of the work at bk = 128: no scalar loop).
-        const KeyRange vr = p.visible(t.i0 + r, sq);
-        const __m512i lo = _mm512_set1_epi32(static_cast<int>(imax(0, imin(bk, vr.lo - j0))));
-        const __m512i hi = _mm512_set1_epi32(static_cast<int>(imax(0, imin(kn, vr.hi - j0))));
-        const V ninf = S::set1(kNegInf);
-        __m512i col = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        for (std::int64_t j = 0; j < bk; j += 16) {
-          const __mmask16 in = _mm512_cmpge_epi32_mask(col, lo) & _mm512_cmplt_epi32_mask(col, hi);
-          const V x = _mm512_mask_mul_ps(ninf, in, S::load(srow + j), cv);
-          S::store(srow + j, x);
-          mx = S::max(mx, x);
-          col = _mm512_add_epi32(col, _mm512_set1_epi32(16));
+        std::int32_t lo[kRows], hi[kRows];  // visible tile columns per row (empty for padding rows)
+        for (std::int64_t r = 0; r < kRows; ++r) {
+          const KeyRange vr = r < gr ? p.visible(gi0 + r, sq) : KeyRange{0, 0};
+          lo[r] = static_cast<std::int32_t>(imax(0, imin(bk, vr.lo - j0)));
+          hi[r] = static_cast<std::int32_t>(r < gr ? imax(0, imin(kn, vr.hi - j0)) : 0);
         }
+        logits_group<true>(Qg, dp / 2, dp / 2, Kp, bk * 2, ncomp, Sx, bk, cv, lo, hi, rmax);
       }
-      float tile_max = S::reduce_max(mx);
-      if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
-        for (std::int64_t j = 0; j < bk; ++j)
-          if (srow[j] != srow[j]) tile_max = srow[j];
-      const float m_old = M[r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
-      if (m_new == kNegInf) {  // nothing visible yet: zero weights
-        for (std::int64_t j = 0; j < bk; ++j) prow[j] = 0;
-        continue;
+      softmax_group(Sx, Pb, bk, ncomp, gr, rmax, M + g, Lsum + g, O + g * dvp, dvp);
+
+      // O_g += P_g · V over the key pairs the group computed (a padded key has P = 0 and V = 0).
+      const std::int64_t kp = full ? bk / 2 : (keys + 1) / 2;
+      if (P.nonfinite[tile]) {  // rare: skip zero weights so 0 · NaN stays out of rows that ignore the key
+        for (std::int64_t r = 0; r < gr; ++r)
+          for (std::int64_t j = 0; j < imin(kn, ncomp); ++j) {
+            const float w = bf16_to_f32(Pb[r * bk + j]);
+            if (w == 0.0f) continue;
+            const std::uint16_t* vcol = Vp + (j >> 1) * dvp * 2 + (j & 1);
+            for (std::int64_t c = 0; c < dv; ++c) O[(g + r) * dvp + c] += w * bf16_to_f32(vcol[c * 2]);
+          }
+      } else {
+        dp_block<true>(Pb, bk / 2, kRows, kp, Vp, dvp * 2, dvp, O + g * dvp, dvp);
       }
-      const float alpha = std::exp2(m_old - m_new);  // 0 on the first visible tile
-      const V mv = S::set1(m_new);
-      V sum = S::zero();
-      for (std::int64_t j = 0; j < bk; j += 16) {
-        const V e = S::exp2(S::sub(S::load(srow + j), mv));
-        sum = S::add(sum, e);  // l sums the f32 weights (as FlashAttention); P·V uses them rounded
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(prow + j), (__m256i)_mm512_cvtneps_pbh(e));  // RNE
-      }
-      Lsum[r] = Lsum[r] * alpha + S::reduce_add(sum);
-      M[r] = m_new;
-      if (alpha != 1.0f) {
-        const V av = S::set1(alpha);
-        for (std::int64_t c = 0; c < dvp; c += 16) S::store(O + r * dvp + c, S::mul(S::load(O + r * dvp + c), av));
-      }
-    }
-    // O += P · V over the ⌈kn/2⌉ key pairs (a padded key has P = 0 and V = 0).
-    if (P.nonfinite[tile]) {  // rare: skip zero weights so 0 · NaN stays out of rows that ignore the key
-      for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t j = 0; j < kn; ++j) {
-          const float w = bf16_to_f32(Pb[r * bk + j]);
-          if (w == 0.0f) continue;
-          const std::uint16_t* vcol = Vp + (j >> 1) * dvp * 2 + (j & 1);
-          for (std::int64_t c = 0; c < dv; ++c) O[r * dvp + c] += w * bf16_to_f32(vcol[c * 2]);
-        }
-    } else {
-      if (full) dp_block<true>(Pb, bk / 2, rows_p, (kn + 1) / 2, Vp, dvp * 2, dvp, O, dvp);
-      else
-        for (std::int64_t r = 0; r < rows_p; r += kRows) {  // keys past group_keys have P = 0 in the group
-          const std::int64_t kp = (group_keys(r) + 1) / 2;
-          if (kp > 0) dp_block<true>(Pb + r * bk, bk / 2, kRows, kp, Vp, dvp * 2, dvp, O + r * dvp, dvp);
-        }
     }
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2 (as the f32 path).
   float* lse_rows = scratch + L.lse;
+  const bool out_bf16_rows = p.out.dtype == DType::bf16 && p.out.step(3) == 1;
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t i = t.i0 + r;
     const bool empty = Lsum[r] == 0;  // NaN is not empty: a NaN logit makes the row NaN
@@ -226,8 +319,15 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
     lse_rows[r] = lse;
     const float* orow = O + r * dvp;
     const std::int64_t ooff = sq.batch * p.out.step(0) + (sq.q0 + i) * p.out.step(1) + h * p.out.step(2);
-    for (std::int64_t c = 0; c < dv; ++c)
-      core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c] * inv);
+    std::int64_t c = 0;
+    if (out_bf16_rows) {  // a row of bf16 out: 16 values per convert (the scalar store is a call each)
+      auto* dst = static_cast<std::uint16_t*>(p.out.data) + ooff;
+      const V iv = S::set1(inv);
+      for (; c + 16 <= dv; c += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c),
+                            (__m256i)_mm512_cvtneps_pbh(S::mul(S::load(orow + c), iv)));
+    }
+    for (; c < dv; ++c) core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c] * inv);
     if (!p.lse.empty())
       static_cast<float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)] = lse;
   }
