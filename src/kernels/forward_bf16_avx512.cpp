@@ -210,7 +210,8 @@ inline void softmax_group(const float* Sx, std::uint16_t* Pb, std::int64_t bk, s
       std::memset(prow, 0, static_cast<std::size_t>(ncomp) * 2);
       continue;
     }
-    const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);  // 0 on the first visible tile
+    // 0 on the first visible tile; 1 (exactly exp2(0)) when the max holds, without the libm call.
+    const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);
     const V mv = S::set1(m_new);
     V sum = S::zero();
     for (std::int64_t j = 0; j < ncomp; j += 16) {

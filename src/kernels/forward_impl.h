@@ -4,7 +4,7 @@
 //
 // Per task (sequence, head h, query rows [i0, i1)):
 //   Q ← q rows · scale (· log2 e when no logit modifiers, so exp2 can be used directly)
-//   for each key tile [j0, j1) that the mask leaves at least partly visible:
+//   for each key tile [j0, j1) that the mask leaves at least partly visible, and each 6-row group:
 //     S = Q · Kᵀ                           (register-blocked micro-kernel, K packed transposed)
 //     S ← modifiers / mask                  (only for tiles that need it)
 //     m' = max(m, rowmax S); P = exp2(S − m'); l = l·2^(m−m') + ΣP; O = O·2^(m−m') + P·V
@@ -160,83 +160,83 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
                                  : static_cast<const float*>(p.v.data) + sq.batch * p.v.step(0) +
                                        (sq.k0 + j0) * p.v.step(1) + hk * p.v.step(2);
     const std::int64_t ldv = P.v_packed ? dvp : p.v.step(1);
-    const bool full = kn == bk && p.tile_fully_visible(t.i0, t.i1, j0, j0 + kn, sq);
-    // Diagonal tiles (range mask only): each kMR-row group multiplies only up to the last key its
-    // last row sees (S rounded up to whole vectors), about half the tile's work on a causal diagonal.
-    const bool triangular = !full && !modifiers;
-    auto group_keys = [&](std::int64_t r) {  // tile keys [0, n) that rows r .. r + kMR − 1 may see
-      return imax(0, imin(kn, p.visible(imin(t.i0 + r + kMR, t.i1) - 1, sq).hi - j0));
-    };
-    // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
-    if (!triangular) gemm_block<S, false, true>(Q, d, rows_p, d, Kt, bk, bk, Sx, bk);
-    else
-      for (std::int64_t r = 0; r < rows_p; r += kMR) {
-        const std::int64_t n = (group_keys(r) + S::W - 1) / S::W * S::W;  // the mask fills [n, bk) with −inf below
-        if (n > 0) gemm_block<S, false, true>(Q + r * d, d, kMR, d, Kt, bk, n, Sx + r * bk, bk);
-      }
+    // One kMR-row group at a time: its logits and weights (kMR × bk) stay in L1 from the S product
+    // through the softmax to the P·V product, while the K and V tiles are shared by all groups.
+    for (std::int64_t g = 0; g < rows; g += kMR) {
+      const std::int64_t gr = imin(kMR, rows - g), gi0 = t.i0 + g, gi1 = gi0 + gr;
+      const KeyRange top = p.visible(gi0, sq), bottom = p.visible(gi1 - 1, sq);  // ranges are monotone in i
+      const std::int64_t keys = imax(0, imin(kn, bottom.hi - j0));  // tile keys [0, keys) some row may see
+      if (keys == 0 || top.lo - j0 >= kn) continue;  // the whole group is outside this tile
+      const bool full = kn == bk && p.tile_fully_visible(gi0, gi1, j0, j0 + kn, sq);
+      // Diagonal groups (range mask only) multiply only up to the last key their last row sees (S
+      // rounded up to whole vectors): about half a causal diagonal tile's work.
+      const bool triangular = !full && !modifiers;
+      const std::int64_t ncomp = triangular ? (keys + S::W - 1) / S::W * S::W : bk;  // the mask fills [keys, bk)
+      // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
+      gemm_block<S, false, true>(Q + g * d, d, kMR, d, Kt, bk, ncomp, Sx, bk);
 
-    for (std::int64_t r = 0; r < rows; ++r) {
-      float* srow = Sx + r * bk;
-      const std::int64_t i = t.i0 + r;
-      if (!modifiers && !full) {
-        // Only the range mask: the visible tile columns are one run [a, b); −inf elsewhere (two
-        // short fills instead of a per-element test: diagonal tiles cost as much as 2 full ones).
-        const KeyRange vr = p.visible(i, sq);
-        const std::int64_t a = imin(kn, imax(0, vr.lo - j0)), b = imax(a, imin(kn, vr.hi - j0));
-        for (std::int64_t j = 0; j < a; ++j) srow[j] = kNegInf;
-        for (std::int64_t j = b; j < bk; ++j) srow[j] = kNegInf;
-      } else if (modifiers) {
-        const KeyRange vr = p.visible(i, sq);
-        for (std::int64_t j = 0; j < bk; ++j) {
-          const std::int64_t jj = j0 + j;
-          if (j >= kn || jj < vr.lo || jj >= vr.hi) { srow[j] = kNegInf; continue; }
-          if (modifiers) srow[j] = p.modify_logit(srow[j], t.seq, h, i, jj, sq) * kLog2e;
+      for (std::int64_t r = 0; r < gr; ++r) {
+        float* srow = Sx + r * bk;
+        float* orow = O + (g + r) * dvp;
+        float* acc_row = acc + (g + r) * ForwardScratch::kStatsAcc;
+        const std::int64_t i = gi0 + r;
+        if (!modifiers && !full) {
+          // Only the range mask: the visible tile columns are one run [a, b); −inf elsewhere (two
+          // short fills instead of a per-element test: diagonal tiles cost as much as 2 full ones).
+          const KeyRange vr = p.visible(i, sq);
+          const std::int64_t a = imin(kn, imax(0, vr.lo - j0)), b = imax(a, imin(kn, vr.hi - j0));
+          for (std::int64_t j = 0; j < a; ++j) srow[j] = kNegInf;
+          for (std::int64_t j = b; j < bk; ++j) srow[j] = kNegInf;
+        } else if (modifiers) {
+          const KeyRange vr = p.visible(i, sq);
+          for (std::int64_t j = 0; j < bk; ++j) {
+            const std::int64_t jj = j0 + j;
+            if (j >= kn || jj < vr.lo || jj >= vr.hi) { srow[j] = kNegInf; continue; }
+            srow[j] = p.modify_logit(srow[j], t.seq, h, i, jj, sq) * kLog2e;
+          }
         }
+        // Online softmax for this row.
+        V mx = S::load(srow);
+        for (std::int64_t j = S::W; j < bk; j += S::W) mx = S::max(mx, S::load(srow + j));
+        float tile_max = S::reduce_max(mx);
+        if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
+          for (std::int64_t j = 0; j < bk; ++j)
+            if (srow[j] != srow[j]) tile_max = srow[j];
+        const float m_old = M[g + r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
+        if (m_new == kNegInf) {  // nothing visible yet: weights are all zero (NaN goes on: it must poison the row)
+          for (std::int64_t j = 0; j < bk; ++j) srow[j] = 0;
+          continue;
+        }
+        // 0 on the first visible tile; 1 (exactly exp2(0)) when the max holds, without the libm call.
+        const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);
+        StatsTile<S> st(stats, acc_row, srow, kn, j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old, m_new, Lsum[g + r],
+                        alpha, sink_tokens);
+        const V mv = S::set1(m_new);
+        V sum = S::zero();
+        for (std::int64_t j = 0; j < bk; j += S::W) {
+          const V dl = S::sub(S::load(srow + j), mv), e = S::exp2(dl);
+          sum = S::add(sum, e);
+          if (stats) st.add(dl, e, j);  // capture: RowStats folded into this pass (stats_tile.h)
+          S::store(srow + j, e);
+        }
+        Lsum[g + r] = Lsum[g + r] * alpha + S::reduce_add(sum);
+        st.finish(srow);
+        M[g + r] = m_new;
+        if (alpha != 1.0f) {
+          const V av = S::set1(alpha);
+          for (std::int64_t c = 0; c < dvp; c += S::W) S::store(orow + c, S::mul(S::load(orow + c), av));
+        }
+        if (p.dropout_p > 0)
+          for (std::int64_t j = 0; j < kn; ++j)
+            srow[j] = dropout_keep(p.dropout_seed, p.dropout_p, t.seq, h, i, j0 + j) ? srow[j] * keep_scale : 0.0f;
       }
-      // Online softmax for this row.
-      V mx = S::load(srow);
-      for (std::int64_t j = S::W; j < bk; j += S::W) mx = S::max(mx, S::load(srow + j));
-      float tile_max = S::reduce_max(mx);
-      if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
-        for (std::int64_t j = 0; j < bk; ++j)
-          if (srow[j] != srow[j]) tile_max = srow[j];
-      const float m_old = M[r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
-      if (m_new == kNegInf) {  // nothing visible yet: weights are all zero (NaN goes on: it must poison the row)
-        for (std::int64_t j = 0; j < bk; ++j) srow[j] = 0;
-        continue;
-      }
-      const float alpha = std::exp2(m_old - m_new);  // 0 on the first visible tile
-      StatsTile<S> st(stats, acc + r * ForwardScratch::kStatsAcc, srow, kn, j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old,
-                      m_new, Lsum[r], alpha, sink_tokens);
-      const V mv = S::set1(m_new);
-      V sum = S::zero();
-      for (std::int64_t j = 0; j < bk; j += S::W) {
-        const V dl = S::sub(S::load(srow + j), mv), e = S::exp2(dl);
-        sum = S::add(sum, e);
-        if (stats) st.add(dl, e, j);  // capture: RowStats folded into this pass (stats_tile.h)
-        S::store(srow + j, e);
-      }
-      Lsum[r] = Lsum[r] * alpha + S::reduce_add(sum);
-      st.finish(srow);
-      M[r] = m_new;
-      if (alpha != 1.0f) {
-        const V av = S::set1(alpha);
-        for (std::int64_t c = 0; c < dvp; c += S::W) S::store(O + r * dvp + c, S::mul(S::load(O + r * dvp + c), av));
-      }
-      if (p.dropout_p > 0)
-        for (std::int64_t j = 0; j < kn; ++j)
-          srow[j] = dropout_keep(p.dropout_seed, p.dropout_p, t.seq, h, i, j0 + j) ? srow[j] * keep_scale : 0.0f;
+      // O_g += P_g · V over the keys the group may see (padded V rows are never read; the padding
+      // rows of the last group get zero weights).
+      const std::int64_t npv = triangular ? keys : kn;
+      for (std::int64_t r = gr; r < kMR; ++r) std::memset(Sx + r * bk, 0, static_cast<std::size_t>(npv) * 4);
+      if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, gr, kn, Vt, ldv, dv, O + g * dvp, dvp);  // rare: keep 0 · NaN out
+      else gemm_block<S, true, true>(Sx, bk, kMR, npv, Vt, ldv, dvp, O + g * dvp, dvp);
     }
-    for (std::int64_t r = rows; r < rows_p; ++r)
-      for (std::int64_t j = 0; j < bk; ++j) Sx[r * bk + j] = 0;
-    // O += P · V  (only the kn real keys: padded V rows are never read)
-    if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, rows, kn, Vt, ldv, dv, O, dvp);  // rare: keep 0 · NaN out
-    else if (!triangular) gemm_block<S, true, true>(Sx, bk, rows_p, kn, Vt, ldv, dvp, O, dvp);
-    else
-      for (std::int64_t r = 0; r < rows_p; r += kMR) {  // keys past group_keys have P = 0 in every row of the group
-        const std::int64_t n = group_keys(r);
-        if (n > 0) gemm_block<S, true, true>(Sx + r * bk, bk, kMR, n, Vt, ldv, dvp, O + r * dvp, dvp);
-      }
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2.

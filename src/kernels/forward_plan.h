@@ -51,13 +51,13 @@ struct ForwardScratch {
     std::int64_t at = 0;
     auto take = [&](std::int64_t n) { const std::int64_t r = at; at += align16(n); return r; };
     q = take(bq * d);            // Q block, pre-scaled, row-major [bq, d]
-    s = take(bq * bk);           // logits, then weights, [bq, bk]
+    s = take(kRowMultiple * bk); // one 6-row group's logits, then weights, [6, bk]
     o = take(bq * dvp);          // output accumulator [bq, dvp]
     m = take(bq);                // running max (log2 domain)
     l = take(bq);                // running sum of exp2(s - m)
     stats_acc = take(bq * kStatsAcc);  // capture: per-row sums (kernels/stats_tile.h)
     lse = take(bq);              // per-row natural log-sum-exp, read by the caller for capture
-    pb = take(bf16_weights ? bq * bk / 2 : 0);  // bf16 path: P as bf16 [bq, bk] (2 per float)
+    pb = take(bf16_weights ? kRowMultiple * bk / 2 : 0);  // bf16 path: the group's P as bf16 [6, bk]
     total = at;
   }
 };
