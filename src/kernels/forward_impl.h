@@ -186,7 +186,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
           const KeyRange vr = p.visible(i, sq);
           const std::int64_t a = imin(kn, imax(0, vr.lo - j0)), b = imax(a, imin(kn, vr.hi - j0));
           for (std::int64_t j = 0; j < a; ++j) srow[j] = kNegInf;
-          for (std::int64_t j = b; j < bk; ++j) srow[j] = kNegInf;
+          for (std::int64_t j = b; j < ncomp; ++j) srow[j] = kNegInf;
         } else if (modifiers) {
           const KeyRange vr = p.visible(i, sq);
           for (std::int64_t j = 0; j < bk; ++j) {
@@ -195,25 +195,25 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
             srow[j] = p.modify_logit(srow[j], t.seq, h, i, jj, sq) * kLog2e;
           }
         }
-        // Online softmax for this row.
+        // Online softmax for this row, over the columns the group computed (the rest are −inf).
         V mx = S::load(srow);
-        for (std::int64_t j = S::W; j < bk; j += S::W) mx = S::max(mx, S::load(srow + j));
+        for (std::int64_t j = S::W; j < ncomp; j += S::W) mx = S::max(mx, S::load(srow + j));
         float tile_max = S::reduce_max(mx);
         if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
-          for (std::int64_t j = 0; j < bk; ++j)
+          for (std::int64_t j = 0; j < ncomp; ++j)
             if (srow[j] != srow[j]) tile_max = srow[j];
         const float m_old = M[g + r], m_new = (tile_max > m_old || tile_max != tile_max) ? tile_max : m_old;  // NaN sticks
         if (m_new == kNegInf) {  // nothing visible yet: weights are all zero (NaN goes on: it must poison the row)
-          for (std::int64_t j = 0; j < bk; ++j) srow[j] = 0;
+          for (std::int64_t j = 0; j < ncomp; ++j) srow[j] = 0;
           continue;
         }
         // 0 on the first visible tile; 1 (exactly exp2(0)) when the max holds, without the libm call.
         const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);
-        StatsTile<S> st(stats, acc_row, srow, kn, j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old, m_new, Lsum[g + r],
+        StatsTile<S> st(stats, acc_row, srow, imin(kn, ncomp), j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old, m_new, Lsum[g + r],
                         alpha, sink_tokens);
         const V mv = S::set1(m_new);
         V sum = S::zero();
-        for (std::int64_t j = 0; j < bk; j += S::W) {
+        for (std::int64_t j = 0; j < ncomp; j += S::W) {
           const V dl = S::sub(S::load(srow + j), mv), e = S::exp2(dl);
           sum = S::add(sum, e);
           if (stats) st.add(dl, e, j);  // capture: RowStats folded into this pass (stats_tile.h)
@@ -227,14 +227,14 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
           for (std::int64_t c = 0; c < dvp; c += S::W) S::store(orow + c, S::mul(S::load(orow + c), av));
         }
         if (p.dropout_p > 0)
-          for (std::int64_t j = 0; j < kn; ++j)
+          for (std::int64_t j = 0; j < imin(kn, ncomp); ++j)
             srow[j] = dropout_keep(p.dropout_seed, p.dropout_p, t.seq, h, i, j0 + j) ? srow[j] * keep_scale : 0.0f;
       }
       // O_g += P_g · V over the keys the group may see (padded V rows are never read; the padding
       // rows of the last group get zero weights).
       const std::int64_t npv = triangular ? keys : kn;
       for (std::int64_t r = gr; r < kMR; ++r) std::memset(Sx + r * bk, 0, static_cast<std::size_t>(npv) * 4);
-      if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, gr, kn, Vt, ldv, dv, O + g * dvp, dvp);  // rare: keep 0 · NaN out
+      if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, gr, npv, Vt, ldv, dv, O + g * dvp, dvp);  // rare: keep 0 · NaN out
       else gemm_block<S, true, true>(Sx, bk, kMR, npv, Vt, ldv, dvp, O + g * dvp, dvp);
     }
   }
