@@ -51,6 +51,8 @@ int run_bench(BenchArgs a) {
       return modes()[flag].run(c);
     }
   std::printf("# attend bench — isa %s, runs %d (median, min–max)\n", std::string(isa_name(active_isa())).c_str(), a.runs);
+  std::printf("# caches per core: L1d %lld KiB, L2 %lld KiB (the forward's key tiles follow L2)\n",
+              static_cast<long long>(cache_sizes().l1d >> 10), static_cast<long long>(cache_sizes().l2 >> 10));
   std::vector<double> peak(3, 0.0), peak16(3, 0.0);
   for (int t : a.threads) {
     peak[static_cast<std::size_t>(t)] = core::measure_fma_peak_gflops(t, active_isa());

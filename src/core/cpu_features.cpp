@@ -1,4 +1,5 @@
 #include <cpuid.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -71,6 +72,17 @@ void set_isa_override(Isa isa) {
                  isa_name(detected_isa()), ")");
   g_env_read.store(true);
   g_override.store(static_cast<int>(isa));
+}
+
+CacheSizes cache_sizes() {
+  static const CacheSizes sizes = [] {
+    auto query = [](int name, std::int64_t fallback) {
+      const long v = sysconf(name);
+      return v > 0 ? static_cast<std::int64_t>(v) : fallback;  // 0 or -1: not reported (some VMs, non-glibc)
+    };
+    return CacheSizes{query(_SC_LEVEL1_DCACHE_SIZE, 32 << 10), query(_SC_LEVEL2_CACHE_SIZE, 512 << 10)};
+  }();
+  return sizes;
 }
 
 void clear_isa_override() {

@@ -70,14 +70,17 @@ void capture_row(const Problem& p, std::int64_t seq, std::int64_t h, std::int64_
 void forward(const Problem& p) {
   if (p.d > kMaxHeadSize || p.dv > kMaxHeadSize)
     detail::fail("attention", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum ", kMaxHeadSize);
-  // Tile sizes: 72 query rows x bk keys keeps Q, Kᵀ, V and O of a head inside L2, and the kernels
-  // run one 6-row group at a time through S, softmax and P·V, so only 6 × bk logits need L1. bk
-  // = 16384 / D keys (Kᵀ tile 64 KiB in f32, 32 KiB in bf16): long tiles halve the per-row softmax
-  // bookkeeping per FLOP and lengthen the P·V micro-kernel's K loop (f32 D = 128: bk 128 over 64
-  // measured +2–3 %, N = 512 causal +10 %; D = 64: 256 over 128 +3–10 %; bf16 the same at D = 64).
+  // Tile sizes from the caches. The kernels run one 6-row group at a time through S, softmax and
+  // P·V, so L1 holds only 6 × bk logits; each group re-reads the key tile's Kᵀ and V, which stay in
+  // L2 when both together take 1/8 of it: bk = L2 / (64 · D) keys (f32-sized, also for bf16), in
+  // [64, 256]. With this machine's 1 MiB L2, D = 128 gets 128 keys and D = 64 256: measured against
+  // half those, f32 +2–3 % (N = 512 causal +10 %) and +3–10 %; the bf16 path the same at D = 64.
+  // Long tiles halve the per-row softmax bookkeeping per FLOP and lengthen the P·V product's K loop.
+  // 72 query rows keep a block's Q and O (72 KiB at D = 128) in L2 next to them.
   ForwardScratch layout;
   layout.bq = ForwardScratch::kBlockRows;
-  layout.bk = std::clamp<std::int64_t>(16384 / std::max<std::int64_t>(p.d, 1) / 64 * 64, 64, 256);
+  const std::int64_t l2 = cache_sizes().l2;
+  layout.bk = std::clamp<std::int64_t>(l2 / (64 * std::max<std::int64_t>(p.d, 1)) / 64 * 64, 64, 256);
   layout.d = p.d;
   layout.dvp = (p.dv + 15) / 16 * 16;
   const bool bf16 = forward_bf16_applies(p);  // bf16 q/k/v on avx512: vdpbf16ps tile products

@@ -99,6 +99,16 @@ TEST(Runtime, IsaOverrideNeverExceedsTheCpu) {
   EXPECT_EQ(active_isa(), detected_isa());
 }
 
+// The forward sizes its key tiles from these: they must be real sizes (a fallback when the OS
+// reports none), with L2 at least as large as L1d, and the same on every call.
+TEST(Runtime, CacheSizesArePlausible) {
+  const CacheSizes c = cache_sizes();
+  EXPECT_GE(c.l1d, 4 << 10);
+  EXPECT_LE(c.l1d, 16 << 20);
+  EXPECT_GE(c.l2, c.l1d);
+  EXPECT_EQ(cache_sizes().l2, c.l2);
+}
+
 }  // namespace
 }  // namespace attend
 
