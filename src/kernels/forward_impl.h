@@ -175,10 +175,12 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
       gemm_block<S, false, true>(Q + g * d, d, kMR, d, Kt, bk, ncomp, Sx, bk);
 
+      // Pass 1, every row of the group: mask (or modifiers), then the row's tile maximum. The rows'
+      // max chains are independent, so they overlap instead of each row's softmax waiting on its
+      // own reduction (measured +3 % at N = 2048 causal from removing that wait).
+      float row_max[kMR];
       for (std::int64_t r = 0; r < gr; ++r) {
         float* srow = Sx + r * bk;
-        float* orow = O + (g + r) * dvp;
-        float* acc_row = acc + (g + r) * ForwardScratch::kStatsAcc;
         const std::int64_t i = gi0 + r;
         if (!modifiers && !full) {
           // Only the range mask: the visible tile columns are one run [a, b); −inf elsewhere (two
@@ -195,10 +197,24 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
             srow[j] = p.modify_logit(srow[j], t.seq, h, i, jj, sq) * kLog2e;
           }
         }
-        // Online softmax for this row, over the columns the group computed (the rest are −inf).
-        V mx = S::load(srow);
-        for (std::int64_t j = S::W; j < ncomp; j += S::W) mx = S::max(mx, S::load(srow + j));
-        float tile_max = S::reduce_max(mx);
+        // Over the columns the group computed (the rest are −inf); two chains halve the latency.
+        V m0 = S::load(srow), m1 = m0;
+        std::int64_t j = S::W;
+        for (; j + S::W < ncomp; j += 2 * S::W) {
+          m0 = S::max(m0, S::load(srow + j));
+          m1 = S::max(m1, S::load(srow + j + S::W));
+        }
+        if (j < ncomp) m0 = S::max(m0, S::load(srow + j));
+        row_max[r] = S::reduce_max(S::max(m0, m1));
+      }
+
+      // Pass 2, row by row: the online-softmax update.
+      for (std::int64_t r = 0; r < gr; ++r) {
+        float* srow = Sx + r * bk;
+        float* orow = O + (g + r) * dvp;
+        float* acc_row = acc + (g + r) * ForwardScratch::kStatsAcc;
+        const std::int64_t i = gi0 + r;
+        float tile_max = row_max[r];
         if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
           for (std::int64_t j = 0; j < ncomp; ++j)
             if (srow[j] != srow[j]) tile_max = srow[j];
