@@ -34,14 +34,13 @@ inline std::uint32_t pair_at(const std::uint16_t* p) {
 
 inline bool bf16_nonfinite(std::uint16_t x) { return (x & 0x7f80u) == 0x7f80u; }
 
-// C[r, 0..16·NV) (+)= Σ_k Σ_{e<2} A[r, 2k+e] · B[k, col, e] for r < 6, A as pairs (lda in pairs),
-// B pair-interleaved (ldb in bf16 per pair row). 6 × NV accumulators + NV B vectors in registers.
-template <int NV, bool Accumulate>
-inline void dp_micro(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, const std::uint16_t* b,
-                     std::int64_t ldb, float* c, std::int64_t ldc) {
-  __m512 acc[kRows][NV];
-  for (int r = 0; r < kRows; ++r)
-    for (int n = 0; n < NV; ++n) acc[r][n] = Accumulate ? _mm512_loadu_ps(c + r * ldc + n * 16) : _mm512_setzero_ps();
+// acc[r][n] += Σ_k Σ_{e<2} A[r, 2k+e] · B[k, 16n + lane, e] for r < 6: A as pairs (lda in pairs), B
+// pair-interleaved (ldb in bf16 per pair row). The inner loop of both micro-kernels below; forced
+// inline so the 6 × NV accumulators stay in registers.
+template <int NV>
+__attribute__((always_inline)) inline void dp_accumulate(__m512 (&acc)[kRows][NV], const std::uint16_t* a,
+                                                         std::int64_t lda, std::int64_t kp, const std::uint16_t* b,
+                                                         std::int64_t ldb) {
   for (std::int64_t k = 0; k < kp; ++k) {
     __m512bh bv[NV];
     for (int n = 0; n < NV; ++n) bv[n] = (__m512bh)_mm512_loadu_si512(b + k * ldb + n * 32);
@@ -50,22 +49,27 @@ inline void dp_micro(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, 
       for (int n = 0; n < NV; ++n) acc[r][n] = _mm512_dpbf16_ps(acc[r][n], av, bv[n]);
     }
   }
+}
+
+// C[r, 0..16·NV) += A · B (as dp_accumulate) for r < 6, C in f32 with row stride ldc.
+template <int NV>
+inline void dp_micro(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, const std::uint16_t* b,
+                     std::int64_t ldb, float* c, std::int64_t ldc) {
+  __m512 acc[kRows][NV];
+  for (int r = 0; r < kRows; ++r)
+    for (int n = 0; n < NV; ++n) acc[r][n] = _mm512_loadu_ps(c + r * ldc + n * 16);
+  dp_accumulate<NV>(acc, a, lda, kp, b, ldb);
   for (int r = 0; r < kRows; ++r)
     for (int n = 0; n < NV; ++n) _mm512_storeu_ps(c + r * ldc + n * 16, acc[r][n]);
 }
 
-// C[m × n] (+)= A[m × 2kp] · B over kp pairs; m a multiple of 6, n of 16.
-template <bool Accumulate>
-void dp_block(const std::uint16_t* a, std::int64_t lda, std::int64_t m, std::int64_t kp, const std::uint16_t* b,
-              std::int64_t ldb, std::int64_t n, float* c, std::int64_t ldc) {
-  for (std::int64_t r = 0; r < m; r += kRows) {
-    std::int64_t col = 0;
-    for (; col + 64 <= n; col += 64)
-      dp_micro<4, Accumulate>(a + r * lda * 2, lda, kp, b + col * 2, ldb, c + r * ldc + col, ldc);
-    for (; col + 32 <= n; col += 32)
-      dp_micro<2, Accumulate>(a + r * lda * 2, lda, kp, b + col * 2, ldb, c + r * ldc + col, ldc);
-    if (col < n) dp_micro<1, Accumulate>(a + r * lda * 2, lda, kp, b + col * 2, ldb, c + r * ldc + col, ldc);
-  }
+// C[6 × n] += A[6 × 2kp] · B over kp pairs; n a multiple of 16 (the P·V product of a group).
+void dp_group(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, const std::uint16_t* b, std::int64_t ldb,
+              std::int64_t n, float* c, std::int64_t ldc) {
+  std::int64_t col = 0;
+  for (; col + 64 <= n; col += 64) dp_micro<4>(a, lda, kp, b + col * 2, ldb, c + col, ldc);
+  for (; col + 32 <= n; col += 32) dp_micro<2>(a, lda, kp, b + col * 2, ldb, c + col, ldc);
+  if (col < n) dp_micro<1>(a, lda, kp, b + col * 2, ldb, c + col, ldc);
 }
 
 // S_g[r, 0..16·NV) = (A_g · B) · c for the 6 rows of a group, written to s (row stride lds) and
@@ -79,14 +83,7 @@ inline void logits_micro(const std::uint16_t* a, std::int64_t lda, std::int64_t 
   __m512 acc[kRows][NV];
   for (int r = 0; r < kRows; ++r)
     for (int n = 0; n < NV; ++n) acc[r][n] = _mm512_setzero_ps();
-  for (std::int64_t k = 0; k < kp; ++k) {
-    __m512bh bv[NV];
-    for (int n = 0; n < NV; ++n) bv[n] = (__m512bh)_mm512_loadu_si512(b + k * ldb + n * 32);
-    for (int r = 0; r < kRows; ++r) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair_at(a + (r * lda + k) * 2)));
-      for (int n = 0; n < NV; ++n) acc[r][n] = _mm512_dpbf16_ps(acc[r][n], av, bv[n]);
-    }
-  }
+  dp_accumulate<NV>(acc, a, lda, kp, b, ldb);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (int r = 0; r < kRows; ++r) {
     V m = rmax[r];
@@ -304,7 +301,7 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
             for (std::int64_t c = 0; c < dv; ++c) O[(g + r) * dvp + c] += w * bf16_to_f32(vcol[c * 2]);
           }
       } else {
-        dp_block<true>(Pb, bk / 2, kRows, kp, Vp, dvp * 2, dvp, O + g * dvp, dvp);
+        dp_group(Pb, bk / 2, kp, Vp, dvp * 2, dvp, O + g * dvp, dvp);
       }
     }
   }
