@@ -268,11 +268,11 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
     // One 6-row group at a time: its logits (6 × bk f32) and weights stay in L1 from the S
     // product through the softmax to the P·V product, while the K and V tiles are shared by all.
     for (std::int64_t g = 0; g < rows; g += kRows) {
-      const std::int64_t gr = imin(kRows, rows - g), gi0 = t.i0 + g, gi1 = gi0 + gr;
-      const KeyRange top = p.visible(gi0, sq), bottom = p.visible(gi1 - 1, sq);  // ranges are monotone in i
-      const std::int64_t keys = imax(0, imin(kn, bottom.hi - j0));  // columns any row of the group sees
-      if (keys == 0 || top.lo - j0 >= kn) continue;  // the whole group is outside this tile
-      const bool full = kn == bk && p.tile_fully_visible(gi0, gi1, j0, j0 + kn, sq);
+      const std::int64_t gr = imin(kRows, rows - g), gi0 = t.i0 + g;
+      const TileGroup tg = tile_group(p, sq, gi0, gr, j0, kn, bk);
+      if (tg.skip) continue;  // the whole group is outside this tile
+      const std::int64_t keys = tg.keys;
+      const bool full = tg.full;
       const std::int64_t ncomp = full ? bk : (keys + 15) / 16 * 16;
       V rmax[kRows];
       for (auto& m : rmax) m = S::set1(kNegInf);

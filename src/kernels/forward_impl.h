@@ -163,11 +163,11 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
     // One kMR-row group at a time: its logits and weights (kMR × bk) stay in L1 from the S product
     // through the softmax to the P·V product, while the K and V tiles are shared by all groups.
     for (std::int64_t g = 0; g < rows; g += kMR) {
-      const std::int64_t gr = imin(kMR, rows - g), gi0 = t.i0 + g, gi1 = gi0 + gr;
-      const KeyRange top = p.visible(gi0, sq), bottom = p.visible(gi1 - 1, sq);  // ranges are monotone in i
-      const std::int64_t keys = imax(0, imin(kn, bottom.hi - j0));  // tile keys [0, keys) some row may see
-      if (keys == 0 || top.lo - j0 >= kn) continue;  // the whole group is outside this tile
-      const bool full = kn == bk && p.tile_fully_visible(gi0, gi1, j0, j0 + kn, sq);
+      const std::int64_t gr = imin(kMR, rows - g), gi0 = t.i0 + g;
+      const TileGroup tg = tile_group(p, sq, gi0, gr, j0, kn, bk);
+      if (tg.skip) continue;  // the whole group is outside this tile
+      const std::int64_t keys = tg.keys;
+      const bool full = tg.full;
       // Diagonal groups (range mask only) multiply only up to the last key their last row sees (S
       // rounded up to whole vectors): about half a causal diagonal tile's work.
       const bool triangular = !full && !modifiers;

@@ -3,6 +3,7 @@
 // scratch layout. Shared by the dispatching code (forward.cpp) and the per-ISA kernel bodies, so
 // the ISA translation units need no std containers (their inline code must not leak between
 // targets).
+#include <algorithm>
 #include <cstdint>
 
 #include "attend/capture.h"
@@ -27,6 +28,23 @@ struct ForwardPanels {
   const std::int64_t* group_tile0 = nullptr;  // [groups in batch]: first tile of each group
   unsigned char* nonfinite = nullptr;          // per tile: V holds NaN/Inf (needs the safe P·V)
 };
+
+// Rows [i0, i0 + rows) of a task (at most 6: one micro-kernel group) against key tile [j0, j0 + kn)
+// of bk keys: which of its keys the group may see. Both kernel bodies walk a tile group by group.
+struct TileGroup {
+  std::int64_t keys = 0;  // tile keys [0, keys) that some row of the group may see
+  bool skip = false;      // no row sees any key of the tile
+  bool full = false;      // every row sees every key (a whole tile: no mask)
+};
+inline TileGroup tile_group(const Problem& p, const Sequence& sq, std::int64_t i0, std::int64_t rows, std::int64_t j0,
+                            std::int64_t kn, std::int64_t bk) {
+  const KeyRange top = p.visible(i0, sq), bottom = p.visible(i0 + rows - 1, sq);  // ranges are monotone in i
+  TileGroup g;
+  g.keys = std::max<std::int64_t>(0, std::min(kn, bottom.hi - j0));
+  g.skip = g.keys == 0 || top.lo - j0 >= kn;
+  g.full = !g.skip && kn == bk && p.tile_fully_visible(i0, i0 + rows, j0, j0 + kn, sq);
+  return g;
+}
 
 struct PackUnit {
   std::int32_t seq = 0, kv_head = 0;
