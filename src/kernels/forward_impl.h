@@ -177,7 +177,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
 
       // Pass 1, every row of the group: mask (or modifiers), then the row's tile maximum. The rows'
       // max chains are independent, so they overlap instead of each row's softmax waiting on its
-      // own reduction (measured +3 % at N = 2048 causal from removing that wait).
+      // own reduction (measured +2.3 % at N = 2048 causal, A/B over three process pairs).
       float row_max[kMR];
       for (std::int64_t r = 0; r < gr; ++r) {
         float* srow = Sx + r * bk;
