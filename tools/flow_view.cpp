@@ -17,23 +17,6 @@ std::string num(double x) {
   return b;
 }
 
-// Final cluster of each particle, greedy as in graph::token_flow: i seeds a cluster of close j.
-std::vector<int> final_clusters(const std::vector<float>& x, int n, int d, double cos_min) {
-  std::vector<int> label(static_cast<std::size_t>(n), -1);
-  int next = 0;
-  for (int i = 0; i < n; ++i) {
-    if (label[static_cast<std::size_t>(i)] >= 0) continue;
-    label[static_cast<std::size_t>(i)] = next;
-    for (int j = i + 1; j < n; ++j) {
-      double c = 0;  // cos = ⟨x_i, x_j⟩ (unit vectors)
-      for (int a = 0; a < d; ++a) c += static_cast<double>(x[static_cast<std::size_t>(i * d + a)]) * x[static_cast<std::size_t>(j * d + a)];
-      if (label[static_cast<std::size_t>(j)] < 0 && c >= cos_min) label[static_cast<std::size_t>(j)] = next;
-    }
-    ++next;
-  }
-  return label;
-}
-
 }  // namespace
 
 void write_flow_view(const std::string& path, const graph::FlowOptions& o, const graph::FlowTrace& t) {
@@ -42,7 +25,7 @@ void write_flow_view(const std::string& path, const graph::FlowOptions& o, const
     detail::fail("write_flow_view", "need a trace kept with keep_path: ", t.path.size(), " path floats for ", steps, " steps of [",
                  o.n, ", ", o.d, "]");
   static const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
-  const auto label = final_clusters(t.x, o.n, o.d, o.cluster_cos);
+  const auto label = graph::cluster_labels(t.x, o.n, o.d, o.cluster_cos);
   std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='860' height='420' font-family='sans-serif' font-size='12'>";
   // Left: trajectories, (x0, x1) of each particle on the unit disc; a dot marks the end.
   svg += "<circle cx='200' cy='210' r='180' fill='none' stroke='#bbb'/>";

@@ -145,6 +145,9 @@ struct FlowTrace {
   std::vector<float> path;             // [steps + 1, n, d] when FlowOptions::keep_path, else empty
 };
 FlowTrace token_flow(const FlowOptions& opts);
+// Greedy clusters of unit vectors x [n, d]: i (in order) seeds a cluster of every unlabelled j with
+// cos(x_i, x_j) >= cos_min. Returns a label per vector (0, 1, ... in order of their seeds).
+std::vector<int> cluster_labels(const std::vector<float>& x, int n, int d, double cos_min);
 std::vector<float> flow_velocity(const std::vector<float>& x, int n, int d, float beta, bool unnormalised,
                                  const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v);
 

@@ -46,6 +46,21 @@ std::vector<float> flow_velocity(const std::vector<float>& x, int n, int d, floa
   return u;
 }
 
+std::vector<int> cluster_labels(const std::vector<float>& x, int n, int d, double cos_min) {
+  if (n < 0 || d <= 0 || x.size() < static_cast<std::size_t>(n) * static_cast<std::size_t>(d))
+    detail::fail("cluster_labels", "x holds ", x.size(), " values, fewer than n·d for n = ", n, ", d = ", d);
+  std::vector<int> label(static_cast<std::size_t>(n), -1);
+  int next = 0;
+  for (int i = 0; i < n; ++i) {
+    if (label[static_cast<std::size_t>(i)] >= 0) continue;
+    label[static_cast<std::size_t>(i)] = next;  // greedy: i seeds a cluster of all close unlabelled j
+    for (int j = i + 1; j < n; ++j)
+      if (label[static_cast<std::size_t>(j)] < 0 && cos_ij(x, d, i, j) >= cos_min) label[static_cast<std::size_t>(j)] = next;
+    ++next;
+  }
+  return label;
+}
+
 FlowTrace token_flow(const FlowOptions& o) {
   if (o.n < 1 || o.d < 2 || !(o.beta >= 0) || !(o.dt > 0) || o.steps < 0)
     detail::fail("graph::token_flow", "need n >= 1, d >= 2, beta >= 0, dt > 0, steps >= 0; got n=", o.n, " d=", o.d, " beta=", o.beta, " dt=", o.dt);
@@ -70,15 +85,9 @@ FlowTrace token_flow(const FlowOptions& o) {
   FlowTrace t;
   auto record = [&] {
     double sum = 0, energy = 0;
-    std::vector<int> label(static_cast<std::size_t>(o.n), -1);
-    int clusters = 0;
+    const std::vector<int> label = cluster_labels(x, o.n, o.d, o.cluster_cos);
+    const int clusters = label.empty() ? 0 : 1 + *std::max_element(label.begin(), label.end());
     for (int i = 0; i < o.n; ++i) {
-      if (label[static_cast<std::size_t>(i)] < 0) {  // greedy: i seeds a cluster of all close unlabelled j
-        label[static_cast<std::size_t>(i)] = clusters;
-        for (int j = i + 1; j < o.n; ++j)
-          if (label[static_cast<std::size_t>(j)] < 0 && cos_ij(x, o.d, i, j) >= o.cluster_cos) label[static_cast<std::size_t>(j)] = clusters;
-        ++clusters;
-      }
       for (int j = 0; j < o.n; ++j) {
         const double c = cos_ij(x, o.d, i, j);
         if (j != i) sum += c;
