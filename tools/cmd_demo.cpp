@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "attend/attend.h"
-#include "bench_util.h"
+#include "bench/bench_util.h"
 #include "command.h"
 #include "graph_demo.h"
 #include "model_cli.h"
 
 namespace attend::cli {
+using bench::fill_random;
+using bench::time_runs;
+using bench::Timing;
 namespace {
 
 double rel_l2(const Tensor& a, const Tensor& b) {

@@ -1,8 +1,8 @@
 #include <immintrin.h>
 
-#include "core/bandwidth.h"
+#include "bench/bandwidth.h"
 
-namespace attend::core {
+namespace attend::bench {
 
 float read_stream_avx2(const float* p, std::size_t n) {
   __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
@@ -18,4 +18,4 @@ float read_stream_avx2(const float* p, std::size_t n) {
   return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
 }
 
-}  // namespace attend::core
+}  // namespace attend::bench

@@ -1,9 +1,9 @@
 // Read loop with 4 independent accumulators (so the adds never limit a memory-bound stream).
 #include <immintrin.h>
 
-#include "core/bandwidth.h"
+#include "bench/bandwidth.h"
 
-namespace attend::core {
+namespace attend::bench {
 
 float read_stream_avx512(const float* p, std::size_t n) {
   __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
@@ -17,4 +17,4 @@ float read_stream_avx512(const float* p, std::size_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
 }
 
-}  // namespace attend::core
+}  // namespace attend::bench

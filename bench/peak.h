@@ -2,7 +2,7 @@
 // Microbenchmarks of this machine's limits, measured (never quoted from a datasheet).
 #include "attend/runtime.h"
 
-namespace attend::core {
+namespace attend::bench {
 
 // Sustained FMA throughput in GFLOP/s (1 FMA = 2 FLOPs) on `threads` threads, using the widest
 // f32 FMA the `isa` path has. bf16: vdpbf16ps (AVX512-BF16) throughput, 0 when not available.
@@ -14,4 +14,4 @@ double fma_loop_avx512(long iters);
 double bf16_loop_avx512(long iters);
 double fma_loop_avx2(long iters);
 
-}  // namespace attend::core
+}  // namespace attend::bench

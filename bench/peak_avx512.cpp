@@ -1,9 +1,9 @@
 // FMA-peak loops for AVX-512: enough independent accumulators (16) to cover FMA latency x ports.
 #include <immintrin.h>
 
-#include "core/peak.h"
+#include "bench/peak.h"
 
-namespace attend::core {
+namespace attend::bench {
 
 double fma_loop_avx512(long iters) {
   __m512 acc[16];
@@ -31,4 +31,4 @@ double bf16_loop_avx512(long iters) {
   return static_cast<double>(iters) * 16 * 32 * 2;  // 32 bf16 products per instruction
 }
 
-}  // namespace attend::core
+}  // namespace attend::bench

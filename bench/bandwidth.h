@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-namespace attend::core {
+namespace attend::bench {
 
 // GB/s of a read-only stream over a buffer of `bytes` (much larger than the caches) on `threads`
 // threads at once, each reading its own contiguous share; best of a few trials.
@@ -16,4 +16,4 @@ float read_stream_avx2(const float* p, std::size_t n);
 // Evicts the caches: streams through a buffer larger than the last-level cache.
 void flush_caches();
 
-}  // namespace attend::core
+}  // namespace attend::bench

@@ -1,4 +1,4 @@
-#include "core/bandwidth.h"
+#include "bench/bandwidth.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,7 +8,7 @@
 
 #include "attend/runtime.h"
 
-namespace attend::core {
+namespace attend::bench {
 
 double measure_read_bandwidth_gbs(int threads, std::size_t bytes) {
   const std::size_t n = bytes / sizeof(float);
@@ -47,4 +47,4 @@ void flush_caches() {
   for (std::size_t i = 0; i < junk.size(); i += 16) s = s + junk[i];
 }
 
-}  // namespace attend::core
+}  // namespace attend::bench

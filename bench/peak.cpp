@@ -1,4 +1,4 @@
-#include "core/peak.h"
+#include "bench/peak.h"
 
 #include <algorithm>
 #include <atomic>
@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-namespace attend::core {
+namespace attend::bench {
 namespace {
 
 // Runs `loop` on `threads` threads at once: all start together (a spin barrier), each repeats
@@ -61,4 +61,4 @@ double measure_bf16_peak_gflops(int threads) {
   return run_parallel(threads, bf16_loop_avx512);
 }
 
-}  // namespace attend::core
+}  // namespace attend::bench

@@ -1,9 +1,9 @@
 // FMA-peak loop for AVX2 (12 accumulators: 16 ymm registers minus constants).
 #include <immintrin.h>
 
-#include "core/peak.h"
+#include "bench/peak.h"
 
-namespace attend::core {
+namespace attend::bench {
 
 double fma_loop_avx2(long iters) {
   __m256 acc[12];
@@ -20,4 +20,4 @@ double fma_loop_avx2(long iters) {
   return static_cast<double>(iters) * 12 * 8 * 2;
 }
 
-}  // namespace attend::core
+}  // namespace attend::bench

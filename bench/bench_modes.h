@@ -1,0 +1,39 @@
+#pragma once
+// `attend bench` modes registered by other files (e.g. --backward, --decode), so each benchmark
+// lives in its own file: a mode adds a flag to `attend bench` and runs instead of the forward sweep.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace attend::bench {
+
+// The options every mode may read (set from `attend bench`'s common flags).
+struct BenchCommon {
+  std::vector<std::int64_t> ns{512, 1024, 2048, 4096, 8192}, ds{64, 128};
+  std::vector<int> threads{1, 2};
+  std::vector<std::string> dtypes{"f32", "bf16"};
+  std::vector<int> causal{0, 1};
+  std::int64_t heads = 8;
+  int runs = 5;
+  bool quick = false;
+  bool peak_only = false, no_baseline = false;                    // the forward sweep's own flags
+  bool ns_given = false, ds_given = false, dtypes_given = false;  // mode may pick its own defaults
+};
+
+using BenchMode = std::function<int(const BenchCommon&)>;
+
+// flag: e.g. "--backward". Returns true (for use in a static initialiser). Called only from static
+// initialisers (single-threaded, before main).
+bool register_bench_mode(const std::string& flag, const std::string& help, BenchMode run);
+
+struct BenchModeEntry {
+  std::string flag, help;
+  BenchMode run;
+};
+std::vector<BenchModeEntry> bench_modes();  // every registered mode, sorted by flag
+
+// The default mode: forward GFLOP/s against the measured peak and the naive OpenBLAS baseline.
+int run_forward_sweep(BenchCommon c);
+
+}  // namespace attend::bench
