@@ -3,7 +3,7 @@
 #include <random>
 
 #include "attend/io.h"
-#include "attend/search_model.h"
+#include "attend/search_task.h"
 #include "attend/train.h"
 #include "core/check.h"
 
