@@ -91,6 +91,9 @@ int run_demo(int threads) {
   // ---- attention on graphs and as dynamics (issue 8): tools/cmd_graph_demo.cpp, tools/search_demo.cpp ----
   std::printf("\nattention on graphs and as dynamics (also: attend graph-demo)\n");
   rc |= run_graph_demo("attend-demo");
+  SemconDemoOptions semcon;
+  semcon.fit_steps = 1500;
+  rc |= run_semcon_demo(semcon);
   rc |= run_search_demo(threads, "attend-demo");
   return rc;
 }
