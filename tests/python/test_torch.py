@@ -8,12 +8,12 @@ from conftest import rand, rel_l2
 torch = pytest.importorskip("torch")
 
 
-def torch_attention(q, k, v, causal=False, window=(-1, -1), scale=None, softcap=0.0, bias=None, alibi=None):
+def torch_attention(q, k, v, causal=False, window=(-1, -1), logit_scale=None, softcap=0.0, bias=None, alibi=None):
     """q: [B, Nq, Hq, D] float64 tensors (autograd); returns out [B, Nq, Hq, Dv]."""
     hq, hkv = q.shape[2], k.shape[2]
     qh, kh, vh = (x.transpose(1, 2) for x in (q, k, v))
     kh, vh = kh.repeat_interleave(hq // hkv, dim=1), vh.repeat_interleave(hq // hkv, dim=1)
-    scale = 1.0 / q.shape[-1] ** 0.5 if scale is None else scale
+    scale = 1.0 / q.shape[-1] ** 0.5 if logit_scale is None else logit_scale
     s = qh @ kh.transpose(-1, -2) * scale
     if softcap > 0:
         s = softcap * torch.tanh(s / softcap)
@@ -39,7 +39,7 @@ def torch_attention(q, k, v, causal=False, window=(-1, -1), scale=None, softcap=
     {},
     {"causal": True},
     {"window": (5, 2), "softcap": 3.0},
-    {"causal": True, "alibi": True, "scale": 0.2},
+    {"causal": True, "alibi": True, "logit_scale": 0.2},
     {"bias": True},
 ])
 @pytest.mark.parametrize("shape", [(2, 7, 7, 4, 2, 16), (1, 65, 80, 2, 2, 32)])
