@@ -12,6 +12,12 @@ from . import _attend as _C
 from ._dispatch import lse_shape, out_shape
 
 
+def _dense(t):
+    """t, or a copy when a dimension is broadcast (stride 0): the kernels take none (autograd hands
+    such gradients over, e.g. for out.sum())."""
+    return t.contiguous() if any(st == 0 and n > 1 for st, n in zip(t.stride(), t.shape)) else t
+
+
 def _needs_grad(*tensors):
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
@@ -42,7 +48,7 @@ class AttendFunction(torch.autograd.Function):
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
         want_dbias = bias is not None and ctx.needs_input_grad[3]
         dbias = torch.empty(bias.shape, dtype=torch.float32, device=bias.device) if want_dbias else None
-        impl(q.detach(), k.detach(), v.detach(), out.detach(), dout.detach(), lse,
+        impl(q.detach(), k.detach(), v.detach(), out.detach(), _dense(dout.detach()), lse,
              bias=None if bias is None else bias.detach(), deterministic=ctx.deterministic,
              dq_out=dq, dk_out=dk, dv_out=dv, dbias_out=dbias, **ctx.opts)
         if dbias is not None and dbias.dtype != bias.dtype:

@@ -102,7 +102,7 @@ def _describe(x):
     """Type (and dtype/shape) of an argument, never its contents."""
     t = type(x).__name__
     if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return f"{t}(dtype={x.dtype}, shape={tuple(x.shape)})"
+        return f"{t} of dtype {x.dtype} and shape {tuple(x.shape)}"
     if isinstance(x, (bool, int, float)) or x is None:
         r = repr(x)
         return r if len(r) <= 40 else f"{t}({len(str(x))} digits)"
@@ -113,10 +113,13 @@ def _describe(x):
 
 def _rewrite(name, message, args, kwargs):
     """The exception to raise instead of pybind11's overload-mismatch TypeError."""
-    sigs = re.findall(r"^\s*\d+\.\s*(.*)$", message, flags=re.M)
+    listed = message.split("supported:", 1)[-1].split("Invoked with", 1)[0]  # never the dumped arguments
+    sigs = re.findall(r"^\s*\d+\.\s*(.*)$", listed, flags=re.M)
     sigs = [re.sub(r"\battend\._attend\.", "", s) for s in sigs]
     expected = "; or ".join(sigs) if sigs else "its signature"
     names = [re.findall(r"(\w+):", s[s.find("(") + 1:]) for s in sigs]
+    if "constructor" in message:  # a constructor's listed signature omits self
+        names = [["self"] + n for n in names]
     params = set(n for ns in names for n in ns)
     first = names[0] if names else []
     items = [(f"'{first[i]}'" if i < len(first) else f"argument {i + 1}", a) for i, a in enumerate(args)]

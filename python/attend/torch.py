@@ -117,7 +117,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
     def to4(t, heads, n, d):
         t = t.expand(*outer, heads, n, d) if t.dim() >= 3 or outer or heads != 1 else t
-        return t.reshape(B, heads, n, d)
+        t = t.reshape(B, heads, n, d)
+        if any(st == 0 and sz > 1 for st, sz in zip(t.stride(), t.shape)):
+            t = t.contiguous()  # the kernels take no broadcast (stride 0) q/k/v dimension
+        return t
     q4 = to4(query, hq, L, E)
     k4 = to4(key, hkv, S, E)
     v4 = to4(value, hkv, S, Ev)

@@ -141,7 +141,8 @@ py::module_ numpy_or_fail(const char* fn) {
   }
   const std::string exe = py::str(py::module_::import("sys").attr("executable")).cast<std::string>();
   throw py::import_error(std::string(fn) + ": numpy is needed for this call (it reads or returns arrays) but cannot be "
-                         "imported by " + exe + "; install numpy into that Python (Debian: apt install python3-numpy)");
+                         "imported by " + exe + "; install numpy into that Python (python -m pip install numpy, or "
+                         "Debian's python3-numpy for /usr/bin/python3)");
 }
 
 bool is_numpy_array(const py::handle& obj) {
