@@ -114,10 +114,10 @@ def decode(q, cache, *, logit_scale=None, softcap=0.0, window=-1, alibi=None, se
     opts = dict(logit_scale=logit_scale, softcap=softcap, window=window, alibi=alibi, sequences=sequences,
                 dtype=dtype, threads=threads)
     torch = _dispatch.torch_or_none() if _dispatch.is_tensor(q) else None
-    if torch is not None and out is None:
-        s, t, hq = tuple(q.shape[:3]) if q.dim() == 4 else (0, 0, 0)
-        if q.dim() == 4:
-            out = torch.empty((s, t, hq, cache.value_dim), dtype=q.dtype, device=q.device)
-        lse = torch.empty((s, hq, t), dtype=torch.float32, device=q.device) if return_lse and q.dim() == 4 else None
-        return _C.decode(q.detach(), cache, return_lse=return_lse, out=out, lse_out=lse, **opts)
-    return _C.decode(q, cache, return_lse=return_lse, out=out, **opts)
+    if torch is None or q.dim() != 4:  # numpy in, numpy out (the binding checks q's rank)
+        return _C.decode(q, cache, return_lse=return_lse, out=out, **opts)
+    s, t, hq = q.shape[:3]  # torch in, torch out: written in place through DLPack
+    if out is None:
+        out = torch.empty((s, t, hq, cache.value_dim), dtype=q.dtype, device=q.device)
+    lse = torch.empty((s, hq, t), dtype=torch.float32, device=q.device) if return_lse else None
+    return _C.decode(q.detach(), cache, return_lse=return_lse, out=out, lse_out=lse, **opts)
