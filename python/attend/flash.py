@@ -279,12 +279,14 @@ def _kvcache(fn, q, k_cache, v_cache, k, v, cache_seqlens, cache_batch_idx, cach
             raise ValueError(f"{fn}: cache_batch_idx has {len(index)} entries for a batch of {batch}")
         if cache_batch_idx is None and k_cache.shape[0] < batch:
             raise ValueError(f"{fn}: k_cache holds {k_cache.shape[0]} sequences, fewer than the batch ({batch})")
-    if cache_seqlens is None:
+    seqlens = cache_seqlens if isinstance(cache_seqlens, (int, type(None))) else _values(fn, "cache_seqlens",
+                                                                                          cache_seqlens)
+    if seqlens is None:
         lengths = [capacity] * batch
-    elif isinstance(cache_seqlens, int) and not isinstance(cache_seqlens, bool):
-        lengths = [_int(fn, "cache_seqlens", cache_seqlens, 0, capacity)] * batch
+    elif not isinstance(seqlens, list):  # an int, or a 0-d array/tensor: the same length for every sequence
+        lengths = [_int(fn, "cache_seqlens", seqlens, 0, capacity)] * batch
     else:
-        lengths = _ints(fn, "cache_seqlens", cache_seqlens, 0, capacity)
+        lengths = _ints(fn, "cache_seqlens", seqlens, 0, capacity)
         if len(lengths) != batch:
             raise ValueError(f"{fn}: cache_seqlens has {len(lengths)} entries for a batch of {batch}")
     starts = [0] * batch if cache_leftpad is None else _ints(fn, "cache_leftpad", cache_leftpad, 0, capacity)

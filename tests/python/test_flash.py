@@ -144,6 +144,12 @@ def test_flash_attn_with_kvcache_appends_in_place_and_attends(rng):
     np.testing.assert_array_equal(kc[2], kc0[2])  # a row no sequence uses
     with pytest.raises(ValueError, match="do not fit"):
         attend.flash_attn_with_kvcache(q, kc, vc, k, v, cache_seqlens=19, causal=True)
+    with pytest.raises(ValueError, match="do not fit"):
+        attend.flash_attn_with_kvcache(q, kc, vc, k, v, cache_seqlens=np.int32(19), causal=True)
+    # a scalar length (0-d array) is every sequence's; without k/v the cache is only read
+    same = attend.flash_attn_with_kvcache(q, kc, vc, cache_seqlens=np.int64(7), causal=True)
+    want, _ = attention64(q, kc[:B, :7], vc[:B, :7], causal=True)
+    assert rel_l2(same, want) <= 1e-5
 
 
 def test_flash_attn_with_kvcache_paged_leftpad_and_window(rng):
