@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config git
   libopenblas-dev libcli11-dev nlohmann-json3-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-dev python3-numpy python3-pytest pybind11-dev
+  python3 python3-dev python3-numpy python3-pytest pybind11-dev python3-pip python3-venv ccache
   libopenmpi-dev openmpi-bin
   graphviz
 )
@@ -39,7 +39,10 @@ if [ -f web/package.json ] && command -v npm >/dev/null && [ ! -d web/node_modul
   (cd web && npm install --no-audit --no-fund --ignore-scripts >/dev/null) || echo "setup: npm install failed; browser tests will be skipped"
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ATTEND_CMAKE_ARGS:-}
+# ccache, when present, makes rebuilds (and the Python wheel build of the packaging test) cheap.
+launcher=""
+command -v ccache >/dev/null 2>&1 && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $launcher ${ATTEND_CMAKE_ARGS:-}
 cmake --build build -j"$(nproc)"
 
 if [ "${1:-}" = "--demo" ]; then
