@@ -129,9 +129,10 @@ class File {
 // add_tensor(), each at the next multiple of the alignment (general.alignment, default 32).
 class Writer {
  public:
-  // Sets (or replaces) a metadata value. Keys: non-empty, at most 65535 bytes.
+  // Sets (or replaces) a metadata value. Keys: non-empty, at most 65535 bytes. The value's C++
+  // type picks the GGUF type: set(k, std::uint32_t{8}), set(k, "text") (a string), set(k, 0.5f),
+  // set(k, std::vector<std::string>{...}) (an array of strings).
   void set(const std::string& key, Value value);
-  void set(const std::string& key, const char* s) { set(key, Value(std::string(s))); }
   // Sets general.alignment (u32): a power of two.
   void set_alignment(std::uint32_t alignment);
   // Adds a tensor whose bytes are `data` (exactly its size), which must stay alive until

@@ -89,11 +89,9 @@ void Writer::add_tensor(const std::string& name, std::vector<std::int64_t> dims,
     if (dims[i] < 0) fail(where, "tensor '", name, "' has negative dimension ", i, ": ", dims[i]);
     if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(dims[i]), &bytes)) fail(where, "tensor '", name, "' is too large");
   }
-  for (std::size_t i = 0; i < dims.size(); ++i) {
-    std::int64_t n = 1;
-    for (std::size_t j = 0; j <= i; ++j)
-      if (__builtin_mul_overflow(n, dims[j], &n)) fail(where, "tensor '", name, "' has more elements than int64 can count");
-  }
+  std::int64_t elements = 1;
+  for (std::int64_t d : dims)
+    if (__builtin_mul_overflow(elements, d, &elements)) fail(where, "tensor '", name, "' has more elements than int64 can count");
   if (data.size() != bytes) fail(where, "tensor '", name, "' of type ", info->name, " needs ", bytes, " bytes, got ", data.size());
   if (bytes > 0 && data.data() == nullptr) fail(where, "tensor '", name, "' has no data");
   Pending p;
