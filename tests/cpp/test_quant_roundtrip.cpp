@@ -149,7 +149,8 @@ TEST(QuantRoundTrip, Q4_KNearestLevelAndRmsBound) {
 }
 
 // q6_K: every element dequantizes to the nearest level d·sc·(q − 32), q = 0..63, of its stored
-// 16-element sub-block; rms error ≤ 0.03 of the rms value (6 bits over ±amax of 16 Gaussians gives ~0.02) of each Gaussian super-block.
+// 16-element sub-block; rms error ≤ 0.03 of the rms value of each Gaussian super-block (6 bits
+// over ±amax of 16 Gaussians gives ~0.02).
 TEST(QuantRoundTrip, Q6_KNearestLevelAndRmsBound) {
   const auto x = test_row(256 * 24, 4);
   const Stored s = round_trip(GgmlType::q6_K, x);
