@@ -39,6 +39,13 @@ if [ -f web/package.json ] && command -v npm >/dev/null && [ ! -d web/node_modul
   (cd web && npm install --no-audit --no-fund --ignore-scripts >/dev/null) || echo "setup: npm install failed; browser tests will be skipped"
 fi
 
+# llama.cpp's prebuilt CPU build for the GGUF interoperability test (tests/gguf): --omit=optional
+# skips the CUDA/Vulkan builds, --ignore-scripts the post-install step (it would fetch sources).
+if [ -f tests/gguf/package.json ] && command -v npm >/dev/null && [ ! -d tests/gguf/node_modules ]; then
+  (cd tests/gguf && npm install --no-audit --no-fund --ignore-scripts --omit=optional >/dev/null) ||
+    echo "setup: npm install in tests/gguf failed; the llama.cpp GGUF test will be skipped"
+fi
+
 # ccache, when present, makes rebuilds (and the Python wheel build of the packaging test) cheap.
 launcher=""
 command -v ccache >/dev/null 2>&1 && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"

@@ -40,6 +40,11 @@ TEST(FuzzRegressions, ModelInputsLoadOrThrow) {
   EXPECT_GE(seen, 7);
   EXPECT_EQ(accepted, 4);  // attend learned, attend RoPE/GQA, GPT-2, GPT-2 prefixed
 }
+TEST(FuzzRegressions, GgufInputsParseOrThrow) {
+  const auto [seen, accepted] = replay("gguf", fuzz::gguf_input);
+  EXPECT_GE(seen, 7);
+  EXPECT_EQ(accepted, 3);  // all types, tokenizer at alignment 64 (v2), adjacent f32 tensors
+}
 TEST(FuzzRegressions, LinksInputsParseOrThrow) {
   const auto [seen, accepted] = replay("links", fuzz::links_input);
   EXPECT_GE(seen, 4);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "attend/error.h"
+#include "attend/gguf.h"
 #include "attend/graph.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"
@@ -89,6 +90,60 @@ inline bool links_input(std::string_view bytes) {
   } catch (const Error&) {
     return false;
   }
+}
+
+// GGUF: parse; every getter returns or throws attend::Error; tensor spans lie inside the input
+// and convertible rows dequantize; a parsed file written back parses to the same keys, values and
+// tensor bytes, and writing that again gives the same bytes (a fixed point).
+inline bool gguf_input(std::string_view bytes) {
+  gguf::File f;
+  try {
+    f = gguf::File::from_bytes(std::string(bytes), "fuzz");
+  } catch (const Error&) {
+    return false;
+  }
+  for (const std::string& k : f.keys()) {
+    check(f.has(k), "every listed key is found");
+    try { (void)f.get_u32(k); } catch (const Error&) {}
+    try { (void)f.get_f32(k); } catch (const Error&) {}
+    try { (void)f.get_string(k); } catch (const Error&) {}
+    try { (void)f.get_array<std::string>(k); } catch (const Error&) {}
+    try { (void)f.get_array<std::int32_t>(k); } catch (const Error&) {}
+  }
+  bool writable = f.alignment() <= (1u << 20);
+  // The start of the file, seen through the first tensor's span.
+  const std::byte* base = f.tensors().empty() ? nullptr : f.tensor_data(f.tensors()[0]).data() - f.tensors()[0].file_offset;
+  for (const gguf::TensorInfo& t : f.tensors()) {
+    const auto d = f.tensor_data(t);
+    check(d.size() == t.bytes && t.file_offset + t.bytes <= f.file_size(), "tensor bytes lie inside the file");
+    check(d.data() == base + t.file_offset && t.file_offset % f.alignment() == 0, "tensor offsets are aligned");
+    const std::int64_t ne0 = t.dims.empty() ? 1 : t.dims[0];
+    if (has_reference_conversion(t.type) && t.elements() > 0 && ne0 <= 4096) {
+      std::vector<float> row(static_cast<std::size_t>(ne0));
+      dequantize_row(t.type, d.data(), row.data(), ne0);
+      std::vector<float> ones(row.size(), 1.0f);
+      (void)dot_row(t.type, d.data(), ones.data(), ne0);
+    }
+    writable = writable && !t.name.empty() && t.name.size() < 64 && !t.dims.empty();
+  }
+  if (!writable) return true;  // what the writer refuses: alignment > 2^20, names of 0 or 64 bytes, 0 dims
+  auto rewrite = [](const gguf::File& g) {
+    gguf::Writer w;
+    for (const std::string& k : g.keys()) w.set(k, g.get(k));
+    for (const gguf::TensorInfo& t : g.tensors()) w.add_tensor(t.name, t.dims, t.type, g.tensor_data(t));
+    return w.bytes();
+  };
+  const std::string once = rewrite(f);
+  const gguf::File back = gguf::File::from_bytes(once, "fuzz-roundtrip");
+  check(back.keys().size() >= f.keys().size() && back.tensors().size() == f.tensors().size(), "round trip keeps keys and tensors");
+  for (std::size_t i = 0; i < f.keys().size(); ++i) check(back.keys()[i] == f.keys()[i], "round trip keeps key order");
+  for (std::size_t i = 0; i < f.tensors().size(); ++i) {
+    const auto a = f.tensor_data(f.tensors()[i]), b = back.tensor_data(back.tensors()[i]);
+    check(back.tensors()[i].dims == f.tensors()[i].dims && back.tensors()[i].type == f.tensors()[i].type, "round trip keeps shapes");
+    check(a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0), "round trip keeps tensor bytes");
+  }
+  check(rewrite(back) == once, "writing is a fixed point");
+  return true;
 }
 
 }  // namespace attend::fuzz

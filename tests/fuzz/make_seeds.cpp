@@ -3,9 +3,11 @@
 //   g++ -std=c++20 -Iinclude -Isrc tests/fuzz/make_seeds.cpp build/libattend.a -lopenblas -lpng -o /tmp/make_seeds
 //   /tmp/make_seeds tests/fuzz/corpus
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "attend/gguf.h"
 #include "attend/io.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"
@@ -73,6 +75,75 @@ void write_gpt2(const std::string& path, bool prefixed) {
   write_safetensors(path, refs, prefixed ? std::map<std::string, std::string>{} : std::map<std::string, std::string>{{"n_head", "2"}});
 }
 
+// GGUF seeds through attend's writer: every metadata type (nested arrays too) and every tensor
+// type attend converts; a tokenizer-like file at alignment 64 patched to version 2.
+std::string gguf_all_types() {
+  gguf::Writer w;
+  w.set("general.architecture", "llama");
+  w.set("u8", std::uint8_t{1});
+  w.set("i8", std::int8_t{-1});
+  w.set("u16", std::uint16_t{2});
+  w.set("i16", std::int16_t{-2});
+  w.set("u32", std::uint32_t{3});
+  w.set("i32", std::int32_t{-3});
+  w.set("f32", 0.5f);
+  w.set("bool", true);
+  w.set("u64", std::uint64_t{4});
+  w.set("i64", std::int64_t{-4});
+  w.set("f64", 0.25);
+  w.set("strings", std::vector<std::string>{"a", "", "bc"});
+  w.set("nested", std::vector<gguf::Array>{gguf::Array(std::vector<std::int16_t>{1, -1}), gguf::Array(std::vector<bool>{true})});
+  static std::vector<float> x(256);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * static_cast<float>(i % 29) - 0.1f;
+  for (GgmlType t : {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q8_0, GgmlType::q4_0, GgmlType::q4_K, GgmlType::q6_K})
+    w.add_tensor_f32(std::string(ggml_type_name(t)), {256}, t, x.data());
+  return w.bytes();
+}
+
+std::string gguf_tokenizer_v2() {
+  gguf::Writer w;
+  w.set_alignment(64);
+  w.set("general.architecture", "gpt2");
+  w.set("tokenizer.ggml.model", "gpt2");
+  w.set("tokenizer.ggml.tokens", std::vector<std::string>{"!", "\"", "he", "llo", "\xc4\xa0"});
+  w.set("tokenizer.ggml.scores", std::vector<float>{0, -1, -2, -3, -4});
+  w.set("tokenizer.ggml.token_type", std::vector<std::int32_t>{1, 1, 1, 1, 3});
+  w.set("tokenizer.ggml.merges", std::vector<std::string>{"h e", "l lo"});
+  w.set("gpt2.context_length", std::uint32_t{8});
+  static std::vector<float> x(512, 0.125f);
+  w.add_tensor_f32("token_embd.weight", {256, 2}, GgmlType::q4_K, x.data());
+  w.add_tensor_f32("output_norm.weight", {4}, GgmlType::f32, x.data());
+  std::string b = w.bytes();
+  b[4] = 2;  // version 2 has the layout of version 3
+  return b;
+}
+
+std::string gguf_with_version(std::uint32_t v) {  // a valid file with another version field
+  std::string b = gguf_all_types();
+  std::memcpy(&b[4], &v, 4);
+  return b;
+}
+
+// One f32 tensor of 8 elements at `offset`, the second at `offset2` (raw, from the spec).
+std::string gguf_raw_tensors(std::uint32_t type, std::uint64_t offset2) {
+  std::string o = "GGUF";
+  auto u32 = [&](std::uint32_t v) { o.append(reinterpret_cast<const char*>(&v), 4); };
+  auto u64 = [&](std::uint64_t v) { o.append(reinterpret_cast<const char*>(&v), 8); };
+  u32(3);
+  u64(2);
+  u64(0);
+  for (std::uint64_t t = 0; t < 2; ++t) {
+    u64(1);
+    o += static_cast<char>('a' + t);
+    u32(1);
+    u64(8);
+    u32(t == 0 ? 0 : type);
+    u64(t == 0 ? 0 : offset2);
+  }
+  o.append((32 - o.size() % 32) % 32, '\0');
+  return o + std::string(96, '\0');
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +166,14 @@ int main(int argc, char** argv) {
   nn::Model(tiny(nn::PositionKind::rope), 2).save(dir + "/model/attend_rope_gqa.safetensors");
   write_gpt2(dir + "/model/gpt2.safetensors", false);
   write_gpt2(dir + "/model/gpt2_prefixed.safetensors", true);
+  // gguf: valid files from the writer; a wrong version, big-endian, overlapping and unknown-type files.
+  write_file_atomically(dir + "/gguf/all_types.gguf", gguf_all_types());
+  write_file_atomically(dir + "/gguf/tokenizer_align64_v2.gguf", gguf_tokenizer_v2());
+  write_file_atomically(dir + "/gguf/adjacent_f32.gguf", gguf_raw_tensors(0, 32));
+  write_file_atomically(dir + "/gguf/version1.gguf", gguf_with_version(1));
+  write_file_atomically(dir + "/gguf/big_endian.gguf", gguf_with_version(0x03000000));
+  write_file_atomically(dir + "/gguf/overlap.gguf", gguf_raw_tensors(0, 0));
+  write_file_atomically(dir + "/gguf/unknown_type.gguf", gguf_raw_tensors(4, 32));
   // links: "<links>\0<stakes>"
   auto links = [&](const std::string& name, const std::string& l, const std::string& s) {
     write_file_atomically(dir + "/links/" + name, l + std::string(1, '\0') + s);
