@@ -72,7 +72,8 @@ void write_gpt2(const std::string& path, bool prefixed) {
   add("ln_f.weight", {E});
   add("ln_f.bias", {E});
   for (std::size_t i = 0; i < refs.size(); ++i) refs[i].data = store[i].data();
-  write_safetensors(path, refs, prefixed ? std::map<std::string, std::string>{} : std::map<std::string, std::string>{{"n_head", "2"}});
+  // Both carry n_head: a lone GPT-2 file without it is refused (no tensor shows the head count).
+  write_safetensors(path, refs, {{"n_head", "2"}});
 }
 
 // GGUF seeds through attend's writer: every metadata type (nested arrays too) and every tensor
