@@ -16,11 +16,14 @@ namespace detail {
 
 struct SentencePieceModel {
   sentencepiece::SentencePieceProcessor processor;
+  // The same model without the dummy prefix, for the words after the first (see word_split).
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> no_prefix;
 };
 
-void encode_sentencepiece(const SentencePieceModel& m, std::string_view text, std::vector<std::int32_t>& out) {
+void encode_sentencepiece(const SentencePieceModel& m, std::string_view text, bool first, std::vector<std::int32_t>& out) {
   std::vector<int> ids;
-  const auto status = m.processor.Encode(text, &ids);
+  const auto& sp = first || !m.no_prefix ? m.processor : *m.no_prefix;
+  const auto status = sp.Encode(text, &ids);
   if (!status.ok()) detail::fail("Tokenizer::encode", "libsentencepiece: ", status.ToString());
   out.insert(out.end(), ids.begin(), ids.end());
 }
@@ -38,8 +41,20 @@ std::shared_ptr<TokenizerImpl> parse_sentencepiece(std::string_view bytes, const
   if (sp->processor.GetPieceSize() != static_cast<int>(proto.pieces.size()))
     detail::fail(kWhere, name, ": libsentencepiece sees ", sp->processor.GetPieceSize(), " pieces, the file has ", proto.pieces.size());
 
+  // Word-by-word encoding is exact for plain-text normalization (identity, spaces kept) with
+  // BPE or unigram pieces; the words after the first go to a copy without the dummy prefix (a
+  // NormalizerSpec {add_dummy_prefix: false} appended: protobuf merges it into the first).
+  const bool word_split = proto.normalizer == "identity" && !proto.remove_extra_whitespaces && proto.escape_whitespaces &&
+                          (proto.model_type == 1 || proto.model_type == 2);
+  if (word_split && proto.add_dummy_prefix) {
+    std::string patched(bytes);
+    patched += std::string("\x1a\x02\x18\x00", 4);
+    sp->no_prefix = std::make_unique<sentencepiece::SentencePieceProcessor>();
+    if (!sp->no_prefix->LoadFromSerializedProto(patched).ok()) sp->no_prefix.reset();
+  }
   auto m = std::make_shared<TokenizerImpl>();
   m->model = ModelKind::sentencepiece;
+  m->word_split_allowed = word_split && (sp->no_prefix || !proto.add_dummy_prefix);
   m->sentencepiece = sp;
   m->decode = DecodeKind::metaspace;
   m->strip_leading_space = proto.add_dummy_prefix;

@@ -3,7 +3,8 @@
 //                NormalizerSpec normalizer_spec = 3; }
 //   SentencePiece { string piece = 1; float score = 2; Type type = 3; }
 //   TrainerSpec { ModelType model_type = 3; }
-//   NormalizerSpec { string name = 1; bool add_dummy_prefix = 3; bool remove_extra_whitespaces = 4; }
+//   NormalizerSpec { string name = 1; bool add_dummy_prefix = 3; bool remove_extra_whitespaces = 4;
+//                    bool escape_whitespaces = 5; }
 #include "text/spm_proto.h"
 
 #include <cstdint>
@@ -99,6 +100,7 @@ SpmProto parse_spm_proto(std::string_view bytes, const char* where, const std::s
         else if (field == 3 && f == 1 && (t & 7) == 2) out.normalizer = std::string(s.bytes());
         else if (field == 3 && f == 3 && (t & 7) == 0) out.add_dummy_prefix = s.varint() != 0;
         else if (field == 3 && f == 4 && (t & 7) == 0) out.remove_extra_whitespaces = s.varint() != 0;
+        else if (field == 3 && f == 5 && (t & 7) == 0) out.escape_whitespaces = s.varint() != 0;
         else s.skip(static_cast<int>(t & 7));
       }
     } else {

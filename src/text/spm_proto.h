@@ -18,6 +18,7 @@ struct SpmProto {
   std::string normalizer;
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = true;
+  bool escape_whitespaces = true;
 };
 
 // Throws attend::Error("<where>: <name>: ...") on malformed bytes.

@@ -36,7 +36,8 @@ enum class DecodeKind {
 };
 
 struct SentencePieceModel;  // libsentencepiece, in load_sentencepiece.cpp
-void encode_sentencepiece(const SentencePieceModel& m, std::string_view text, std::vector<std::int32_t>& out);
+// `first`: the text starts the segment, so it gets the model's dummy prefix ("▁").
+void encode_sentencepiece(const SentencePieceModel& m, std::string_view text, bool first, std::vector<std::int32_t>& out);
 
 struct TokenizerImpl {
   std::string description;
@@ -75,6 +76,10 @@ struct TokenizerImpl {
   DecodeKind decode = DecodeKind::raw;
   std::string metaspace = "\xe2\x96\x81";  // "▁"
   bool strip_leading_space = false;       // drop the first decoded token's leading space
+  // Encode word by word, cut before each "▁" (a space for libsentencepiece): set by finish() when
+  // exact (`word_split_allowed` and no token spans a word start); SentencePiece-style text only.
+  bool word_split_allowed = true;
+  bool word_split = false;
 
   // Sizes the per-id tables to `n` ids (absent, normal).
   void resize(std::size_t n);
