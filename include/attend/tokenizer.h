@@ -80,6 +80,7 @@ class Tokenizer {
  public:
   // The 256-id byte tokenizer: id = byte value (attend's own checkpoints).
   static Tokenizer byte_level();
+  Tokenizer();  // byte_level()
   // The tokenizer beside a model: tokenizer.json (with tokenizer_config.json when present), else
   // vocab.json + merges.txt, else tokenizer.model.
   static Tokenizer from_directory(const std::string& dir);

@@ -334,6 +334,9 @@ std::shared_ptr<TokenizerImpl> parse_hf_json(std::string_view text, std::string_
     apply("add_bos_token", m->bos, m->prefix, true);
     apply("add_eos_token", m->eos, m->suffix, false);
   }
+  if (m->bos < 0 && m->eos < 0)  // GPT-2's tokenizer classes default both to "<|endoftext|>"
+    if (const auto it = m->all_ids.find("<|endoftext|>"); it != m->all_ids.end() && m->special[static_cast<std::size_t>(it->second)])
+      m->bos = m->eos = it->second;
   m->finish();
   m->description = name + ": BPE" + (m->decode == DecodeKind::byte_level ? " (byte-level)" : m->byte_fallback ? " (byte fallback)" : "") + ", " +
                    std::to_string(m->strings.size()) + " tokens";

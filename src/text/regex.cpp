@@ -91,7 +91,7 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<std::size_t, s
     int rc = pcre2_match(code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, md.get(), ctx.get());
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !stack) {  // a long backtracking run: retry with a larger stack
       ctx.reset(pcre2_match_context_create(nullptr));
-      stack.reset(pcre2_jit_stack_create(32 * 1024, 256 * 1024 * 1024, nullptr));
+      stack.reset(pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, nullptr));
       if (!ctx || !stack) detail::fail("tokenizer", "out of memory for a regex match");
       pcre2_jit_stack_assign(ctx.get(), nullptr, stack.get());
       rc = pcre2_match(code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, md.get(), ctx.get());

@@ -2,6 +2,7 @@
 // decode, per-token views (see include/attend/tokenizer.h).
 #include "attend/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "text/check.h"
@@ -51,9 +52,12 @@ void TokenizerImpl::finish() {
   // Word splitting is exact when no token has a "▁" that follows another character (a piece that
   // would span a word start); SentencePiece vocabularies split by whitespace have none.
   word_split = false;
-  // (A pair-rank BPE also needs "▁" itself to be a token, so that a word start is one symbol.)
+  // (A pair-rank BPE also needs "▁" itself to be a token, so that a word start is one symbol, and
+  // no pre-tokenizer other than Metaspace.)
+  const bool only_metaspace = std::all_of(pre_tokenizers.begin(), pre_tokenizers.end(),
+                                          [](const PreTokenizerStep& p) { return p.kind == PreTokenizerStep::Kind::metaspace; });
   if ((model == ModelKind::spm || model == ModelKind::sentencepiece ||
-       (model == ModelKind::bpe && decode == DecodeKind::metaspace && pre_tokenizers.empty() && model_ids.count(metaspace))) &&
+       (model == ModelKind::bpe && decode == DecodeKind::metaspace && only_metaspace && model_ids.count(metaspace))) &&
       word_split_allowed) {
     word_split = true;
     for (std::size_t id = 0; id < strings.size() && word_split; ++id) {
@@ -189,6 +193,7 @@ void encode_text(const TokenizerImpl& m, std::string_view text, bool at_start, b
 }  // namespace
 
 Tokenizer::Tokenizer(std::shared_ptr<const detail::TokenizerImpl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer() : Tokenizer(byte_level()) {}
 
 Tokenizer Tokenizer::byte_level() {
   static const std::shared_ptr<const TokenizerImpl> impl = [] {

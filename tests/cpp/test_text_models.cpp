@@ -206,6 +206,16 @@ TEST(TextHfJson, TemplateConfigAndSpecialTokens) {
   EXPECT_THROW(Tokenizer::from_hf_json(path, write_tmp("config3.json", R"({"bos_token": "<nope>"})")), Error);
 }
 
+TEST(TextHfJson, EndOfTextIsBosAndEosWithoutConfig) {
+  json j = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"<|endoftext|>", 1}}}, {"merges", json::array()}}},
+            {"added_tokens", json::array({{{"id", 1}, {"content", "<|endoftext|>"}, {"special", true}}})}};
+  const Tokenizer t = hf_from_text(j.dump());
+  EXPECT_EQ(t.bos(), 1);
+  EXPECT_EQ(t.eos(), 1);
+  EXPECT_FALSE(t.adds_bos());
+  EXPECT_EQ(t.encode("a"), (std::vector<std::int32_t>{0}));
+}
+
 TEST(TextHfJson, NfcNormalizerAndLowercase) {
   json vocab = json::object();
   const std::vector<std::string> chars = {"e", "\xC3\xA9", "\xCC\x81", "a", "A", "\xCE\xA3", "\xCF\x83", "\xCF\x82"};  // e é ◌́ a A Σ σ ς
@@ -237,6 +247,9 @@ TEST(TextHfJson, UnknownCharactersFollowTheModel) {
 TEST(TextByteIds, RawBytesInAndOut) {
   const Tokenizer t = Tokenizer::byte_level();
   EXPECT_EQ(t.size(), 256);
+  EXPECT_EQ(Tokenizer().encode("ab"), (std::vector<std::int32_t>{'a', 'b'}));
+  EXPECT_EQ(t.bos(), -1);
+  EXPECT_FALSE(t.adds_bos());
   const std::string s = "h\xC3\xA9\xFF\n";
   const auto ids = t.encode(s);
   EXPECT_EQ(ids, (std::vector<std::int32_t>{'h', 0xC3, 0xA9, 0xFF, '\n'}));
