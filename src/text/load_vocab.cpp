@@ -5,6 +5,7 @@
 
 #include "text/check.h"
 #include "text/tokenizer_impl.h"
+#include "text/utf8.h"
 
 namespace attend::text {
 namespace detail {
@@ -54,7 +55,7 @@ std::shared_ptr<TokenizerImpl> build_from_vocab(const VocabSpec& spec, const std
     if (kind == TokenKind::control || kind == TokenKind::unknown || kind == TokenKind::user_defined) {
       const bool special = kind != TokenKind::user_defined;  // user-defined tokens always match
       m->special[i] = special;
-      m->raw_added.add({s, static_cast<std::int32_t>(i), special});
+      if (is_valid_utf8(s)) m->raw_added.add({s, static_cast<std::int32_t>(i), special});  // (ill-formed content could match part of a character)
     }
   }
   bool add_bos = !bpe;
