@@ -51,6 +51,12 @@ TEST(FuzzRegressions, LinksInputsParseOrThrow) {
   EXPECT_EQ(accepted, 2);  // valid, CRLF without header
 }
 
+TEST(FuzzRegressions, TokenizerInputsParseOrThrow) {
+  const auto [seen, accepted] = replay("tokenizer", fuzz::tokenizer_input);
+  EXPECT_GE(seen, 11);
+  EXPECT_EQ(accepted, 8);  // byte-level/Llama-2/Metaspace tokenizer.json, GPT-2 files, SentencePiece, tiktoken, two VocabSpecs
+}
+
 // safetensors bytes: u64 header length, header, data.
 std::string safetensors_raw(const std::string& header, const std::string& data) {
   std::string out(8, '\0');
