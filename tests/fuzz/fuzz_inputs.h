@@ -146,6 +146,9 @@ inline bool gguf_input(std::string_view bytes) {
     check(a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0), "round trip keeps tensor bytes");
   }
   check(rewrite(back) == once, "writing is a fixed point");
+  return true;
+}
+
 // Tokenizer files. The first byte picks the parser, the rest is the file:
 //   'j' tokenizer.json ["\0" tokenizer_config.json]   'g' vocab.json "\0" merges.txt
 //   's' SentencePiece tokenizer.model                   't' tiktoken ranks (cl100k pattern, one special)
