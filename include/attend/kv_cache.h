@@ -19,6 +19,11 @@ namespace attend {
 struct EvictionPolicy {
   std::int64_t window = -1;      // keep the most recent `window` tokens (-1: keep everything)
   std::int64_t sink_tokens = 0;  // also keep the first `sink_tokens` forever (StreamingLLM sinks)
+
+  // Whether a sequence of `length` appended tokens keeps the token at position `pos`.
+  bool keeps(std::int64_t pos, std::int64_t length) const {
+    return window < 0 || pos < sink_tokens || pos >= length - window;
+  }
 };
 
 // A run of cached tokens stored contiguously, positions pos0, pos0 + 1, ...

@@ -117,8 +117,6 @@ void reduce_dbias(const BackwardProblem& b, const std::vector<BackwardTask>& tas
 
 void backward(const BackwardProblem& b, BackwardSplit split) {
   const Problem& p = b.fwd;
-  if (p.d > 1024 || p.dv > 1024)
-    detail::fail("attention_backward", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum 1024");
   const std::int64_t T = BackwardScratch::kTile;
   std::vector<BackwardTask> units;  // one per (sequence, KV head), all keys
   std::int64_t max_nq = 0;

@@ -36,7 +36,7 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
   float *Qs = scratch + L.qs, *dO = scratch + L.dout, *Kt = scratch + L.kt, *Kr = scratch + L.kr, *Vt = scratch + L.vt,
         *Sx = scratch + L.s, *dSx = scratch + L.ds, *Raw = scratch + L.raw, *dKa = scratch + L.dk, *dVa = scratch + L.dv,
         *Lse2 = scratch + L.lse2, *dQt = scratch + L.dqt;
-  float tmp[1024];
+  float tmp[kMaxHeadSize];  // one V row (Dv <= kMaxHeadSize, checked by make_logit_spec)
   auto at = [](const TensorView& v, std::int64_t a, std::int64_t n, std::int64_t h) {
     return a * v.step(0) + n * v.step(1) + h * v.step(2);
   };

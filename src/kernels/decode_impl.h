@@ -20,15 +20,6 @@ namespace {
 constexpr std::int64_t kDecodeBlock = 16;  // keys per softmax update (a multiple of every W)
 constexpr std::int64_t kDecodeRows = 4;    // query rows per register block (K/V loaded once per 4 rows)
 
-// Whether every query token of the sequence sees every position in [a, b] (then no per-key mask).
-inline bool block_visible(const DecodeProblem& p, std::int64_t len, std::int64_t a, std::int64_t b) {
-  const std::int64_t q_first = len - p.t, q_last = len - 1;
-  if (b > q_first) return false;                                      // causal, for the first query
-  if (p.window_left >= 0 && a < q_last - p.window_left) return false;  // window, for the last query
-  if (p.evict_window >= 0 && !(b < p.sink_tokens || a >= len - p.evict_window)) return false;
-  return true;
-}
-
 // Scores of rows [r0, r0 + R) against the block's n keys: Sc[r][j] = q_r·k_j (Q pre-scaled).
 template <class S, int R>
 void block_scores(const float* Q, const float* Kb, float* Sc, std::int64_t r0, std::int64_t n, std::int64_t dp) {
@@ -89,19 +80,17 @@ void block_softmax(const DecodeProblem& p, const DecodeSequence& sq, std::int64_
   for (std::int64_t r = 0; r < p.rows(); ++r) {
     const std::int64_t h = g * p.group + r / p.t, t = r % p.t;
     float* srow = Sc + r * kDecodeBlock;
-    if (!all_visible || modifiers)
+    if (!all_visible || modifiers) {
+      const std::int64_t qpos = p.query_pos(sq.len, t);
+      const KeyRange vr = p.visible(sq.len, t);  // the forward's range mask (logit.h)
       for (std::int64_t j = 0; j < n; ++j) {
         const std::int64_t pos = pos_a + j;
         float s = srow[j];
-        if (!p.sees(sq.len, t, pos)) {
-          s = -INFINITY;
-        } else if (modifiers) {
-          if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
-          if (p.alibi) s -= p.alibi[h] * static_cast<float>(sq.len - p.t + t - pos);
-          s *= log2e;
-        }
+        if (pos < vr.lo || pos >= vr.hi || !p.evict.keeps(pos, sq.len)) s = -INFINITY;
+        else if (modifiers) s = p.modify(s, 0, h, t, qpos, pos) * log2e;  // soft-cap, ALiBi (no bias)
         srow[j] = s;
       }
+    }
     for (std::int64_t j = n; j < kDecodeBlock; ++j) srow[j] = -INFINITY;  // padded keys weigh 0
     V vmax = S::load(srow);
     for (std::int64_t c = S::W; c < kDecodeBlock; c += S::W) vmax = S::max(vmax, S::load(srow + c));
@@ -166,8 +155,7 @@ inline DecodeScratch carve_decode_scratch(const DecodeProblem& p, std::int64_t d
 
 // The factor folded into Q: the scale, times log2 e when no logit modifier needs natural units.
 inline float decode_qscale(const DecodeProblem& p) {
-  const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
-  return modifiers ? p.scale : p.scale * 1.4426950408889634f;
+  return p.has_modifiers() ? p.scale : p.scale * 1.4426950408889634f;
 }
 
 template <class S>
@@ -176,7 +164,7 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
   const DecodeScratch scr = carve_decode_scratch(p, dp, dvp, scratch);
   float *Q = scr.q, *O = scr.o, *Mx = scr.mx, *Ls = scr.ls, *Al = scr.al, *Sc = scr.sc, *Kb = scr.kb, *Vb = scr.vb;
-  const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
+  const bool modifiers = p.has_modifiers();
   decode_init_rows<S>(p, sq, decode_qscale(p), dp, dvp, Q, O, Mx, Ls);
   std::memset(Kb, 0, static_cast<std::size_t>(kDecodeBlock * dp) * 4);
   std::memset(Vb, 0, static_cast<std::size_t>(kDecodeBlock * dvp) * 4);
@@ -187,7 +175,7 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
     const std::int64_t lo = imax(task.c0, base), hi = imin(task.c1, base + seg.count);
     for (std::int64_t j0 = lo; j0 < hi; j0 += kDecodeBlock) {
       const std::int64_t n = imin(kDecodeBlock, hi - j0), pos_a = seg.pos0 + (j0 - base);
-      const bool all_visible = block_visible(p, sq.len, pos_a, pos_a + n - 1);
+      const bool all_visible = p.block_visible(sq.len, pos_a, pos_a + n - 1);
       // All heads of this block's tokens in turn: the task walks [chunk, G, D] memory in order.
       for (std::int64_t g = 0; g < G; ++g) {
         const float* Qg = Q + g * M * dp;

@@ -20,8 +20,6 @@ namespace attend {
 namespace kernels {
 namespace {
 
-constexpr std::int64_t kMaxHeadSize = 1024;
-
 ForwardTaskFn pick_forward(Isa isa) {
   switch (isa) {
     case Isa::avx512: return forward_task_avx512;
@@ -68,8 +66,6 @@ void capture_row(const Problem& p, std::int64_t seq, std::int64_t h, std::int64_
 }  // namespace
 
 void forward(const Problem& p) {
-  if (p.d > kMaxHeadSize || p.dv > kMaxHeadSize)
-    detail::fail("attention", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum ", kMaxHeadSize);
   // Tile sizes from the caches. The kernels run one 6-row group at a time through S, softmax and
   // P·V, so L1 holds only 6 × bk logits; each group re-reads the key tile's Kᵀ and V, which stay in
   // L2 when both together take 1/8 of it: bk = L2 / (64 · D) keys (f32-sized, also for bf16), in
@@ -184,7 +180,7 @@ double attention_flops(std::int64_t batch, std::int64_t heads, std::int64_t nq, 
   kernels::Problem p;
   p.hq = heads; p.d = d; p.dv = dv;
   p.left = opts.window_left;
-  p.right = opts.causal ? (opts.window_right < 0 ? 0 : std::min<std::int64_t>(opts.window_right, 0)) : opts.window_right;
+  p.right = kernels::causal_right(opts.causal, opts.window_right);
   p.offset = opts.position_offset;
   for (std::int64_t b = 0; b < batch; ++b) p.seqs.push_back({b, 0, nq, 0, nk});
   return kernels::flops_for(p);

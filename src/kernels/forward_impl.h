@@ -65,8 +65,8 @@ void forward_pack_impl(const Problem& p, const ForwardScratch& L, const ForwardP
   float* Vp = Kt + d * bk;
   // f32 rows with unit stride are read in place; others are converted into `stage` (W rows).
   const bool k_in_place = p.k.dtype == DType::f32 && p.k.step(3) == 1;
-  alignas(64) float stage[W][1024];  // D <= 1024 (checked by forward.cpp)
-  alignas(64) static const float zeros[1024] = {};
+  alignas(64) float stage[W][kMaxHeadSize];  // D <= kMaxHeadSize (checked by make_logit_spec)
+  alignas(64) static const float zeros[kMaxHeadSize] = {};
   auto k_offset = [&](std::int64_t j) { return sq.batch * p.k.step(0) + (sq.k0 + u.j0 + j) * p.k.step(1) + hk * p.k.step(2); };
   for (std::int64_t jb = 0; jb < bk; jb += W) {  // bk is a multiple of 64, so of W
     const float* rows[W];
@@ -225,7 +225,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
         }
         // 0 on the first visible tile; 1 (exactly exp2(0)) when the max holds, without the libm call.
         const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);
-        StatsTile<S> st(stats, acc_row, srow, imin(kn, ncomp), j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old, m_new, Lsum[g + r],
+        StatsTile<S> st(stats, acc_row, srow, imin(kn, ncomp), j0, p.query_pos(i, sq), tile_max, m_old, m_new, Lsum[g + r],
                         alpha, sink_tokens);
         const V mv = S::set1(m_new);
         V sum = S::zero();
