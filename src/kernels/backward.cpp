@@ -5,26 +5,17 @@
 #include <vector>
 
 #include "attend/backward.h"
-#include "attend/runtime.h"
 #include "core/check.h"
 #include "core/element.h"
 #include "core/memory.h"
 #include "core/scratch_cache.h"
 #include "core/thread_pool.h"
 #include "kernels/backward_plan.h"
+#include "kernels/dispatch.h"
 
 namespace attend {
 namespace kernels {
 namespace {
-
-BackwardTaskFn pick_backward(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return backward_task_avx512;
-    case Isa::avx2: return backward_task_avx2;
-    case Isa::scalar: return backward_task_scalar;
-  }
-  return backward_task_scalar;
-}
 
 // Scratch from the calling thread's cache (core/scratch_cache.h): repeated calls reuse mapped pages.
 using Scratch = core::ScratchFloats;
@@ -174,7 +165,7 @@ void backward(const BackwardProblem& b, BackwardSplit split) {
   }
   const std::vector<float> dvec = row_terms(b, pool);
   const BackwardRowTerms rt{dvec.data(), hq, qrows};
-  const BackwardTaskFn run = pick_backward(active_isa());
+  const BackwardTaskFn run = active_kernels().backward_task;
   auto unit_of = [&](const BackwardTask& t) {  // index of the task's (sequence, KV head) in units
     return static_cast<std::size_t>(t.seq * p.hkv + t.kv_head);
   };

@@ -4,27 +4,18 @@
 #include <vector>
 
 #include "attend/decode.h"
-#include "attend/runtime.h"
 #include "core/check.h"
 #include "core/element.h"
 #include "core/thread_pool.h"
 #include "core/view_checks.h"
 #include "kernels/decode_plan.h"
+#include "kernels/dispatch.h"
 
 namespace attend {
 namespace kernels {
 namespace {
 
 using detail::fail;
-
-DecodeTaskFn pick_decode(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return decode_task_avx512;
-    case Isa::avx2: return decode_task_avx2;
-    case Isa::scalar: return decode_task_scalar;
-  }
-  return decode_task_scalar;
-}
 
 // Outputs must not overlap the cached keys/values they are computed from (an aliased out would
 // overwrite the cache while other tasks still read it).
@@ -108,7 +99,7 @@ void run_decode(const DecodeProblem& p) {
   core::ThreadPool& pool = core::global_pool();
   const int workers = pool.workers_for(static_cast<std::int64_t>(tasks.size()), p.threads);
   std::vector<float> scratch(static_cast<std::size_t>(scratch_n * workers));
-  const DecodeTaskFn run = pick_decode(active_isa());
+  const DecodeTaskFn run = active_kernels().decode_task;  // the path, chosen once for the whole call
   pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int w) {
     run(p, tasks[static_cast<std::size_t>(ti)], scratch.data() + scratch_n * w, partials.data() + part * ti);
   }, p.threads);
