@@ -182,8 +182,9 @@ TEST(ForwardThreads, SameResultForAnyThreadCount) {
   EXPECT_EQ(to_f32(o1.view()), to_f32(o2.view()));  // bitwise: each row is computed by one task
 }
 
-// Seed 002, "Example 2": 94.8 % on each target token and about 1.7 % on each other.
-TEST(ForwardSeedExample, SharpAttentionFromSeed002) {
+// Hand-built sharp attention (K = 8·I, each query at its target's key; the worked example of the
+// "Attention Mechanism" notes): 94.8 % on each target token and about 1.7 % on each other.
+TEST(ForwardSharpExample, HandBuiltKeysGiveSharpAttention) {
   const int target[4] = {1, 2, 1, 2};
   Tensor q(DType::f32, {1, 4, 1, 4}), k(DType::f32, {1, 4, 1, 4}), v(DType::f32, {1, 4, 1, 4}), o(DType::f32, {1, 4, 1, 4});
   for (int i = 0; i < 16; ++i) q.data_as<float>()[i] = k.data_as<float>()[i] = v.data_as<float>()[i] = 0;
