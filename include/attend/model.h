@@ -38,6 +38,11 @@ struct AttentionWeights {
   std::vector<float> w_q, w_k, w_v, w_o;
 };
 
+// How Model::load treats what it reads.
+struct LoadOptions {
+  bool allow_nonfinite = false;  // accept NaN/±inf weights (refused by default, naming the tensor)
+};
+
 class Model {
  public:
   Model(const ModelConfig& config, std::uint64_t seed);  // randomly initialised
@@ -45,8 +50,10 @@ class Model {
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
 
-  // Checkpoints: attend's own safetensors layout, or the GPT-2 (Hugging Face) layout; validated.
-  static Model load(const std::string& path);
+  // Checkpoints: attend's own safetensors layout, or the GPT-2 (Hugging Face) layout; validated
+  // (non-finite weights are refused unless options.allow_nonfinite). Saving refuses a model with
+  // a non-finite weight and leaves `path` as it was.
+  static Model load(const std::string& path, const LoadOptions& options = {});
   void save(const std::string& path) const;  // atomically
 
   const ModelConfig& config() const;

@@ -125,7 +125,24 @@ std::unique_ptr<Model::Impl> load_gpt2(const SafetensorsFile& f, const std::stri
   return impl;
 }
 
+// A diverged run's weights (NaN, ±inf) would make every later forward silent garbage.
+void check_finite(const SafetensorsFile& f, const std::string& path) {
+  for (const auto& [name, t] : f.tensors)
+    for (std::size_t i = 0; i < t.values.size(); ++i)
+      if (!std::isfinite(t.values[i]))
+        detail::fail(kWhere, path, ": tensor '", name, "' holds ", t.values[i], " at index ", i,
+                     " (a diverged training run?); LoadOptions::allow_nonfinite (--allow-nonfinite) loads it anyway");
+}
+
 }  // namespace
+
+std::string first_nonfinite(const Model::Impl& impl, const std::vector<float>& buffer, const std::string& prefix) {
+  for (const ParamSpec& s : impl.specs)
+    for (I64 i = 0; i < s.size; ++i)
+      if (const float v = buffer[static_cast<std::size_t>(s.offset + i)]; !std::isfinite(v))
+        return detail::concat("parameter '", prefix, s.name, "' holds ", v, " at index ", i);
+  return {};
+}
 
 std::string config_to_json(const ModelConfig& c) {
   nlohmann::json j = {{"vocab", c.vocab}, {"context", c.context}, {"d_model", c.d_model}, {"layers", c.layers},
@@ -195,7 +212,8 @@ void read_params(const SafetensorsFile& f, const std::string& path, const Model:
   }
 }
 
-Model load_model_file(const SafetensorsFile& f, const std::string& path) {
+Model load_model_file(const SafetensorsFile& f, const std::string& path, const LoadOptions& options) {
+  if (!options.allow_nonfinite) check_finite(f, path);
   if (f.tensors.count("wte.weight") || f.tensors.count("transformer.wte.weight")) return Model::from_impl(load_gpt2(f, path));
   auto meta = f.metadata.find("attend_config");
   if (meta == f.metadata.end()) detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight)");
@@ -210,9 +228,13 @@ Model load_model_file(const SafetensorsFile& f, const std::string& path) {
   return Model::from_impl(std::move(impl));
 }
 
-Model Model::load(const std::string& path) { return load_model_file(read_safetensors(path), path); }
+Model Model::load(const std::string& path, const LoadOptions& options) {
+  return load_model_file(read_safetensors(path), path, options);
+}
 
 void Model::save(const std::string& path) const {
+  if (const std::string bad = first_nonfinite(*impl_, impl_->params, ""); !bad.empty())
+    detail::fail("Model::save", "refusing to write a non-finite model to ", path, ": ", bad, " (", path, " was left as it was)");
   write_safetensors(path, param_refs(*impl_, impl_->params, ""), {{"attend_config", config_to_json(impl_->config)}});
 }
 
