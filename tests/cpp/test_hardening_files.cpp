@@ -1,0 +1,136 @@
+// Hostile and careless file handling: atomic writes (modes, unnamed temporaries, stale clean-up),
+// readers that refuse what is not a regular file, bounded JSON headers, numpy's .npy header rules.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+
+#include "attend/attend.h"
+#include "attend/safetensors.h"
+
+namespace attend {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string t = (fs::temp_directory_path() / "attend_hard_XXXXXX").string();
+    path = ::mkdtemp(t.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string npy_raw(const std::string& dict, const std::string& data) {
+  std::string header = dict;
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  return out + header + data;
+}
+
+// Finding 6: extra keys and duplicate keys were read where numpy rejects them or reads otherwise.
+TEST(NpyHeader, FollowsNumpysKeyRules) {
+  const std::string f4(24, '\0'), f2(12, '\0');
+  auto err = [](const std::string& dict, const std::string& data) { return error_of([&] { (void)parse_npy(npy_raw(dict, data), "x"); }); };
+  EXPECT_NE(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'descr': '<f2', }", f2).find("'descr' twice"), std::string::npos);
+  EXPECT_NE(err("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), 'extra': '<f4', }", f4).find("'extra'"), std::string::npos);
+  EXPECT_NE(err("{'descr': '<f4', 'shape': (2, 3), }", f4).find("lacks 'fortran_order'"), std::string::npos);
+  EXPECT_NE(err("{'descr': '<f4', 'fortran_order': False, 'shape': (6), }", f4).find("not a tuple"), std::string::npos);
+  EXPECT_NE(err("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", f4).find("'<f8'"), std::string::npos);
+  EXPECT_NE(err("{'descr': '<f4', 'fortran_order': 0, 'shape': (6,), }", f4).find("fortran_order"), std::string::npos);
+  EXPECT_NE(err("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), } x", f4).find("after its dict"), std::string::npos);
+  // What numpy writes, and harmless variations of it, are read with the declared dtype and shape.
+  for (const std::string& dict : {std::string("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"),
+                                  std::string("{\"shape\": (2,3), \"descr\": \"<f4\", \"fortran_order\": False}"),
+                                  std::string("{'fortran_order':False,'descr':'=f4','shape':(2, 3,)}")}) {
+    const Tensor t = parse_npy(npy_raw(dict, f4), "ok");
+    EXPECT_EQ(t.dtype(), DType::f32) << dict;
+    EXPECT_EQ(t.view().shape_string(), "[2, 3]") << dict;
+  }
+  EXPECT_EQ(parse_npy(npy_raw("{'descr': '<f2', 'fortran_order': False, 'shape': (6,), }", f2), "f2").dtype(), DType::f16);
+  EXPECT_EQ(parse_npy(npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", std::string(4, '\0')), "scalar").numel(), 1);
+}
+
+// The same headers through numpy itself (Debian's /usr/bin/python3): whatever attend accepts,
+// numpy accepts with the same dtype and shape; whatever numpy rejects, attend rejects.
+TEST(NpyHeader, AgreesWithNumpy) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) GTEST_SKIP() << "no numpy in /usr/bin/python3";
+  TempDir d;
+  const std::vector<std::string> dicts = {
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'descr': '<f2', }",
+      "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), 'descr': '<f4', }",
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'extra': 1, }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'extra': 1, }",
+      "{'descr': '<f4', 'fortran_order': False, }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (6), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3], }",
+      "{'descr': '<f4', 'fortran_order': 0, 'shape': (6,), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3,), }",
+      "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (6,)}",
+      "{'descr': '>f4', 'fortran_order': False, 'shape': (6,), }",
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+      "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }",
+      "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (True, 6), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (06,), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (-6,), }",
+      "['descr', 'fortran_order', 'shape']",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } junk",
+      "{'descr': '=f4', 'fortran_order': False, 'shape': (1, 2, 3), }",
+      "{'Descr': '<f4', 'fortran_order': False, 'shape': (6,), }",
+  };
+  std::string paths;
+  for (std::size_t i = 0; i < dicts.size(); ++i) {
+    const std::string path = d / ("h" + std::to_string(i) + ".npy");
+    std::ofstream(path, std::ios::binary) << npy_raw(dicts[i], std::string(24, '\0'));
+    paths += " " + path;
+  }
+  // One numpy run for all files: "float32 [2, 3]" or "reject" per line.
+  const std::string out = d / "numpy.txt";
+  const std::string cmd = "/usr/bin/python3 -c \"import numpy, sys\nfor p in sys.argv[1:]:\n try:\n  a = numpy.load(p)\n"
+                          "  print(a.dtype, '[' + ', '.join(map(str, a.shape)) + ']')\n except Exception:\n  print('reject')\" " +
+                          paths + " > " + out + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::istringstream numpy_says(read_file(out));
+  int accepted = 0;
+  for (std::size_t i = 0; i < dicts.size(); ++i) {
+    std::string theirs, ours = "reject";
+    std::getline(numpy_says, theirs);
+    try {
+      const Tensor t = read_npy(d / ("h" + std::to_string(i) + ".npy"));
+      ours = std::string(t.dtype() == DType::f32 ? "float32" : "float16") + " " + t.view().shape_string();
+    } catch (const Error&) {
+    }
+    SCOPED_TRACE(dicts[i] + "  attend: " + ours + "  numpy: " + theirs);
+    if (ours != "reject") {
+      ++accepted;
+      EXPECT_EQ(ours, theirs) << "attend read a header numpy reads differently";
+    }  // attend may refuse more than numpy (duplicate keys, "(True, 6)"): stricter is safe
+  }
+  EXPECT_EQ(accepted, 4);  // the plain float headers: (2, 3), (2, 3,), double quotes, =f4
+}
+
+}  // namespace
+}  // namespace attend
