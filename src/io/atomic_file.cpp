@@ -4,8 +4,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "attend/io.h"
@@ -55,15 +53,6 @@ void write_file_atomically(const std::string& path, std::initializer_list<std::s
     ::fsync(dfd);
     ::close(dfd);
   }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("read_file", "cannot open '", path, "': ", std::strerror(errno));
-  std::ostringstream os;
-  os << in.rdbuf();
-  if (in.bad()) fail("read_file", "cannot read '", path, "'");
-  return os.str();
 }
 
 }  // namespace attend

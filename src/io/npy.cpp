@@ -1,11 +1,12 @@
 // NumPy .npy (format 1.0/2.0/3.0): header "\x93NUMPY", version, header length, then a Python dict
 // literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }. Nothing in the header is
 // trusted: sizes are checked against the bytes actually present before anything is copied.
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "attend/io.h"
 #include "core/check.h"
 #include "core/element.h"
+#include "io/files.h"
 
 namespace attend {
 
@@ -198,20 +200,18 @@ Tensor parse_npy(std::string_view bytes, const std::string& name) {
 
 // Reads the header, then the data straight into the tensor (no second copy of a large file).
 Tensor read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("read_npy", "cannot open '", path, "': ", std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
-  in.seekg(0);
-  std::string head(std::min<std::size_t>(size, 65536 + 12), '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  std::uint64_t size = 0;
+  const int fd = io::open_regular_file(path, "read_npy", size);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(size, kMaxHeader + 12)), '\0');
+  if (!io::read_at(fd, 0, head.data(), head.size())) fail("read_npy", "cannot read '", path, "'");
   const NpyHeader h = parse_npy_header(head, path);
-  check_data_size(h, size - h.data_at, path);
+  check_data_size(h, static_cast<std::size_t>(size) - h.data_at, path);
   Tensor t(h.dtype, h.shape, h.rank);
-  in.clear();
-  in.seekg(static_cast<std::streamoff>(h.data_at));
-  in.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(h.data_bytes));
-  if (static_cast<std::size_t>(in.gcount()) != h.data_bytes) fail("read_npy", "cannot read the data of '", path, "'");
+  if (!io::read_at(fd, h.data_at, t.data(), h.data_bytes)) fail("read_npy", "cannot read the data of '", path, "'");
   return t;
 }
 

@@ -4,16 +4,19 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <nlohmann/json.hpp>
 
 #include "attend/dtype.h"
 #include "attend/io.h"
 #include "core/check.h"
+#include "io/json_limits.h"
 
 namespace attend {
 namespace {
 
 constexpr std::uint64_t kMaxHeader = 100u << 20;  // 100 MB, as the reference implementation
+constexpr int kMaxDepth = 3;
 constexpr const char* kWhere = "read_safetensors";
 
 struct Entry {
@@ -30,20 +33,18 @@ std::uint64_t read_u64_le(const char* p) {
 
 }  // namespace
 
+namespace {
+
 // bytes: [8 | header | data]
-SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name) {
+SafetensorsFile parse(std::string_view bytes, const std::string& name) {
   if (bytes.size() < 8) detail::fail(kWhere, name, ": ", bytes.size(), " bytes is too short for a header length");
   const std::uint64_t hlen = read_u64_le(bytes.data());
   if (hlen < 2 || hlen > kMaxHeader || hlen > bytes.size() - 8)
     detail::fail(kWhere, name, ": header length ", hlen, " does not fit the file of ", bytes.size(), " bytes");
   const std::string_view header = bytes.substr(8, hlen);
   const std::string_view data = bytes.substr(8 + hlen);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(header);
-  } catch (const nlohmann::json::exception& e) {
-    detail::fail(kWhere, name, ": header is not valid JSON (", e.what(), ")");
-  }
+  // {name: {dtype, shape: [..], data_offsets: [..]}, __metadata__: {key: str}}: three levels.
+  const nlohmann::json j = io::parse_json_bounded(header, kMaxDepth, kWhere, name, "header");
   if (!j.is_object()) detail::fail(kWhere, name, ": header is not a JSON object");
   SafetensorsFile out;
   std::vector<Entry> entries;
@@ -114,6 +115,16 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
     }
   }
   return out;
+}
+
+}  // namespace
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name) {
+  try {
+    return parse(bytes, name);
+  } catch (const std::bad_alloc&) {
+    detail::fail(kWhere, name, ": not enough memory to hold the tensors of a file of ", bytes.size(), " bytes");
+  }
 }
 
 SafetensorsFile read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }

@@ -9,6 +9,7 @@
 
 #include "attend/safetensors.h"
 #include "core/check.h"
+#include "io/json_limits.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
 
@@ -157,7 +158,7 @@ std::string config_to_json(const ModelConfig& c) {
 ModelConfig config_from_json(const std::string& text, const std::string& path) {
   ModelConfig c;
   try {
-    const nlohmann::json j = nlohmann::json::parse(text);
+    const nlohmann::json j = io::parse_json_bounded(text, 1, kWhere, path, "attend_config metadata");
     // Integers must be JSON integers (a float like 1e30 would be converted with undefined behaviour).
     auto int_of = [&](const char* key) -> I64 {
       const nlohmann::json& v = j.at(key);

@@ -8,6 +8,7 @@
 #include "attend/safetensors.h"
 #include "attend/train.h"
 #include "core/check.h"
+#include "io/json_limits.h"
 #include "nn/model_impl.h"
 #include "nn/layers.h"
 #include "nn/model_io.h"
@@ -141,7 +142,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   auto it = f.metadata.find("train_state");
   if (it == f.metadata.end()) detail::fail("Trainer::load_checkpoint", path, ": no train_state metadata (a model-only file?)");
   try {
-    const nlohmann::json s = nlohmann::json::parse(it->second);
+    const nlohmann::json s = io::parse_json_bounded(it->second, 3, "Trainer::load_checkpoint", path, "train_state metadata");
     step_ = s.at("step").get<I64>();
     curve_.clear();
     for (const auto& p : s.at("curve"))

@@ -14,6 +14,7 @@
 
 #include "attend/attend.h"
 #include "attend/safetensors.h"
+#include "nn/model_io.h"
 
 namespace attend {
 namespace {
@@ -37,6 +38,47 @@ std::string error_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "(no error)";
+}
+
+// Finding 3: /dev/zero read until memory ran out; a FIFO blocked; a directory read as 0 bytes.
+TEST(Readers, RefuseDirectoriesFifosAndDevicesByName) {
+  TempDir d;
+  const std::string fifo = d / "pipe.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
+           {d.path, "a directory"}, {fifo, "FIFO"}, {"/dev/zero", "character device"}}) {
+    for (const auto& fn : std::vector<std::function<void()>>{[&] { (void)read_file(path); }, [&] { (void)read_npy(path); },
+                                                             [&] { (void)read_safetensors(path); },
+                                                             [&] { (void)nn::Model::load(path); }}) {
+      const std::string msg = error_of(fn);
+      EXPECT_NE(msg.find(kind), std::string::npos) << msg;
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    }
+  }
+  EXPECT_NE(error_of([&] { nn::TaskData(nn::Task::text, 256, 8, d.path); }).find("a directory"), std::string::npos);
+}
+
+std::string safetensors_raw(const std::string& header, const std::string& data = {}) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+// Finding 3: a 98 MB header nested 49 million levels deep cost 3.6 GB and seconds before rejection.
+TEST(Safetensors, DeepNestingIsRefusedBeforeItCostsMemory) {
+  const std::size_t depth = 20'000'000;  // 40 MB of header: ~1.5 GB of nested values if parsed
+  const std::string deep = safetensors_raw(std::string(depth, '[') + std::string(depth, ']'));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_NE(error_of([&] { (void)parse_safetensors(deep, "deep"); }).find("nests deeper than 3 levels"), std::string::npos);
+  // Refused at the 4th '[': far below a full parse (seconds). Generous for a loaded machine.
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+  // Nesting inside the metadata strings the model loader parses is bounded too.
+  const std::string nested_config = R"({"__metadata__":{"attend_config":"[[[[[[[[1]]]]]]]]"}})";
+  EXPECT_NE(error_of([&] { (void)nn::load_model_file(parse_safetensors(safetensors_raw(nested_config), "c"), "c"); })
+                .find("nests deeper"),
+            std::string::npos);
+  // A legitimate file still parses.
+  EXPECT_NO_THROW((void)parse_safetensors(safetensors_raw(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')), "ok"));
 }
 
 std::string npy_raw(const std::string& dict, const std::string& data) {
