@@ -14,6 +14,7 @@
 
 #include "attend/attend.h"
 #include "attend/safetensors.h"
+#include "io/atomic_file.h"
 #include "nn/model_io.h"
 
 namespace attend {
@@ -38,6 +39,76 @@ std::string error_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "(no error)";
+}
+
+unsigned mode_of(const std::string& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+std::vector<std::string> listing(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void set_mtime_ago(const std::string& p, int seconds) {
+  const auto t = fs::file_time_type::clock::now() - std::chrono::seconds(seconds);
+  fs::last_write_time(p, t);
+}
+
+// Finding 7: an overwritten 0600 file stayed private only by luck; every output was forced to 0644.
+TEST(AtomicWrite, KeepsTheModeOfAnExistingFileAndNewFilesFollowTheUmask) {
+  TempDir d;
+  for (io::TempKind kind : {io::TempKind::unnamed, io::TempKind::named}) {
+    const std::string secret = d / "secret.npy";
+    io::write_file_atomically(secret, {"one"}, kind);
+    ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+    io::write_file_atomically(secret, {"two"}, kind);
+    EXPECT_EQ(mode_of(secret), 0600u) << "an overwrite must keep 0600";
+    EXPECT_EQ(read_file(secret), "two");
+    ASSERT_EQ(::chmod(secret.c_str(), 0640), 0);
+    io::write_file_atomically(secret, {"three"}, kind);
+    EXPECT_EQ(mode_of(secret), 0640u);
+    const mode_t old = ::umask(027);
+    const std::string fresh = d / (kind == io::TempKind::named ? "fresh_named.bin" : "fresh.bin");
+    io::write_file_atomically(fresh, {"x"}, kind);
+    ::umask(old);
+    EXPECT_EQ(mode_of(fresh), 0640u) << "a new file gets 0666 & ~umask (umask 027)";
+    fs::remove(secret);
+  }
+}
+
+// Finding 5: a killed save left *.tmp.XXXXXX files that nothing removed.
+TEST(AtomicWrite, LeavesNoTemporaryAndRemovesOnlyStaleOnesOfItsOwnPattern) {
+  TempDir d;
+  for (io::TempKind kind : {io::TempKind::unnamed, io::TempKind::named}) {
+    for (int i = 0; i < 5; ++i) io::write_file_atomically(d / "a.bin", {std::string(1000 + i, 'x')}, kind);
+    EXPECT_EQ(listing(d.path), std::vector<std::string>{"a.bin"});
+  }
+  const std::string stale = d / ".a.bin.attend-tmp-Qw3rTy", fresh = d / ".a.bin.attend-tmp-Fr35hh",
+                    foreign = d / "a.bin.tmp.123456", stale_dir = d / ".rep.attend-tmp-0ld0ld", lookalike = d / ".a.attend-tmp-toolong7";
+  for (const std::string& p : {stale, fresh, foreign, lookalike}) std::ofstream(p) << "junk";
+  fs::create_directories(stale_dir + "/sub");
+  std::ofstream(stale_dir + "/sub/heatmap.png") << "junk";
+  for (const std::string& p : {stale, foreign, lookalike}) set_mtime_ago(p, 1200);
+  set_mtime_ago(stale_dir, 1200);
+  io::write_file_atomically(d / "a.bin", {"new"}, io::TempKind::unnamed);
+  EXPECT_FALSE(fs::exists(stale)) << "stale temporary (20 minutes old) of our pattern";
+  EXPECT_FALSE(fs::exists(stale_dir)) << "stale temporary report folder";
+  EXPECT_TRUE(fs::exists(fresh)) << "a fresh temporary may be a concurrent writer's";
+  EXPECT_TRUE(fs::exists(foreign)) << "not our pattern: never ours to delete";
+  EXPECT_TRUE(fs::exists(lookalike)) << "not exactly our pattern";
+  EXPECT_TRUE(io::is_temp_name(io::temp_name("model.safetensors")));
+  EXPECT_FALSE(io::is_temp_name("model.safetensors.tmp.AbC123"));
+}
+
+TEST(AtomicWrite, RefusesToReplaceADirectory) {
+  TempDir d;
+  fs::create_directories(d / "out.npy");
+  EXPECT_NE(error_of([&] { write_file_atomically(d / "out.npy", "x"); }).find("is a directory"), std::string::npos);
 }
 
 // Finding 3: /dev/zero read until memory ran out; a FIFO blocked; a directory read as 0 bytes.
