@@ -111,6 +111,45 @@ TEST(AtomicWrite, RefusesToReplaceADirectory) {
   EXPECT_NE(error_of([&] { write_file_atomically(d / "out.npy", "x"); }).find("is a directory"), std::string::npos);
 }
 
+// Finding 4: report folders were written file by file; now the folder is replaced as one unit.
+TEST(ReportFolder, IsReplacedAsOneUnitAndForeignFoldersAreRefused) {
+  TempDir d;
+  auto rec = [](int heads, const std::string& title) {
+    observe::Recording r;
+    r.title = title;
+    r.n = 4;
+    r.heads = heads;
+    for (int i = 0; i < 4; ++i) r.token_ids.push_back(i), r.tokens.push_back(std::string(1, static_cast<char>('a' + i)));
+    observe::LayerRecord lr;
+    lr.selected = true;
+    for (int h = 0; h < heads; ++h) {
+      lr.full_heads.push_back(h);
+      std::vector<float> w(16, 0.0f);
+      for (int i = 0; i < 4; ++i) w[static_cast<std::size_t>(i * 4)] = 1.0f;
+      lr.weights.push_back(w);
+      lr.scores.emplace_back();
+    }
+    r.layers.push_back(lr);
+    return r;
+  };
+  const std::string out = d / "report";
+  observe::write_report(rec(3, "first"), out);
+  EXPECT_TRUE(fs::exists(out + "/heatmap_L0_H2.png"));
+  observe::write_report(rec(1, "second"), out);
+  EXPECT_FALSE(fs::exists(out + "/heatmap_L0_H2.png")) << "files of the old report must not survive beside the new one";
+  EXPECT_NE(read_file(out + "/recording_summary.json").find("second"), std::string::npos);
+  EXPECT_EQ(listing(d.path), std::vector<std::string>{"report"}) << "no temporary folder left";
+  // A folder with someone else's file is never replaced (that would delete the file).
+  std::ofstream(out + "/notes.txt") << "mine";
+  EXPECT_NE(error_of([&] { observe::write_report(rec(1, "third"), out); }).find("notes.txt"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out + "/notes.txt"));
+  EXPECT_NE(read_file(out + "/recording_summary.json").find("second"), std::string::npos);
+  // An empty folder the user made is fine.
+  fs::create_directories(d / "empty");
+  observe::write_report(rec(1, "x"), d / "empty");
+  EXPECT_TRUE(fs::exists(d / "empty/report.html"));
+}
+
 // Finding 3: /dev/zero read until memory ran out; a FIFO blocked; a directory read as 0 bytes.
 TEST(Readers, RefuseDirectoriesFifosAndDevicesByName) {
   TempDir d;
