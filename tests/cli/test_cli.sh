@@ -153,7 +153,7 @@ expect_error model_is_dev_zero "character device" timeout 20 "$attend" inspect -
 mkfifo "$dir/fifo.safetensors"
 expect_error model_is_fifo "FIFO" timeout 20 "$attend" generate --model "$dir/fifo.safetensors" --prompt ab
 # A header nested 10 million levels deep is refused at once, with little memory.
-python3 -c "import sys, struct; h = b'[' * 10**7 + b']' * 10**7; open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h)" "$dir/deep.safetensors"
+python3 -c "import sys, struct; h = b'{\"a\":{\"shape\":' + b'[' * 10**7 + b']' * 10**7 + b'}}'; open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h)" "$dir/deep.safetensors"
 expect_error deep_header "nests deeper than 3 levels" bash -c "ulimit -v 1500000; timeout 20 '$attend' generate --model '$dir/deep.safetensors' --prompt ab"
 # A file larger than memory allows: a message saying so, never "std::bad_alloc".
 truncate -s 3G "$dir/huge.safetensors"

@@ -177,15 +177,32 @@ std::string safetensors_raw(const std::string& header, const std::string& data =
 // Finding 3: a 98 MB header nested 49 million levels deep cost 3.6 GB and seconds before rejection.
 TEST(Safetensors, DeepNestingIsRefusedBeforeItCostsMemory) {
   const std::size_t depth = 20'000'000;  // 40 MB of header: ~1.5 GB of nested values if parsed
-  const std::string deep = safetensors_raw(std::string(depth, '[') + std::string(depth, ']'));
+  const std::string deep = safetensors_raw(R"({"a":{"dtype":"F32","shape":)" + std::string(depth, '[') + std::string(depth, ']') + "}}");
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_NE(error_of([&] { (void)parse_safetensors(deep, "deep"); }).find("nests deeper than 3 levels"), std::string::npos);
-  // Refused at the 4th '[': far below a full parse (seconds). Generous for a loaded machine.
+  // Refused at the second '[': far below a full parse (seconds). Generous for a loaded machine.
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+  EXPECT_NE(error_of([&] { (void)parse_safetensors(safetensors_raw(std::string(depth, '[')), "flood"); }).find("not a JSON object"),
+            std::string::npos);
   // Nesting inside the metadata strings the model loader parses is bounded too.
   const std::string nested_config = R"({"__metadata__":{"attend_config":"[[[[[[[[1]]]]]]]]"}})";
   EXPECT_NE(error_of([&] { (void)nn::load_model_file(parse_safetensors(safetensors_raw(nested_config), "c"), "c"); })
                 .find("nests deeper"),
+            std::string::npos);
+  // A flat header costs memory too: a million tiny metadata entries (10 MB of text, ~0.2 GB as
+  // entries) exceed what a file of this size may cost (16 MiB + 2x the file) and are refused.
+  std::string flat = R"({"__metadata__":{)";
+  for (int i = 0; i < 1'000'000; ++i) flat += (i ? ",\"" : "\"") + std::to_string(i) + "\":\"\"";
+  flat += "}}";
+  EXPECT_NE(error_of([&] { (void)parse_safetensors(safetensors_raw(flat), "flat"); }).find("more than a file of its size can hold"),
+            std::string::npos);
+  // Duplicate keys (a JSON tree keeps one silently) are refused.
+  EXPECT_NE(error_of([&] {
+              (void)parse_safetensors(safetensors_raw(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                                      R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                                      std::string(8, '\0')),
+                                      "dup");
+            }).find("'a' appears twice"),
             std::string::npos);
   // A legitimate file still parses.
   EXPECT_NO_THROW((void)parse_safetensors(safetensors_raw(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')), "ok"));
