@@ -45,16 +45,15 @@ bool write_all(int fd, std::initializer_list<std::string_view> pieces) {
   return true;
 }
 
-// An existing target's mode and owner are kept; a new file keeps what open() gave it under the umask.
+// An existing target's permission bits and owner are kept (set-id and sticky bits are not: a data
+// file never needs them); a new file keeps what open() gave it under the umask.
 bool adopt_existing_mode(int fd, const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return true;
-  if (::fchmod(fd, st.st_mode & 07777) != 0) return false;
   struct stat mine {};
-  if (::fstat(fd, &mine) == 0 && (mine.st_uid != st.st_uid || mine.st_gid != st.st_gid)) {
-    if (::fchown(fd, st.st_uid, st.st_gid) == 0) (void)::fchmod(fd, st.st_mode & 07777);  // chown may clear set-id bits
-  }
-  return true;
+  if (::fstat(fd, &mine) == 0 && (mine.st_uid != st.st_uid || mine.st_gid != st.st_gid))
+    (void)::fchown(fd, st.st_uid, st.st_gid);  // best effort: only root (or a group member) may
+  return ::fchmod(fd, st.st_mode & 0777) == 0;
 }
 
 void fsync_dir(const std::string& dir) {
