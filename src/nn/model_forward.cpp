@@ -9,6 +9,7 @@
 #include "attend/backward.h"
 #include "attend/decode.h"
 #include "core/check.h"
+#include "nn/hooks.h"
 #include "nn/layers.h"
 #include "nn/model_impl.h"
 
@@ -56,7 +57,7 @@ void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
 }
 
 void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, LayerCaches* cache,
-                          ModelTraceSink* trace) const {
+                          ModelTraceSink* trace, ModelHooks* hooks) const {
   const ModelConfig& c = config;
   const I64 R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff, V = c.vocab;
   const I64 pos0 = cache ? cache->length() : 0;
@@ -65,6 +66,9 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   for (I64 r = 0; r < R; ++r)
     if (tokens[r] < 0 || tokens[r] >= V) detail::fail("Model::forward", "token ", tokens[r], " at ", r, " is outside the vocabulary [0, ", V, ")");
   if (a.B != B || a.T != T) a.resize(c, B, T);
+  ATTEND_ASSERT(!hooks || (B == 1 && !cache));  // hooks: one sequence, no cache (Model::forward)
+  // The attention and MLP updates as the trace sees them (the block's buffers are reused).
+  std::vector<float> updates(trace ? sz(2 * R * E) : 0);
 
   embedding_forward(a.resid.data(), tokens, p(wte), wpe >= 0 ? p(wpe) + pos0 * E : nullptr, R, T, E);
   for (int l = 0; l < static_cast<int>(c.layers); ++l) {
@@ -77,6 +81,8 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     float* k = a.k.data() + l * R * G * D;
     float* v = a.v.data() + l * R * G * D;
     float* att = a.att.data() + l * R * H * D;
+    const HookCaller hook(hooks, l, T, E, H, G, D);  // writable hook points (attend/trace.h, nn/hooks.h)
+    hook(HookPoint::resid_pre, a.resid.data() + l * R * E);
     norm_forward(c, ln1, a.ln1_mean.data() + l * R, a.ln1_rstd.data() + l * R, x, p(lp.ln1_w), p(lp.ln1_b), R);
     linear_forward(q, ln1, p(lp.wq), p(lp.bq), R, E, H * D);
     linear_forward(k, ln1, p(lp.wk), p(lp.bk), R, E, G * D);
@@ -85,6 +91,9 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       rope_apply(q, R, T, H, D, pos0, c.rope_base, false);
       rope_apply(k, R, T, G, D, pos0, c.rope_base, false);
     }
+    hook(HookPoint::q, q);
+    hook(HookPoint::k, k);
+    hook(HookPoint::v, v);
     // att [B, T, H, D] = softmax(q·kᵀ/√D, causal)·v through attend's kernel; lse kept for backward.
     AttentionOptions opts;
     opts.causal = true;
@@ -105,9 +114,14 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
                 ov, opts, lv);
     }
     a.attention_forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
+    if (hooks) run_pattern_hooks(*hooks, l, q, k, v, att, T, H, G, D);
+    hook(HookPoint::head_out, att);
     std::memcpy(mid, x, sz(R * E) * sizeof(float));
     linear_forward(out, att, p(lp.wo), p(lp.bo), R, H * D, E);  // out as scratch for the update
+    hook(HookPoint::attn_out, out);
+    if (trace) std::memcpy(updates.data(), out, sz(R * E) * sizeof(float));
     for (I64 i = 0; i < R * E; ++i) mid[i] += out[i];
+    hook(HookPoint::resid_mid, mid);
     float* ln2 = a.ln2.data() + l * R * E;
     norm_forward(c, ln2, a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
     float* fc = a.fc.data() + l * R * F;
@@ -121,7 +135,10 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       swiglu_forward(act, fc, up, R * F);
     }
     linear_forward(out, act, p(lp.proj_w), p(lp.proj_b), R, F, E);
+    hook(HookPoint::mlp_out, out);
+    if (trace) std::memcpy(updates.data() + R * E, out, sz(R * E) * sizeof(float));
     for (I64 i = 0; i < R * E; ++i) out[i] += mid[i];
+    hook(HookPoint::resid_post, out);
     if (trace) {
       LayerTrace t;
       t.layer = l;
@@ -137,6 +154,8 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       t.k = k;
       t.v = v;
       t.head_out = att;
+      t.attn_out = updates.data();
+      t.mlp_out = updates.data() + R * E;
       trace->on_layer(t);
     }
   }
