@@ -99,7 +99,7 @@ int run_inspect(const InspectArgs& a, bool comparing) {
 }
 
 void add_common(CLI::App& sub, InspectArgs& a) {
-  sub.add_option("--model", a.ckpt, "checkpoint (safetensors)")->required();
+  sub.add_option("--model", a.ckpt, "Hugging Face folder (config.json + safetensors) or attend checkpoint")->required();
   sub.add_option("--layers", a.layers, "layers whose heads are recorded as full N x N matrices, e.g. 0,2 or 0-3");
   sub.add_option("--heads", a.heads, "heads recorded as full N x N matrices (in --layers; default: none, thumbnails of every head)");
   sub.add_option("--rows", a.rows, "query rows whose exact attention rows are kept for every head (and whose rollout is shown)");

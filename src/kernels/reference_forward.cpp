@@ -78,7 +78,7 @@ void attention(const TensorView& q, const TensorView& k, const TensorView& v, co
           static_cast<float*>(p.lse.data)[s.batch * p.lse.step(0) + h * p.lse.step(1) + (s.q0 + i) * p.lse.step(2)] =
               static_cast<float>(row_lse);
         if (stats)
-          head_stats.push_back(kernels::row_stats_exact(logits, row_lse, i + s.nk - s.nq + p.offset, p.capture->sink_tokens(), r));
+          head_stats.push_back(kernels::row_stats_exact(logits, row_lse, p.query_pos(i, s), p.capture->sink_tokens(), r));
         if (thumb_cols > 0) {  // key j in bin ⌊j·C/Nk⌋: sum and max of the exact weights
           const std::int64_t c = std::min(thumb_cols, s.nk);
           std::vector<double> sum(static_cast<std::size_t>(c), 0.0), mx(static_cast<std::size_t>(c), 0.0);
