@@ -22,7 +22,7 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   const nn::Task task = nn::parse_task(a.task);
-  PathCheck("eval").input("--model", a.model).input("--data", task == nn::Task::text ? a.data : "").check();
+  PathCheck("eval").model("--model", a.model).input("--data", task == nn::Task::text ? a.data : "").check();
   require_positive("eval", "--sequences", a.sequences);
   if (a.seq_len < 0) detail::fail("eval", "--seq-len must be >= 1 (or 0: the model context), got ", a.seq_len);
   if (a.threads > 0) set_num_threads(a.threads);

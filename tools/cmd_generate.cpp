@@ -57,7 +57,7 @@ class SafeStream {
 };
 
 int run_generate(const GenerateArgs& a) {
-  PathCheck("generate").input("--model", a.model).check();
+  PathCheck("generate").model("--model", a.model).check();
   require_positive("generate", "--max-new", a.opts.max_new_tokens);
   if (a.threads > 0) set_num_threads(a.threads);
   const nn::Model model = nn::Model::load(a.model, {.allow_nonfinite = a.allow_nonfinite});

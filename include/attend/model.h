@@ -110,8 +110,9 @@ class Model {
   std::vector<std::int32_t> encode(std::string_view text) const;
   std::string decode_token(std::int32_t token) const;
 
-  // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer.
-  Tensor forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr) const;
+  // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer; `hooks` may read and
+  // change activations and attention patterns on the way (attend/trace.h, ModelHooks).
+  Tensor forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr, ModelHooks* hooks = nullptr) const;
   AttentionWeights attention_weights(int layer) const;
 
   // Generation (added by the model runtime). Incremental decoding through a per-layer key/value

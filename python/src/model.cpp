@@ -11,6 +11,7 @@
 #include "attend/model.h"
 #include "attend/train.h"
 #include "core/check.h"
+#include "nn/model_impl.h"
 #include "nn/model_io.h"
 #include "registry.h"
 
@@ -129,6 +130,30 @@ void bind_model(py::module_& m) {
           }, py::arg("path"), "Writes the model as safetensors, atomically.")
       .def_property_readonly("config", [](const Model& self) { return config_dict(self.config()); }, "The configuration as a dict.")
       .def_property_readonly("num_parameters", [](const Model& self) { return self.num_parameters(); })
+      .def("parameters", [](const Model& self) {
+            py::dict d;
+            const auto& impl = self.impl();
+            for (const nn::ParamSpec& s : impl.specs) {
+              std::vector<py::ssize_t> shape(s.shape.begin(), s.shape.end());
+              py::array_t<float> a(shape);
+              std::memcpy(a.mutable_data(), impl.params.data() + s.offset, static_cast<std::size_t>(s.size) * sizeof(float));
+              d[py::str(s.name)] = a;
+            }
+            return d;
+          }, "Every parameter by its attend layout name (tok_emb, pos_emb, h.<l>.attn.wq [E, H·D] in the x·W convention, …): float32 copies.")
+      .def("set_parameters", [](Model& self, const py::dict& values) {
+            auto& impl = self.impl();
+            for (auto item : values) {
+              const std::string name = py::str(item.first);
+              const nn::ParamSpec* spec = nullptr;
+              for (const nn::ParamSpec& s : impl.specs)
+                if (s.name == name) spec = &s;
+              if (!spec) detail::fail("Model.set_parameters", "no parameter '", name, "'");
+              const auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(item.second);
+              if (!a || a.size() != spec->size) detail::fail("Model.set_parameters", "'", name, "' takes ", spec->size, " float values");
+              std::memcpy(impl.params.data() + spec->offset, a.data(), static_cast<std::size_t>(spec->size) * sizeof(float));
+            }
+          }, py::arg("values"), "Overwrites the named parameters (same names and sizes as parameters()).")
       .def("encode", &Model::encode, py::arg("text"), "Text -> token ids (bytes for a byte-level model).")
       .def("decode_token", [](const Model& self, const py::object& t) {
             const auto id = static_cast<std::int32_t>(to_int("Model.decode_token", "token", t, 0, self.config().vocab - 1));

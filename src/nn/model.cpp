@@ -175,12 +175,12 @@ std::vector<std::int32_t> Model::encode(std::string_view text) const { return im
 std::string Model::decode_token(std::int32_t token) const { return impl_->codec->decode_token(token); }
 
 // tokens: [N] -> logits [N, V]
-Tensor Model::forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace) const {
+Tensor Model::forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace, ModelHooks* hooks) const {
   const I64 n = static_cast<I64>(tokens.size());
   if (n < 1 || n > impl_->config.context)
     detail::fail("Model::forward", "got ", n, " tokens; need 1 to the context length ", impl_->config.context);
   Acts a;
-  impl_->forward(tokens.data(), 1, n, a, nullptr, trace);
+  impl_->forward(tokens.data(), 1, n, a, nullptr, trace, hooks);
   Tensor out(DType::f32, {n, impl_->config.vocab});
   std::memcpy(out.data(), a.logits.data(), a.logits.size() * sizeof(float));
   return out;

@@ -105,8 +105,9 @@ struct Model::Impl {
   void bind_params();  // stored[i] = views into params (after params is allocated or filled)
 
   // tokens [B, T] -> acts.logits [B·T, V]. With a cache (B = 1) the tokens follow the cached ones.
+  // hooks (attend/trace.h): one sequence without a cache only.
   void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, LayerCaches* cache,
-               ModelTraceSink* trace) const;
+               ModelTraceSink* trace, ModelHooks* hooks = nullptr) const;
   // After forward (no cache): loss over targets (−1 ignored), grads += d(loss · loss_scale).
   // Returns the summed loss and the counted targets.
   double backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,
