@@ -76,10 +76,12 @@ class Model {
   //    decides the architecture (model_type gpt2, llama, mistral, qwen2); weights from
   //    model.safetensors or the shards its index lists, in f32, f16 or bf16;
   //  - a .safetensors file: attend's own layout (attend_config metadata); with a config.json beside
-  //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata.
-  // The tokenizer beside the checkpoint becomes the model's (see encode).
-  // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32); no
-  // gradient buffers exist until training starts.
+  //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata;
+  //  - a GGUF file (llama.cpp, v2/v3): general.architecture llama or qwen2; tensors F32, F16, BF16,
+  //    Q8_0, Q4_0, Q4_K, Q6_K; the tokenizer from its tokenizer.ggml.* keys.
+  // The tokenizer beside (or inside) the checkpoint becomes the model's (see encode).
+  // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32; quantized
+  // blocks are dequantized a panel of rows at a time); no gradient buffers exist until training starts.
   static Model load(const std::string& path);
   void save(const std::string& path) const;  // attend's layout, f32, atomically
 

@@ -77,6 +77,7 @@ struct Model::Impl {
   std::vector<float> params, grads;  // trainable models only (empty for a loaded model until training)
   std::vector<WeightView> stored;    // per spec: where its values are, in their stored dtype and layout
   std::vector<std::vector<float>> owned;       // f32 copies made at load (norm gains, biases, unaligned data)
+  std::vector<std::vector<std::int32_t>> row_maps;  // row permutations the views' row_map point into
   std::shared_ptr<const TensorSource> source;  // keeps the mapped checkpoint alive while views point into it
   std::shared_ptr<const TokenCodec> codec;     // text <-> tokens (the one member a tokenizer replaces)
   std::vector<double> rope_freq;               // [D/2] RoPE inverse frequencies, scaling applied

@@ -10,6 +10,7 @@
 #include "attend/safetensors.h"
 #include "core/check.h"
 #include "core/memory.h"
+#include "nn/gguf_model.h"
 #include "nn/hf_model.h"
 #include "nn/model_build.h"
 #include "nn/model_impl.h"
@@ -224,8 +225,8 @@ Model Model::load(const std::string& path) {
   const std::string name = p.filename().string();
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   if (name == "config.json" || name.ends_with(".safetensors.index.json")) return load_hf_checkpoint(dir);
-  // Other formats plug in here by extension: the GGUF reader (load_gguf(path)) builds a
-  // ModelArchitecture and a TensorSource from the file and calls build_model, as the readers above.
+  // GGUF (llama.cpp): recognised by its magic, whatever the file is called.
+  if (name.ends_with(".gguf") || is_gguf_file(path)) return load_gguf(path);
   // A Hugging Face weights file (model.safetensors, or a shard model-0000k-of-0000n.safetensors)
   // takes its architecture from the config.json beside it; any other name is a self-describing file.
   const bool hf_name = name == "model.safetensors" || (name.starts_with("model-") && name.ends_with(".safetensors"));
