@@ -5,6 +5,19 @@
 //
 // Shape letters: N tokens, V vocabulary, E model width, H heads, G KV heads, D head size
 // (head_dim, or E / H), F MLP width.
+//
+// Concurrency contract:
+// - Model: its const member functions (forward, generate, attention_weights, encode, decode_token,
+//   config, save) may run on one model from any number of threads at once: they only read the
+//   weights and keep their activations and caches per call. Their kernels share the process's
+//   thread pool (attend/runtime.h); a trace sink given to forward is called from the calling thread
+//   (attend/trace.h), its attention capture sinks from pool workers (attend/capture.h).
+// - Changing the weights (a Trainer, attend/train.h; move assignment; anything through impl())
+//   needs the model to itself: no other call on it, and no Decoder stepping over it, may overlap.
+// - Decoder: owns its caches and activations, so one Decoder steps on one thread at a time (step
+//   and length must not overlap on the same Decoder); Decoders over one model may step on
+//   different threads at once. The model must outlive them.
+// Tested under ThreadSanitizer: ConcurrentModel.*.
 #include <cstdint>
 #include <functional>
 #include <memory>
