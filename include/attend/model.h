@@ -91,7 +91,8 @@ class Model {
   //  - a .safetensors file: attend's own layout (attend_config metadata); with a config.json beside
   //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata;
   //  - a GGUF file (llama.cpp, v2/v3): general.architecture llama or qwen2; tensors F32, F16, BF16,
-  //    Q8_0, Q4_0, Q4_K, Q6_K; the tokenizer from its tokenizer.ggml.* keys.
+  //    Q8_0, Q4_0, Q4_K, Q6_K; Llama 3 RoPE scaling from its rope_freqs tensor (such a model cannot
+  //    be saved in attend's layout); the tokenizer from its tokenizer.ggml.* keys.
   // The tokenizer beside (or inside) the checkpoint becomes the model's (see encode).
   // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32; quantized
   // blocks are dequantized a panel of rows at a time); no gradient buffers exist until training starts.

@@ -4,6 +4,7 @@
 // row map, so quantized blocks are never copied or rewritten.
 #include "nn/gguf_model.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -100,9 +101,12 @@ ModelArchitecture gguf_architecture(const gguf::File& f, const TensorSource& src
   } else if (scaling != "none") {
     detail::fail(kFn, where, ": ", P, "rope.scaling.type '", scaling, "' is not supported (none, linear)");
   }
-  if (src.find("rope_freqs.weight"))
-    detail::fail(kFn, where, ": tensor 'rope_freqs.weight' (Llama 3 RoPE frequency factors) is not supported; the Hugging Face ",
-                 "folder of the same model loads with its rope_scaling");
+  if (const SourceTensor* rf = src.find("rope_freqs.weight")) {  // Llama 3 scaling, as per-frequency divisors
+    if (rf->quant != GgmlType::f32 || rf->dtype != DType::f32 || rf->shape != std::vector<I64>{c.head_size() / 2})
+      detail::fail(kFn, where, ": tensor 'rope_freqs.weight' should be F32 ", shape_string({c.head_size() / 2}), " (half the head size ",
+                   c.head_size(), "), but it is ", rf->dtype_name, " ", shape_string(rf->shape));
+    a.ignore_prefixes.push_back("rope_freqs.weight");
+  }
   const SourceTensor* emb = src.find("token_embd.weight");
   if (!emb || emb->shape.size() != 2) detail::fail(kFn, where, ": no 2-D tensor 'token_embd.weight'");
   c.vocab = emb->shape[0];
@@ -190,6 +194,19 @@ Model load_gguf(const std::string& path) {
   const std::optional<text::VocabSpec> vocab = gguf_vocab(f);
   std::unique_ptr<Model::Impl> impl = build_model(arch, source, path);
   impl->origin = path;
+  // llama.cpp's rope_freqs (convert_hf_to_gguf.py's Llama 3 rope factors): inverse frequency i is
+  // divided by factor i (llama.cpp: theta / freq_factors[i]).
+  if (const SourceTensor* rf = source->find("rope_freqs.weight")) {
+    const I64 n = rf->shape[0];
+    std::vector<float> factors(static_cast<std::size_t>(n));
+    std::memcpy(factors.data(), rf->data, factors.size() * sizeof(float));
+    for (I64 i = 0; i < n; ++i) {
+      const float fi = factors[static_cast<std::size_t>(i)];
+      if (!(fi > 0.0f) || !std::isfinite(fi)) detail::fail(kFn, path, ": rope_freqs.weight[", i, "] is ", fi, " (must be positive)");
+      impl->rope_freq[static_cast<std::size_t>(i)] /= static_cast<double>(fi);
+    }
+    impl->rope_factors = true;
+  }
   if (vocab) impl->codec = tokenizer_codec(text::Tokenizer::from_vocab(*vocab), impl->config.vocab, path);
   else impl->codec = byte_codec(impl->config.vocab, true);  // no tokenizer.ggml.* keys: byte b is token b
   return Model::from_impl(std::move(impl));

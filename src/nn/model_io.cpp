@@ -237,6 +237,9 @@ Model Model::load(const std::string& path) {
 }
 
 void Model::save(const std::string& path) const {
+  if (impl_->rope_factors)
+    detail::fail("Model::save", path, ": this model's RoPE frequencies come from a GGUF rope_freqs tensor, which attend's ",
+                 "configuration cannot express; save would write a different model");
   const std::map<std::string, std::string> meta = {{"attend_config", config_to_json(impl_->config)}};
   if (impl_->trainable()) {
     write_safetensors(path, param_refs(*impl_, impl_->params, ""), meta);

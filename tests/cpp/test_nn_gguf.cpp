@@ -4,7 +4,8 @@
 // F16, BF16, Q8_0 and Q4_0, and loaded through Model::load(path.gguf). F32 against the float64
 // reference; every other type against the Hugging Face load of the same rounded values (logits to
 // 1e-5 relative L2 and 64 greedy tokens); Q8_0/Q4_0 also within measured bounds of the unrounded
-// model, with incremental decoding equal to the full forward; the embedded tokenizer; errors.
+// model, with incremental decoding equal to the full forward; Llama 3 RoPE scaling from llama.cpp's
+// rope_freqs tensor against the float64 reference; the embedded tokenizer; errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -177,6 +178,46 @@ std::vector<std::int32_t> greedy(const Model& m, const std::vector<std::int32_t>
   return m.generate(prompt, o);
 }
 
+// convert_hf_to_gguf.py's LlamaModel rope factors for a llama3 rope_scaling: 1 for short
+// wavelengths, `factor` for long ones, 1 / ((1 - s) / factor + s) between.
+std::vector<float> llama3_rope_factors(const json& cfg, I64 D) {
+  const json& rs = cfg["rope_scaling"];
+  const double base = cfg["rope_theta"], factor = rs["factor"], lo = rs["low_freq_factor"], hi = rs["high_freq_factor"];
+  const double old_ctx = rs["original_max_position_embeddings"];
+  std::vector<float> out;
+  for (I64 i = 0; i < D; i += 2) {
+    const double freq = 1.0 / std::pow(base, static_cast<double>(i) / static_cast<double>(D));
+    const double wavelen = 2 * M_PI / freq;
+    if (wavelen < old_ctx / hi) out.push_back(1.0f);
+    else if (wavelen > old_ctx / lo) out.push_back(static_cast<float>(factor));
+    else {
+      const double s = (old_ctx / wavelen - lo) / (hi - lo);
+      out.push_back(static_cast<float>(1.0 / ((1 - s) / factor + s)));
+    }
+  }
+  return out;
+}
+
+TEST(GgufModelRope, Llama3ScalingFromRopeFreqsMatchesTheReference) {
+  const Generated g({"llama_f32"});  // rope_scaling llama3, factor 8, original context 256
+  REQUIRE_GENERATED(g);
+  const std::string hf = g.path("llama_f32");
+  const json cfg = json::parse(read_file(hf + "/config.json")), ref = json::parse(read_file(hf + "/reference.json"));
+  const std::vector<float> factors = llama3_rope_factors(cfg, 16);
+  const std::string path = write_gguf(hf, GgmlType::f32, (g.dir / "l3.gguf").string(), false, [&](gguf::Writer& w) {
+    w.add_tensor_f32("rope_freqs.weight", {static_cast<I64>(factors.size())}, GgmlType::f32, factors.data());
+  });
+  const Model m = Model::load(path);
+  const auto want = ref["logits"].get<std::vector<double>>();
+  EXPECT_LE(rel_l2(m.forward(ints(ref["probe"])).data_as<float>(), want), 1e-5);
+  EXPECT_EQ(greedy(m, ints(ref["prompt"]), 64), ints(ref["greedy"]));
+  // Without the factors the model is another one (the test can fail).
+  const Model plain = Model::load(write_gguf(hf, GgmlType::f32, (g.dir / "plain.gguf").string()));
+  EXPECT_GT(rel_l2(plain.forward(ints(ref["probe"])).data_as<float>(), want), 1e-3);
+  // attend's configuration cannot hold the factors: saving is refused rather than writing another model.
+  EXPECT_THROW(m.save((g.dir / "l3.safetensors").string()), Error);
+}
+
 class GgufModel : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GgufModel, EveryTypeMatchesTheHuggingFaceLoad) {
@@ -313,10 +354,10 @@ TEST(GgufModelErrors, UnsupportedArchitecturesTypesAndTensorsAreNamed) {
   const std::string q5f = write_gguf(hf, GgmlType::f16, (g.dir / "q5.gguf").string(), false, {}, "blk.0.attn_v.weight");
   expect_refused([&] { Model::load(q5f); }, {"'blk.0.attn_v.weight' has dtype q5_0"});
   const std::string freqs = write_gguf(hf, GgmlType::f16, (g.dir / "freqs.gguf").string(), false, [](gguf::Writer& w) {
-    static std::vector<float> f(8, 1.0f);
-    w.add_tensor_f32("rope_freqs.weight", {8}, GgmlType::f32, f.data());
+    static std::vector<float> f(6, 1.0f);  // the head size is 16: 8 factors
+    w.add_tensor_f32("rope_freqs.weight", {6}, GgmlType::f32, f.data());
   });
-  expect_refused([&] { Model::load(freqs); }, {"rope_freqs.weight", "not supported"});
+  expect_refused([&] { Model::load(freqs); }, {"rope_freqs.weight", "[8]", "[6]"});
   // Wrong shapes: the metadata's head count against the tensors.
   const std::string heads = write_gguf(hf, GgmlType::f16, (g.dir / "heads.gguf").string(), false,
                                        [](gguf::Writer& w) { w.set("llama.attention.head_count_kv", std::uint32_t{4}); });
