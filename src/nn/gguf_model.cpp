@@ -153,29 +153,6 @@ ModelArchitecture gguf_architecture(const gguf::File& f, const TensorSource& src
   return a;
 }
 
-// The tokenizer.ggml.* keys as a VocabSpec; nullopt when the file has no tokenizer.
-std::optional<text::VocabSpec> gguf_vocab(const gguf::File& f) {
-  if (!f.has("tokenizer.ggml.model")) return std::nullopt;
-  text::VocabSpec v;
-  v.model = f.get_string("tokenizer.ggml.model");
-  v.pre = f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "default";
-  v.tokens = f.get_array<std::string>("tokenizer.ggml.tokens");
-  if (f.has("tokenizer.ggml.scores")) v.scores = f.get_array<float>("tokenizer.ggml.scores");
-  if (f.has("tokenizer.ggml.token_type")) v.token_types = f.get_array<std::int32_t>("tokenizer.ggml.token_type");
-  if (f.has("tokenizer.ggml.merges")) v.merges = f.get_array<std::string>("tokenizer.ggml.merges");
-  auto id = [&](const char* key, std::int32_t& out) {
-    if (f.has(key)) out = f.get_i32(key);
-  };
-  id("tokenizer.ggml.bos_token_id", v.bos);
-  id("tokenizer.ggml.eos_token_id", v.eos);
-  id("tokenizer.ggml.unknown_token_id", v.unk);
-  id("tokenizer.ggml.padding_token_id", v.pad);
-  if (f.has("tokenizer.ggml.add_bos_token")) v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token");
-  if (f.has("tokenizer.ggml.add_eos_token")) v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token");
-  if (f.has("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix");
-  return v;
-}
-
 }  // namespace
 
 bool is_gguf_file(const std::string& path) {
@@ -191,7 +168,7 @@ Model load_gguf(const std::string& path) {
   auto source = std::make_shared<GgufSource>(gguf::File::open(path));
   const gguf::File& f = source->file();
   const ModelArchitecture arch = gguf_architecture(f, *source, path);
-  const std::optional<text::VocabSpec> vocab = gguf_vocab(f);
+  const std::optional<text::VocabSpec> vocab = text::gguf_vocab_spec(f);
   std::unique_ptr<Model::Impl> impl = build_model(arch, source, path);
   impl->origin = path;
   // llama.cpp's rope_freqs (convert_hf_to_gguf.py's Llama 3 rope factors): inverse frequency i is

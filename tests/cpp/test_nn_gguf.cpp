@@ -22,6 +22,7 @@
 #include "attend/io.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"
+#include "attend/tokenizer.h"
 #include "hf_generated.h"
 #include "nn/weight.h"
 
@@ -284,6 +285,10 @@ TEST(GgufModelTokenizer, TheEmbeddedVocabularyEncodesAndDecodes) {
   EXPECT_EQ(m.decode(m.encode("the cat sat")), "<s> the cat sat");   // special tokens are kept, as transformers' decode
   EXPECT_EQ(m.decode_token(15), " cat");
   EXPECT_EQ(m.eos_token(), 2);
+  // The same vocabulary read by the text layer alone (attend tokenize --model file.gguf).
+  const text::Tokenizer t = text::Tokenizer::load((g.dir / "tok.gguf").string());
+  EXPECT_EQ(t.encode("the cat sat"), m.encode("the cat sat"));
+  EXPECT_THROW(text::Tokenizer::from_gguf(write_gguf(g.path("llama_gguf"), GgmlType::f16, (g.dir / "none.gguf").string())), Error);
   EXPECT_NE(m.tokenizer_description().find("128"), std::string::npos) << m.tokenizer_description();
 }
 
