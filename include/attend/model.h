@@ -77,6 +77,11 @@ struct AttentionWeights {
   std::vector<float> w_q, w_k, w_v, w_o;
 };
 
+// How Model::load treats what it reads.
+struct LoadOptions {
+  bool allow_nonfinite = false;  // accept NaN/±inf weights (refused by default, naming the tensor)
+};
+
 class Model {
  public:
   Model(const ModelConfig& config, std::uint64_t seed);  // randomly initialised
@@ -95,9 +100,12 @@ class Model {
   //    be saved in attend's layout); the tokenizer from its tokenizer.ggml.* keys.
   // The tokenizer beside (or inside) the checkpoint becomes the model's (see encode).
   // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32; quantized
-  // blocks are dequantized a panel of rows at a time); no gradient buffers exist until training starts.
-  static Model load(const std::string& path);
-  void save(const std::string& path) const;  // attend's layout, f32, atomically
+  // blocks are dequantized a panel of rows at a time); no gradient buffers exist until training
+  // starts. Non-finite weights are refused, naming the tensor, unless options.allow_nonfinite.
+  static Model load(const std::string& path, const LoadOptions& options = {});
+  // attend's layout, f32, atomically; refuses a model with a non-finite weight and leaves `path`
+  // as it was.
+  void save(const std::string& path) const;
 
   const ModelConfig& config() const;
   std::int64_t num_parameters() const;
