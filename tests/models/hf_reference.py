@@ -426,9 +426,47 @@ def bytes_to_unicode():
     return dict(zip(bs, map(chr, cs)))
 
 
+def _invisible(cp):
+    return (cp < 0x20 or cp == 0x7F or 0x80 <= cp <= 0x9F or cp in (0x200E, 0x200F, 0xFFFE, 0xFFFF)
+            or 0x202A <= cp <= 0x202E or 0x2066 <= cp <= 0x2069)
+
+
+def printable(b):
+    """What `attend generate` shows for bytes (its terminal-safe stream, core/printable.h): valid
+    UTF-8 passes, control/bidi characters and every byte of invalid UTF-8 are escaped; new lines and
+    tabs are kept."""
+    out, i = bytearray(), 0
+    while i < len(b):
+        c = b[i]
+        if c in (0x0A, 0x09):
+            out.append(c)
+            i += 1
+            continue
+        n = 1 if c < 0x80 else 2 if 0xC2 <= c <= 0xDF else 3 if 0xE0 <= c <= 0xEF else 4 if 0xF0 <= c <= 0xF4 else 0
+        try:
+            ch = b[i:i + n].decode("utf-8") if n and i + n <= len(b) else None
+        except UnicodeDecodeError:
+            ch = None
+        if ch is None or len(ch) != 1:
+            out += b"\\x%02X" % c
+            i += 1
+            continue
+        cp = ord(ch)
+        if not _invisible(cp):
+            out += b[i:i + n]
+        elif cp == 0x0D:
+            out += b"\\r"
+        elif cp < 0x80:
+            out += b"\\x%02X" % cp
+        else:
+            out += b"\\u{%04X}" % cp
+        i += n
+    return bytes(out)
+
+
 def cli_expected(out, name, prompt_bytes, max_new, prompt_ids=None, encoder_json=None):
     """What `attend generate --temperature 0` prints: the prompt, then each greedy token as its byte
-    (ids >= 256 as <id>), then a newline. With prompt_ids and GPT-2's encoder.json: the prompt's
+    (ids >= 256 as <id>), through printable(), then a newline. With prompt_ids and GPT-2's encoder.json: the prompt's
     ids are given and each token prints as its bytes by that vocabulary."""
     cfg, family, _, _, extra = variants()[name]
     folder = os.path.join(out, name)
@@ -451,7 +489,7 @@ def cli_expected(out, name, prompt_bytes, max_new, prompt_ids=None, encoder_json
             else:
                 text += bytes([t]) if t < 256 else b"<%d>" % t
     with open(os.path.join(folder, "cli_expected.txt"), "wb") as f:
-        f.write(bytes(text) + b"\n")
+        f.write(printable(bytes(text)) + b"\n")
 
 
 def main():
