@@ -6,6 +6,7 @@
 //
 // Shape letters: L layers, H heads, N tokens, E model width, D head size, V vocabulary, S lens stages.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct Unembedding {
   std::span<const float> gain;  // [E]
   std::span<const float> bias;  // [E], empty: none
   std::span<const float> w_u;   // [V, E]
+  // Keeps alive f32 copies the spans may point into (a loaded model's matrices stay in their
+  // stored dtype and layout, so the lab reads them through copies).
+  std::shared_ptr<const std::vector<std::vector<float>>> owner;
 };
 
 // ---- predictions -------------------------------------------------------------------------------
@@ -66,6 +70,7 @@ LogitLens logit_lens(const Recording& rec, const Unembedding& u, std::span<const
 struct OutputWeights {
   std::span<const float> w_o;  // [H·D, E]
   std::span<const float> b_o;  // [E], empty: none
+  std::shared_ptr<const std::vector<std::vector<float>>> owner;  // as Unembedding::owner
 };
 struct Attribution {
   std::int64_t n = 0, components = 0;

@@ -1,6 +1,7 @@
 // The model as the observatory reads it: views of its output end and attention weights, a traced
 // run, and head names. The only lab file that reads the model's parameter layout (nn/model_impl.h).
 #include <cstdio>
+#include <memory>
 #include <cstring>
 #include <sstream>
 
@@ -13,9 +14,18 @@ namespace attend::lab {
 using I64 = std::int64_t;
 
 namespace {
-std::span<const float> view(const nn::Model::Impl& m, I64 off, I64 count) {
+using Copies = std::vector<std::vector<float>>;
+
+// A parameter's f32 values in attend's layout: in place for a trainable model and for a loaded
+// model's vectors; a loaded model's matrices (stored dtype, nn.Linear layout) through a copy kept
+// in `copies`.
+std::span<const float> view(const nn::Model::Impl& m, I64 off, I64 count, Copies& copies) {
   if (off < 0) return {};
-  return {m.p(off), static_cast<std::size_t>(count)};
+  const nn::ParamSpec& spec = m.specs[m.spec_at(off)];
+  if (spec.size != count) detail::fail("lab::view", "parameter '", spec.name, "' holds ", spec.size, " values, expected ", count);
+  if (m.trainable() || spec.kind == nn::ParamKind::vector) return {m.p(off), static_cast<std::size_t>(count)};
+  copies.push_back(m.materialize(spec));  // moving the outer vector later keeps this buffer in place
+  return {copies.back().data(), copies.back().size()};
 }
 }  // namespace
 
@@ -55,9 +65,11 @@ observe::Unembedding unembedding(const nn::Model& model) {
   u.vocab = c.vocab;
   u.rmsnorm = c.norm == nn::NormKind::rmsnorm;
   u.eps = c.norm_eps;
-  u.gain = view(m, m.lnf_w, c.d_model);
-  u.bias = view(m, m.lnf_b, c.d_model);
-  u.w_u = view(m, m.lm_head >= 0 ? m.lm_head : m.wte, c.vocab * c.d_model);
+  auto copies = std::make_shared<Copies>();
+  u.gain = view(m, m.lnf_w, c.d_model, *copies);
+  u.bias = view(m, m.lnf_b, c.d_model, *copies);
+  u.w_u = view(m, m.lm_head >= 0 ? m.lm_head : m.wte, c.vocab * c.d_model, *copies);
+  u.owner = std::move(copies);
   return u;
 }
 
@@ -65,8 +77,15 @@ std::vector<observe::OutputWeights> output_weights(const nn::Model& model) {
   const nn::Model::Impl& m = model.impl();
   const nn::ModelConfig& c = m.config;
   std::vector<observe::OutputWeights> out;
-  for (const nn::LayerParams& lp : m.layer)
-    out.push_back({view(m, lp.wo, c.heads * m.head_dim() * c.d_model), view(m, lp.bo, c.d_model)});
+  for (const nn::LayerParams& lp : m.layer) {
+    auto copies = std::make_shared<Copies>();
+    copies->reserve(2);
+    observe::OutputWeights w;
+    w.w_o = view(m, lp.wo, c.heads * m.head_dim() * c.d_model, *copies);
+    w.b_o = view(m, lp.bo, c.d_model, *copies);
+    w.owner = std::move(copies);
+    out.push_back(std::move(w));
+  }
   return out;
 }
 
@@ -85,8 +104,11 @@ std::vector<observe::LayerWeights> emf_weights(const nn::Model& model, bool fold
     lw.w_k = w.w_k;
     lw.w_v = w.w_v;
     lw.w_o = w.w_o;
-    if (fold_ln)
-      observe::fold_norm_into_reads(lw, view(m, m.layer[static_cast<std::size_t>(l)].ln1_w, c.d_model), c.norm == nn::NormKind::layernorm);
+    if (fold_ln) {
+      Copies copies;
+      observe::fold_norm_into_reads(lw, view(m, m.layer[static_cast<std::size_t>(l)].ln1_w, c.d_model, copies),
+                                    c.norm == nn::NormKind::layernorm);
+    }
     out.push_back(std::move(lw));
   }
   return out;

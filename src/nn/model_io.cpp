@@ -11,10 +11,12 @@
 #include "core/check.h"
 #include "core/memory.h"
 #include "io/json_limits.h"
+#include "nn/gguf_model.h"
 #include "nn/hf_model.h"
 #include "nn/model_build.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
+#include "nn/token_codec.h"
 
 namespace attend::nn {
 namespace {
@@ -101,7 +103,12 @@ Model load_from_source(std::shared_ptr<const TensorSource> src, const std::strin
   if (meta != src->metadata().end()) return load_attend(src, path, meta->second);
   if (!config_dir.empty() && std::filesystem::exists(std::filesystem::path(config_dir) / "config.json"))
     return load_hf_checkpoint(config_dir, std::move(src));
-  if (src->find("wte.weight") || src->find("transformer.wte.weight")) return load_gpt2_file(std::move(src), path);
+  if (src->find("wte.weight") || src->find("transformer.wte.weight")) {
+    Model m = load_gpt2_file(std::move(src), path);
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (auto codec = folder_tokenizer_codec(parent.empty() ? "." : parent.string(), m.config().vocab)) m.impl().codec = std::move(codec);
+    return m;
+  }
   detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight), ",
                "and no config.json beside it");
 }
@@ -246,8 +253,8 @@ Model load_unchecked(const std::string& path) {
   const std::string name = p.filename().string();
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   if (name == "config.json" || name.ends_with(".safetensors.index.json")) return load_hf_checkpoint(dir);
-  // Other formats plug in here by extension: the GGUF reader (load_gguf(path)) builds a
-  // ModelArchitecture and a TensorSource from the file and calls build_model, as the readers above.
+  // GGUF (llama.cpp): recognised by its magic, whatever the file is called.
+  if (name.ends_with(".gguf") || is_gguf_file(path)) return load_gguf(path);
   // A Hugging Face weights file (model.safetensors, or a shard model-0000k-of-0000n.safetensors)
   // takes its architecture from the config.json beside it; any other name is a self-describing file.
   const bool hf_name = name == "model.safetensors" || (name.starts_with("model-") && name.ends_with(".safetensors"));
@@ -263,6 +270,9 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
 }
 
 void Model::save(const std::string& path) const {
+  if (impl_->rope_factors)
+    detail::fail("Model::save", path, ": this model's RoPE frequencies come from a GGUF rope_freqs tensor, which attend's ",
+                 "configuration cannot express; save would write a different model");
   const std::map<std::string, std::string> meta = {{"attend_config", config_to_json(impl_->config)}};
   auto write = [&](const std::vector<float>& buffer) {
     if (const std::string bad = first_nonfinite(*impl_, buffer, ""); !bad.empty())
