@@ -52,12 +52,19 @@ int layers_needed(const SearchProblem& p);
 // The caller asks for the n x n matrix here, so it is materialised: returned row-major [n, n].
 std::vector<double> attention_matrix(const std::vector<float>& q, const std::vector<float>& k, int n, int d,
                                      float scale);
+// The Markov chain of a: P = a with each row renormalised to sum 1 in double (float32 attention rows
+// sum to 1 only to ~1e-7). π* solves π* P = π*, Σ π* = 1 by a dense LU solve (LAPACK dgesv); when
+// that system is singular (a reducible chain, π* not unique) the lazy chain (I + P)/2 is iterated
+// from the uniform distribution, renormalised each step, until the L1 change is <= tol or
+// max_iter steps. λ₂: the eigenvalue of P largest in modulus after λ₁ = 1, from LAPACK dgeev (all
+// eigenvalues, so a complex pair is found as such); spectral gap = 1 − |λ₂|. a: [n, n], entries >= 0.
 struct MarkovResult {
-  std::vector<double> pi;  // stationary π* = π* A, Σ π* = 1
-  double lambda2 = 0;      // |second eigenvalue| estimate; spectral gap = 1 − lambda2
-  int iterations = 0;
+  std::vector<double> pi;   // stationary π*, Σ π* = 1
+  double lambda2 = 0;       // |λ₂|
+  double lambda2_re = 0, lambda2_im = 0;  // λ₂ itself (the member of a complex pair with im >= 0)
+  int iterations = 0;       // power iterations (0: the direct solve succeeded)
 };
-MarkovResult markov_stationary(const std::vector<double>& a, int n, double tol = 1e-12, int max_iter = 100000);
+MarkovResult markov_stationary(const std::vector<double>& a, int n, double tol = 1e-13, int max_iter = 100000);
 
 // Weight-tied attention layer z ↦ f(z) = x + γ · Attn(z Wq, z Wk, z Wv), z, x: [n, d].
 struct DeqLayer {
