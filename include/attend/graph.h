@@ -95,16 +95,23 @@ LinkGraph parse_links_csv(std::string_view links, std::string_view stakes, const
 LinkGraph generate_links(std::int64_t links, std::int64_t particles, std::int64_t neurons, std::uint64_t seed);
 
 enum class FocusMode { cyber, pagerank, trikernel };
+// The tri-kernel's heat operator H(φ) = exp(−t G) φ. laplacian (default, the cyber specification:
+// "H_τ = exp(−τL)", L = D − A the graph Laplacian, the same L as the springs term): A = W + Wᵀ for
+// the link weights W normalised per source, D = diag(row sums of A). random_walk: G = I − Pᵀ with
+// P the diffusion step's transition matrix (attend's earlier default; ranks differ).
+enum class HeatKernel { laplacian, random_walk };
 struct FocusOptions {
   FocusMode mode = FocusMode::cyber;
   double damping = 0.85;
   double tolerance = 1e-3;   // L∞ change between iterations (go-cyber's default tolerance)
   int max_iter = 1000;
   // tri-kernel: φ ← normalise(w_diffusion·D(φ) + w_springs·S(φ) + w_heat·H(φ))
+  //   D(φ) = d·Pᵀφ + (1 − d)/N;  S(φ): (L + μI) s = μ φ;  H(φ) = exp(−t G) φ (HeatKernel above)
   double w_diffusion = 0.5, w_springs = 0.25, w_heat = 0.25;
   double screening = 1.0;    // μ in (L + μI) s = μ φ
-  double heat_time = 1.0;    // t in exp(−t(I − Pᵀ)) φ
-  int heat_terms = 12;       // truncated Taylor terms
+  double heat_time = 1.0;    // t in exp(−t G) φ
+  HeatKernel heat = HeatKernel::laplacian;
+  int heat_terms = 0;        // terms of its Poisson series (0: until the tail left is < 1e-15)
   int cg_iter = 50;
   double cg_tol = 1e-10;
   int threads = 0;
