@@ -25,7 +25,7 @@ int run_eval(const EvalArgs& a) {
   const double acc = nn::evaluate_accuracy(model, data, a.sequences, a.seed);
   std::printf("%s on %s (%lld sequences of %lld tokens): loss %.4f, next-token accuracy %.2f%%\n", a.model.c_str(), a.task.c_str(),
               static_cast<long long>(a.sequences), static_cast<long long>(T), loss, 100 * acc);
-  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences), a.seed);
+  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences));
   return 0;
 }
 

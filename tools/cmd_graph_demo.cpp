@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
 
 #include "attend/attend.h"
 #include "command.h"
@@ -11,7 +12,8 @@ namespace attend::cli {
 
 int run_graph_demo(const std::string& out_dir) {
   std::printf("1. path-merging search (constructed transformer, attention by attend::attention)\n");
-  const graph::SearchProblem p = graph::generate_balanced(6, 2, 8);
+  std::mt19937_64 rng(8);
+  const graph::SearchProblem p = graph::balanced_example(50, 6, 15, rng).problem;
   const int layers = graph::layers_needed(p);
   const graph::MergeTrace t = graph::path_merge(p, layers);
   std::printf("  balanced graph, lookahead 6: %d vertices, start %d, goal %d, %d layers\n", p.n, p.start, p.goal, layers);
@@ -67,7 +69,7 @@ const bool registered = register_command("graph-demo", "path-merging search, foc
                                          [](CLI::App& sub) {
                                            auto trained = std::make_shared<bool>(false);
                                            auto threads = std::make_shared<int>(0);
-                                           sub.add_flag("--trained", *trained, "also train the small search model (as attend demo does)");
+                                           sub.add_flag("--trained", *trained, "also evaluate the committed trained search model (as attend demo does)");
                                            sub.add_option("--threads", *threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);
                                            return [trained, threads] {
                                              const int rc = run_graph_demo("attend-demo");

@@ -10,11 +10,13 @@ namespace attend::cli {
 // out_dir non-empty: also writes OUT_DIR/token_flow.html (trajectories and cluster count).
 int run_graph_demo(const std::string& out_dir = {});
 
-// tools/search_demo.cpp: accuracy by lookahead and the path-merging probe of a search model.
-void print_search_summary(const nn::Model& model, int problems, std::uint64_t seed);
-// Trains the small search model, prints its summary, writes OUT_DIR/search-report/ (observatory
-// report of its attention on one graph) and OUT_DIR/search.safetensors.
-int run_search_demo(int threads, const std::string& out_dir);
+// tools/search_demo.cpp: held-out accuracy by lookahead (`problems` per lookahead) and the
+// path-merging probe of a search model (context = the task's maximum input).
+void print_search_summary(const nn::Model& model, int problems);
+// Loads the committed search model (kSearchModelPath, relative to the repository root), prints its
+// summary and writes OUT_DIR/search-report/ (observatory report of its attention on one graph).
+constexpr const char* kSearchModelPath = "data/search/search.safetensors";
+int run_search_demo(int threads, const std::string& out_dir, const std::string& model_path = kSearchModelPath);
 
 // tools/flow_view.cpp: a self-contained HTML page (inline SVG) of a token-flow run kept with
 // FlowOptions::keep_path: particle trajectories projected on the first two axes, coloured by final

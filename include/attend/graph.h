@@ -26,11 +26,14 @@ std::vector<int> encode(const SearchProblem& p);
 SearchProblem decode(int n, const std::vector<int>& tokens);
 
 // Generators. Vertex labels are shuffled; every problem has a reachable goal != path.back().
+// naive DAG: vertex j draws 1..max_parents parents among the earlier ones; star: `arms` chains of
+// arm_length from the start, the goal ends arm 0. Saparov et al.'s balanced distribution, the one
+// to train on, is attend/search_task.h.
 SearchProblem generate_naive_dag(int n, int max_parents, std::uint64_t seed);
-SearchProblem generate_balanced(int lookahead, int branches, std::uint64_t seed);
 SearchProblem generate_star(int arms, int arm_length, std::uint64_t seed);
 
-// The correct answers by BFS (sorted), and the shortest distance from path.back() to goal.
+// The correct answers by BFS (every out-neighbour of path.back() from which the goal is reachable,
+// sorted), and the shortest distance from `from` to `to` (−1: unreachable).
 std::vector<int> bfs_answers(const SearchProblem& p);
 int bfs_distance(const SearchProblem& p, int from, int to);
 

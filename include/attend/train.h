@@ -7,6 +7,7 @@
 //
 // Shape letters: B sequences per micro-batch, T tokens per sequence.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,11 @@ namespace attend::nn {
 // induction: [noise | r | r], r of length T/2 (a fixed period). induction_random: a run of
 // distinct random symbols of random length (T/8 .. T/2) repeating from a random offset inside
 // noise, so no fixed period exists and only an induction head solves it (it trains much slower).
-// search: Saparov et al.'s graph search (attend/search_model.h): balanced graphs with lookahead drawn
-// uniformly from 1 .. graph::max_search_lookahead(vocab, seq_len), one scored answer per sequence.
+// search: Saparov et al.'s graph search (attend/search_task.h) as they train it: their balanced
+// distribution at maximum input size seq_len (vocab must be (seq_len − 5) / 3 + 5), left-padded,
+// one scored answer per sequence at the last position; the lookahead is drawn uniformly from
+// 0 .. level, where level (the curriculum's) is at most graph::max_search_lookahead(seq_len).
+// Sequences of the held-out set (graph::search_held_out) never appear in training batches.
 enum class Task { induction, copy, sort, text, induction_random, search };
 Task parse_task(const std::string& name);  // "induction" | "induction-random" | "copy" | "sort" | "text" | "search"
 const char* task_name(Task task);
@@ -34,13 +38,19 @@ struct Batch {
 class TaskData {
  public:
   TaskData(Task task, std::int64_t vocab, std::int64_t seq_len, const std::string& text_path = {});
-  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index) const;
+  ~TaskData();
+  TaskData(TaskData&&) noexcept;
+  // level: the curriculum level (search: the largest lookahead drawn), -1 = max_level().
+  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index, int level = -1) const;
   Task task() const { return task_; }
+  int max_level() const;  // search: graph::max_search_lookahead(seq_len); other tasks 0 (no levels)
 
  private:
   Task task_;
   std::int64_t vocab_, T_;
   std::string text_;
+  struct HeldOut;
+  std::unique_ptr<HeldOut> held_out_;  // search: hashes of the held-out sequences
 };
 
 struct TrainConfig {
@@ -53,11 +63,18 @@ struct TrainConfig {
   float clip = 1.0f;                // global gradient-norm clip (0: off)
   std::uint64_t seed = 0;           // data order
   std::int64_t log_every = 0;       // progress line every n steps to stderr (0: never)
+  // Curriculum (Saparov et al.'s, for tasks with levels): start at level 1 and go up one level when
+  // the training accuracy over the last `curriculum_window` steps' batches exceeds the threshold.
+  bool curriculum = false;
+  double curriculum_threshold = 0.99;
+  std::int64_t curriculum_window = 20;
 };
 
 struct CurvePoint {
   std::int64_t step = 0;
   double loss = 0, lr = 0, tokens_per_s = 0, grad_norm = 0;
+  double accuracy = 0;  // argmax accuracy on the step's scored targets (training data)
+  int level = 0;        // curriculum level the step's batches were drawn at
 };
 
 // Wall time of the training steps so far by phase (seconds, summed over steps; one steady_clock
@@ -74,12 +91,13 @@ class Trainer {
   double step();                  // one optimizer step; returns its mean loss
   void run();                     // steps until config.steps
   std::int64_t steps_done() const { return step_; }
+  int level() const { return level_; }  // the curriculum level of the next step's batches
   const std::vector<CurvePoint>& curve() const { return curve_; }
   float lr_at(std::int64_t step) const;
   const PhaseTimes& phase_times() const { return phases_; }
   void reset_phase_times() { phases_ = {}; }
 
-  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + loss curve.
+  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + curriculum level + loss curve.
   void save_checkpoint(const std::string& path) const;
   void load_checkpoint(const std::string& path);  // model weights, moments, step, curve
 
@@ -88,6 +106,8 @@ class Trainer {
   const TaskData& data_;
   TrainConfig cfg_;
   std::int64_t step_ = 0;
+  int level_ = -1;                       // -1: the task's max level (no curriculum)
+  std::int64_t window_right_ = 0, window_total_ = 0, window_steps_ = 0;
   std::vector<float> m_, v_;
   std::vector<CurvePoint> curve_;
   PhaseTimes phases_;

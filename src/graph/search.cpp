@@ -117,30 +117,6 @@ SearchProblem generate_naive_dag(int n, int max_parents, std::uint64_t seed) {
   }
 }
 
-SearchProblem generate_balanced(int lookahead, int branches, std::uint64_t seed) {
-  if (lookahead < 1 || branches < 1) detail::fail("graph::generate_balanced", "need lookahead, branches >= 1, got ", lookahead, ", ", branches);
-  std::mt19937_64 rng(seed);
-  SearchProblem p;
-  p.start = 0;
-  int next = 1;
-  // `branches` chains of length `lookahead` leave the start; the goal ends chain 0. Distractor
-  // chains get side edges to fresh vertices, so the graph looks alike around every branch.
-  for (int b = 0; b < branches; ++b) {
-    int prev = 0;
-    for (int s = 0; s < lookahead; ++s) {
-      const int cur = next++;
-      p.edges.emplace_back(prev, cur);
-      if (b > 0 && rng() % 2 == 0) p.edges.emplace_back(cur, next++);  // dead-end leaf
-      prev = cur;
-    }
-    if (b == 0) p.goal = prev;
-  }
-  p.n = next;
-  p.path = {p.start};
-  shuffle_labels(p, rng);
-  return p;
-}
-
 SearchProblem generate_star(int arms, int arm_length, std::uint64_t seed) {
   if (arms < 1 || arm_length < 1) detail::fail("graph::generate_star", "need arms, arm_length >= 1, got ", arms, ", ", arm_length);
   std::mt19937_64 rng(seed);
