@@ -11,17 +11,21 @@
 namespace attend::cli {
 
 int run_graph_demo(const std::string& out_dir) {
-  std::printf("1. path-merging search (constructed transformer, attention by attend::attention)\n");
+  std::printf("1. path-merging search (constructed transformer: merge layers and a choice layer, all attention by attend::attention)\n");
   std::mt19937_64 rng(8);
-  const graph::SearchProblem p = graph::balanced_example(50, 6, 15, rng).problem;
+  const graph::SearchProblem p = graph::balanced_example(50, 6, 15, rng).problem;  // Saparov et al.'s balanced graph, lookahead 6
+  const int distance = graph::bfs_distance(p, p.path.back(), p.goal);
   const int layers = graph::layers_needed(p);
   const graph::MergeTrace t = graph::path_merge(p, layers);
-  std::printf("  balanced graph, lookahead 6: %d vertices, start %d, goal %d, %d layers\n", p.n, p.start, p.goal, layers);
+  std::printf("  balanced graph (lookahead 6): %zu edges, start %d, goal %d at distance %d -> %d merge layer(s) (2^%d >= %d)\n",
+              p.edges.size(), p.start, p.goal, distance, layers, layers, distance - 1);
   for (std::size_t l = 0; l < t.sets.size(); ++l)
-    std::printf("  layer %zu: start reaches %zu vertices\n", l, t.sets[l][static_cast<std::size_t>(p.start)].size());
+    std::printf("  after layer %zu: the start reaches %zu vertices (itself included)\n", l, t.sets[l][static_cast<std::size_t>(p.start)].size());
   const auto bfs = graph::bfs_answers(p);
-  std::printf("  answer %d (BFS %d); with %d layer(s) the answer is %d\n", t.answer, bfs.front(), layers - 1,
-              graph::path_merge(p, layers - 1).answer);
+  std::printf("  choice layer: next vertex %d (weight %.3f; BFS answers:", t.answer, t.answer >= 0 ? t.choice[static_cast<std::size_t>(t.answer)] : 0.0f);
+  for (int w : bfs) std::printf(" %d", w);
+  const graph::MergeTrace fewer = graph::path_merge(p, std::max(0, layers - 1));
+  std::printf("); with %d merge layer(s) the choice is %d (-1: the none key)\n", std::max(0, layers - 1), fewer.answer);
 
   std::printf("2. diffusion\n");
   std::vector<float> q(16 * 8), k(16 * 8);

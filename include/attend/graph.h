@@ -38,16 +38,26 @@ std::vector<int> bfs_answers(const SearchProblem& p);
 int bfs_distance(const SearchProblem& p, int from, int to);
 
 // The constructed transformer: one token per vertex holding its reachable set R_v ⊂ {0..n-1}
-// (initially v and its out-neighbours). Layer: q_v = R_v, k_u = e_u, v_u = R_u, scale β large, so
-// vertex v attends uniformly to the vertices it reaches and copies the union of their sets
-// (then a threshold, the feed-forward part). After L layers R_v holds every vertex within 2^L.
+// (initially v and its out-neighbours). Merge layer: q_v = R_v, k_u = e_u, v_u = R_u, scale β large,
+// so vertex v attends uniformly to the vertices it reaches and copies the union of their sets (then
+// a threshold, the feed-forward part). After l layers R_v holds every vertex within 2^l hops. Then a
+// choice layer, also attention: the current vertex's token (q = [e_current ; e_goal]) attends over
+// the vertex tokens (k_w = [parents(w) ; R_w]) plus a "none" key, so its output is uniform over the
+// children of the current vertex whose set holds the goal (the answer: the first of them), or the
+// none key when no child does. Graphs wider than the kernel's head size are computed in exact
+// blocks of <= head_block vertices (attend::attention per block, merged by log-sum-exp); n <= 8192.
 struct MergeTrace {
   std::vector<std::vector<std::vector<int>>> sets;  // [layer 0..L][vertex] -> sorted reachable set
-  std::vector<int> answers;                          // neighbours of path.back() whose set holds goal
-  int answer = -1;                                   // smallest of them, -1 if none
+  std::vector<float> choice;                         // [n] the choice layer's output
+  std::vector<int> answers;                          // vertices with choice weight > 0.5 / (n + 1)
+  int answer = -1;                                   // argmax of the choice (smallest label on ties); −1: none
 };
-MergeTrace path_merge(const SearchProblem& p, int layers);
-// ⌈log2 d⌉ for the longest finite shortest path d in the graph (0 when d <= 1).
+MergeTrace path_merge(const SearchProblem& p, int layers, int head_block = 1024);
+// Merge layers a query needs when the goal is `distance` steps from the current vertex: a child on
+// a shortest path is distance − 1 from the goal, in its set once 2^layers >= distance − 1, so
+// ⌈log2(distance − 1)⌉ (0 for distance <= 2). One layer fewer finds no answer.
+int layers_for_lookahead(int distance);
+// layers_for_lookahead(BFS distance from path.back() to the goal); throws if the goal is unreachable.
 int layers_needed(const SearchProblem& p);
 
 // ------------------------------------------------------------------------- 2. diffusion
