@@ -38,6 +38,11 @@ void print_search_summary(const nn::Model& model, int problems) {
               "  key's vertex from the query's (forward: query reaches key; backward: key reaches query). Reach = the\n"
               "  largest d whose share is >= 2x uniform and >= 0.01. Per layer: reach of each head, then the best head's shares d=1..4\n",
               max_la, probe_n);
+  std::printf("  flow reach (hop distance of the vertices whose tokens feed an edge-list vertex token through focused\n"
+              "  attention, composed over layers; mean over tokens; path-merging doubles it per layer):\n");
+  for (std::size_t l = 0; l < p.layers.size(); ++l)
+    std::printf("    after layer %zu: forward %.2f  backward %.2f   (constructed pattern: forward %.2f)\n", l, p.flow_forward[l],
+                p.flow_backward[l], c.flow_forward[l]);
   for (std::size_t l = 0; l < p.layers.size(); ++l) {
     const auto& t = p.layers[l];
     auto best = [&](const std::vector<int>& reach) { return static_cast<std::size_t>(std::max_element(reach.begin(), reach.end()) - reach.begin()); };
@@ -59,14 +64,19 @@ void print_search_summary(const nn::Model& model, int problems) {
 int run_search_demo(int threads, const std::string& out_dir, const std::string& model_path) {
   if (threads > 0) set_num_threads(threads);
   std::printf("\n4. a transformer trained by attend on graph search (Saparov et al.'s balanced distribution)\n");
-  if (!std::filesystem::exists(model_path)) {
-    std::printf("  %s not found (run from the repository root; it is committed under data/search/)\n", model_path.c_str());
+  std::string path = model_path;
+#ifdef ATTEND_SOURCE_DIR
+  if (!std::filesystem::exists(path) && std::filesystem::path(path).is_relative())
+    path = std::string(ATTEND_SOURCE_DIR) + "/" + model_path;  // the checkout this binary was built from
+#endif
+  if (!std::filesystem::exists(path)) {
+    std::printf("  %s not found (it is committed under data/search/; run from the repository root)\n", model_path.c_str());
     return 1;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const nn::Model model = nn::Model::load(model_path);
+  const nn::Model model = nn::Model::load(path);
   const nn::ModelConfig& c = model.config();
-  std::printf("  %s: %lld layers, width %lld, %lld heads, context %lld (bench/RESULTS.md: how it was trained)\n", model_path.c_str(),
+  std::printf("  %s: %lld layers, width %lld, %lld heads, context %lld (bench/RESULTS.md: how it was trained)\n", path.c_str(),
               static_cast<long long>(c.layers), static_cast<long long>(c.d_model), static_cast<long long>(c.heads),
               static_cast<long long>(c.context));
   print_search_summary(model, 200);

@@ -43,8 +43,15 @@ struct SearchProbeLayer {
   std::vector<int> forward_reach, backward_reach;      // [H]
   std::int64_t rows = 0;
 };
+// Flow reach (composition over layers): a key j feeds query i in layer l when some head puts on it at
+// least twice the uniform weight 1/(i + 1 − padding) and at least half of that row's largest weight;
+// Src_0(i) = {i}, Src_{l+1}(i) = Src_l(i) ∪ Src_l(j) for the keys j feeding i in layer l. The flow
+// reach of an edge-list vertex token naming x after layer l is the largest forward (backward) hop
+// distance from (to) x of a vertex named by a token in Src_{l+1}(i); `flow_forward[l]` is its mean
+// over tokens and problems. Path-merging doubles it per layer (the constructed pattern: 1, 3, 7, …).
 struct SearchProbe {
   std::vector<SearchProbeLayer> layers;  // [L]
+  std::vector<double> flow_forward, flow_backward;  // [L]
   int problems = 0, max_distance = 0;
 };
 // recs[i] is the recording of examples[i] (as record_search writes it; S = recs[i].n tokens).

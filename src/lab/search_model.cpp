@@ -155,6 +155,51 @@ SearchProbe probe_search(const std::vector<SearchExample>& examples, const std::
       }
     }
   }
+  // Flow reach: compose the focused attention edges over layers.
+  out.flow_forward.assign(static_cast<std::size_t>(L), 0.0);
+  out.flow_backward.assign(static_cast<std::size_t>(L), 0.0);
+  I64 flow_rows = 0;
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    const SearchProblem& p = examples[i].problem;
+    const observe::Recording& rec = recs[i];
+    const I64 n = rec.n, off = padding(examples[i], n);
+    const auto dist = distances(p);
+    std::vector<std::vector<char>> src(static_cast<std::size_t>(n), std::vector<char>(static_cast<std::size_t>(n), 0));
+    for (I64 q = 0; q < n; ++q) src[static_cast<std::size_t>(q)][static_cast<std::size_t>(q)] = 1;
+    for (int l = 0; l < L; ++l) {
+      auto next = src;
+      for (I64 h = 0; h < H; ++h) {
+        const std::span<const float> w = rec.weights(l, static_cast<int>(h));
+        for (I64 q = off; q < n; ++q) {
+          float top = 0;
+          for (I64 j = 0; j <= q; ++j) top = std::max(top, w[static_cast<std::size_t>(q * n + j)]);
+          const float floor = std::max(2.0f / static_cast<float>(q + 1 - off), 0.5f * top);
+          for (I64 j = 0; j <= q; ++j)
+            if (j != q && w[static_cast<std::size_t>(q * n + j)] >= floor)
+              for (I64 t = 0; t < n; ++t) next[static_cast<std::size_t>(q)][static_cast<std::size_t>(t)] |= src[static_cast<std::size_t>(j)][static_cast<std::size_t>(t)];
+        }
+      }
+      src.swap(next);
+      for (I64 q = off; q < n; ++q) {
+        const int x = edge_vertex(p, off, q);
+        if (x < 0) continue;
+        int fwd = 0, bwd = 0;
+        for (I64 t = off; t < n; ++t) {
+          const int y = edge_vertex(p, off, t);
+          if (!src[static_cast<std::size_t>(q)][static_cast<std::size_t>(t)] || y < 0 || y == x) continue;
+          fwd = std::max(fwd, dist[static_cast<std::size_t>(x)][static_cast<std::size_t>(y)]);
+          bwd = std::max(bwd, dist[static_cast<std::size_t>(y)][static_cast<std::size_t>(x)]);
+        }
+        out.flow_forward[static_cast<std::size_t>(l)] += fwd;
+        out.flow_backward[static_cast<std::size_t>(l)] += bwd;
+        if (l == 0) ++flow_rows;
+      }
+    }
+  }
+  for (int l = 0; l < L; ++l) {
+    out.flow_forward[static_cast<std::size_t>(l)] /= static_cast<double>(std::max<I64>(1, flow_rows));
+    out.flow_backward[static_cast<std::size_t>(l)] /= static_cast<double>(std::max<I64>(1, flow_rows));
+  }
   for (std::size_t l = 0; l < out.layers.size(); ++l) {
     SearchProbeLayer& o = out.layers[l];
     const double rows = static_cast<double>(std::max<I64>(1, o.rows));

@@ -39,6 +39,13 @@ TEST(GraphSearchModel, ProbeReadsTheConstructedPatternsReach) {
     EXPECT_EQ(ul.backward_reach[0], 0);
     for (std::size_t d = 0; d < ul.forward_uniform.size(); ++d) EXPECT_NEAR(ul.forward[0][d], ul.forward_uniform[d], 1e-9);
   }
+  // Flow reach: the constructed pattern's grows with every layer (its layer l reaches 2^l further),
+  // uniform attention focuses nowhere and reaches nothing.
+  ASSERT_EQ(c.flow_forward.size(), 3u);
+  EXPECT_GT(c.flow_forward[0], 0.3);
+  EXPECT_GT(c.flow_forward[1], c.flow_forward[0] * 1.5);
+  EXPECT_GT(c.flow_forward[2], c.flow_forward[1] * 1.2);
+  for (double f : u.flow_forward) EXPECT_EQ(f, 0.0);
   EXPECT_THROW(probe_search(xs, {}), Error);
 }
 
