@@ -33,6 +33,7 @@ function(attend_add_layer name)
 
   add_library(${target} STATIC ${sources})
   add_library(attend::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})   # installed as attend::<name>
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${tree}> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${target} PUBLIC ${deps} ${L_LIBS} PRIVATE ${L_PRIVATE_LIBS})
   attend_set_warnings(${target})

@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "attend/attend.h"
+#include "cli_paths.h"
 #include "command.h"
+#include "core/printable.h"
 
 namespace attend::cli {
 namespace {
@@ -29,6 +31,7 @@ double peak_rss_mib() {
 }
 
 int run(const Args& a) {
+  PathCheck("focus").input("--links", a.links).input("--stakes", a.stakes).output("--out", a.out, {".csv"}).check();
   graph::FocusOptions o = a.o;
   o.threads = a.threads;
   o.heat = a.heat == "random-walk" ? graph::HeatKernel::random_walk : graph::HeatKernel::laplacian;
@@ -65,7 +68,7 @@ int run(const Args& a) {
     write_file_atomically(a.out, os.str());
   }
   if (o.mode == graph::FocusMode::cyber && a.generate == 0)
-    for (std::size_t u = 0; u < r.karma.size() && u < 20; ++u) std::printf("karma %s %.6g\n", g.neuron_names[u].c_str(), r.karma[u]);
+    for (std::size_t u = 0; u < r.karma.size() && u < 20; ++u) std::printf("karma %s %.6g\n", printable(g.neuron_names[u]).c_str(), r.karma[u]);
   return 0;
 }
 

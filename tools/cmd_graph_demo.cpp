@@ -1,4 +1,5 @@
-// attend graph-demo: issue 8's three views of attention on built-in data.
+// attend graph-demo: three views of attention on graphs (search by path merging, diffusion, flow) on
+// built-in data.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -73,10 +74,17 @@ const bool registered = register_command("graph-demo", "path-merging search, foc
                                          [](CLI::App& sub) {
                                            auto trained = std::make_shared<bool>(false);
                                            auto threads = std::make_shared<int>(0);
+                                           auto semcon = std::make_shared<SemconDemoOptions>();
+                                           semcon->fit_steps = 1500;
+                                           sub.add_option("--typed-links", semcon->links_csv, "semcon part on this CSV (neuron,from,to,type)");
+                                           sub.add_option("--semcon-steps", semcon->fit_steps, "training steps of the k vs k-1 head layers (0: skip)")
+                                               ->check(CLI::NonNegativeNumber);
+                                           sub.add_option("--semcon-seeds", semcon->fit_seeds, "seeds per (types, heads)")->check(CLI::PositiveNumber);
+                                           sub.add_option("--semcon-types", semcon->fit_types, "link type counts to train")->delimiter(',')->check(CLI::Range(2, 8));
                                            sub.add_flag("--trained", *trained, "also evaluate the committed trained search model (as attend demo does)");
                                            sub.add_option("--threads", *threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);
-                                           return [trained, threads] {
-                                             const int rc = run_graph_demo("attend-demo");
+                                           return [trained, threads, semcon] {
+                                             const int rc = run_graph_demo("attend-demo") | run_semcon_demo(*semcon);
                                              return *trained ? rc | run_search_demo(*threads, "attend-demo") : rc;
                                            };
                                          });

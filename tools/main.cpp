@@ -3,10 +3,12 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "attend/error.h"
 #include "command.h"
+#include "core/printable.h"
 
 namespace attend::cli {
 namespace {
@@ -38,14 +40,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Every message goes out through printable(): nothing from a file can drive the terminal.
+  const char* command = "attend";
   try {
     for (auto& [sub, run] : runners)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) {
+        command = sub->get_name().c_str();
+        return run();
+      }
   } catch (const attend::Error& e) {
-    std::fprintf(stderr, "attend: %s\n", e.what());
+    std::fprintf(stderr, "attend: %s\n", attend::printable(e.what()).c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "attend %s: out of memory: a request for memory failed (the input or the settings need more than this "
+                 "machine or its limits allow)\n", command);
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "attend: error: %s\n", e.what());
+    std::fprintf(stderr, "attend: error: %s\n", attend::printable(e.what()).c_str());
     return 1;
   }
   return 1;

@@ -1,7 +1,7 @@
-// The trained search model (issue 8, part 1) for `attend demo`, `attend graph-demo --trained`,
-// `attend train --task search` and `attend eval --task search`: accuracy by lookahead on held-out
-// balanced graphs, the path-merging probe against the constructed pattern, and the observatory
-// report of its attention on one problem.
+// The trained search model (the graph-search task of Saparov et al., ICLR 2025) for `attend demo`,
+// `attend graph-demo --trained`, `attend train --task search` and `attend eval --task search`:
+// accuracy by lookahead on held-out balanced graphs, the path-merging probe against the constructed
+// pattern, and the observatory report of its attention on one problem.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,6 @@
-# Type stubs for the attend module (pybind11 extension attend._attend).
+# Type stubs for the attend package (Python entry points over the pybind11 extension attend._attend).
+# attend.torch (torch.pyi) has torch's scaled_dot_product_attention; attend.reference (reference.pyi)
+# the float64 specification of attention/attention_backward.
 # Shape letters: B batch, Nq queries, Nk keys, Hq query heads, Hkv key/value heads (Hq % Hkv == 0),
 # D query/key width, Dv value width. layout='bshd' is [B, N, H, D]; layout='bhsd' is [B, H, N, D].
 from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
@@ -7,68 +9,61 @@ import numpy as np
 import numpy.typing as npt
 
 from . import reference as reference
+from . import flash as flash
 
 __version__: str
 
 ArrayLike = npt.ArrayLike
 Array = npt.NDArray[Any]
 Layout = Literal["bshd", "bhsd"]
-Window = Optional[Tuple[int, int]]
+
+# ---- attend's own entry points: [B, N, H, D], causal/window bottom-right aligned -----------------
 
 @overload
-def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool] = None,
-              is_causal: Optional[bool] = None, window: Window = None, window_size: Window = None,
-              scale: Optional[float] = None, softmax_scale: Optional[float] = None, softcap: float = 0.0,
-              bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
-              alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
-              dropout_p: float = 0.0, seed: int = 0, return_lse: Literal[False] = False,
-              layout: Layout = "bshd", dtype: Optional[str] = None,
+def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: bool = False, window: Tuple[int, int] = (-1, -1),
+              logit_scale: Optional[float] = None, softcap: float = 0.0, bias: Optional[ArrayLike] = None,
+              alibi: Optional[ArrayLike] = None, dropout_p: float = 0.0, seed: int = 0,
+              return_lse: Literal[False] = False, layout: Layout = "bshd", dtype: Optional[str] = None,
               cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
               seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None,
               out: Optional[Array] = None) -> Array: ...
 @overload
-def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: Optional[bool] = None,
-              is_causal: Optional[bool] = None, window: Window = None, window_size: Window = None,
-              scale: Optional[float] = None, softmax_scale: Optional[float] = None, softcap: float = 0.0,
-              bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
-              alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
-              dropout_p: float = 0.0, seed: int = 0, return_lse: Literal[True] = ...,
-              layout: Layout = "bshd", dtype: Optional[str] = None,
+def attention(q: ArrayLike, k: ArrayLike, v: ArrayLike, *, causal: bool = False, window: Tuple[int, int] = (-1, -1),
+              logit_scale: Optional[float] = None, softcap: float = 0.0, bias: Optional[ArrayLike] = None,
+              alibi: Optional[ArrayLike] = None, dropout_p: float = 0.0, seed: int = 0,
+              return_lse: Literal[True] = ..., layout: Layout = "bshd", dtype: Optional[str] = None,
               cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
               seqlens_k: Optional[ArrayLike] = None, threads: Optional[int] = None,
               out: Optional[Array] = None) -> Tuple[Array, Array]:
-    """Exact scaled-dot-product attention (forward).
+    """Exact scaled-dot-product attention (forward), attend's names and conventions.
 
     q: [B, Nq, Hq, D] (layout='bhsd': [B, Hq, Nq, D]; packed with cu_seqlens: [total_q, Hq, D])
     k: [B, Nk, Hkv, D];  v: [B, Nk, Hkv, Dv]
     returns out: [B, Nq, Hq, Dv] (q's layout and dtype); with return_lse=True also
-    lse: float32 [B, Hq, Nq] (-inf for a fully masked row).
-    bias / attn_mask: float, broadcastable to [B, Hq, Nq, Nk], or bool (True = attend).
-    alibi / alibi_slopes: [Hq].  cu_seqlens_q/k: [B + 1] int32.  seqlens_k: [B] int32.
-    float32, float16, or bfloat16 (uint16 + dtype='bfloat16', or ml_dtypes). Zero copy through
-    strides; an input is copied only when unaligned to its itemsize or with negative strides.
-    Releases the GIL. Bad shapes or values raise ValueError with the C++ message.
+    lse: float32 [B, Hq, Nq] (-inf for a fully masked row, whose out is 0).
+    causal / window: BOTTOM-RIGHT aligned (i' = i + Nk - Nq).  logit_scale: default 1/sqrt(D).
+    bias: float, broadcastable to [B, Hq, Nq, Nk], or bool (True = attend).  alibi: [Hq].
+    cu_seqlens_q/k: [B + 1] int32.  seqlens_k: [B] int32.
+    numpy arrays (native byte order) or CPU torch tensors (torch in, torch out, differentiable);
+    float32, float16, bfloat16 (torch.bfloat16, ml_dtypes, or uint16 + dtype='bfloat16').
+    torch's keywords (is_causal, attn_mask, scale, ...) and flash-attn's (softmax_scale,
+    window_size, ...) raise TypeError naming attend.torch.scaled_dot_product_attention /
+    attend.flash_attn_func. Bad values raise ValueError naming the argument.
     """
 
 @overload
-def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike, dout: ArrayLike,
-                       lse: ArrayLike, *, causal: Optional[bool] = None, is_causal: Optional[bool] = None,
-                       window: Window = None, window_size: Window = None, scale: Optional[float] = None,
-                       softmax_scale: Optional[float] = None, softcap: float = 0.0,
-                       bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
-                       alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike, dout: ArrayLike, lse: ArrayLike, *,
+                       causal: bool = False, window: Tuple[int, int] = (-1, -1), logit_scale: Optional[float] = None,
+                       softcap: float = 0.0, bias: Optional[ArrayLike] = None, alibi: Optional[ArrayLike] = None,
                        dropout_p: float = 0.0, seed: int = 0, return_dbias: Literal[False] = False,
                        deterministic: bool = False, layout: Layout = "bshd", dtype: Optional[str] = None,
                        cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
                        seqlens_k: Optional[ArrayLike] = None,
                        threads: Optional[int] = None) -> Tuple[Array, Array, Array]: ...
 @overload
-def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike, dout: ArrayLike,
-                       lse: ArrayLike, *, causal: Optional[bool] = None, is_causal: Optional[bool] = None,
-                       window: Window = None, window_size: Window = None, scale: Optional[float] = None,
-                       softmax_scale: Optional[float] = None, softcap: float = 0.0,
-                       bias: Optional[ArrayLike] = None, attn_mask: Optional[ArrayLike] = None,
-                       alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike, dout: ArrayLike, lse: ArrayLike, *,
+                       causal: bool = False, window: Tuple[int, int] = (-1, -1), logit_scale: Optional[float] = None,
+                       softcap: float = 0.0, bias: Optional[ArrayLike] = None, alibi: Optional[ArrayLike] = None,
                        dropout_p: float = 0.0, seed: int = 0, return_dbias: Literal[True] = ...,
                        deterministic: bool = False, layout: Layout = "bshd", dtype: Optional[str] = None,
                        cu_seqlens_q: Optional[ArrayLike] = None, cu_seqlens_k: Optional[ArrayLike] = None,
@@ -81,6 +76,48 @@ def attention_backward(q: ArrayLike, k: ArrayLike, v: ArrayLike, out: ArrayLike,
     returns (dq, dk, dv) shaped like q, k, v; with return_dbias=True also dbias (float32, the
     bias's shape, broadcast dimensions summed). Pass the forward's options.
     """
+
+# ---- flash-attn 2's interface: [B, N, H, D], bottom-right causal (attend.flash) ---------------------
+
+@overload
+def flash_attn_func(q: ArrayLike, k: ArrayLike, v: ArrayLike, dropout_p: float = 0.0,
+                    softmax_scale: Optional[float] = None, causal: bool = False,
+                    window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
+                    alibi_slopes: Optional[ArrayLike] = None, deterministic: bool = False,
+                    return_attn_probs: Literal[False] = False) -> Array: ...
+@overload
+def flash_attn_func(q: ArrayLike, k: ArrayLike, v: ArrayLike, dropout_p: float = 0.0,
+                    softmax_scale: Optional[float] = None, causal: bool = False,
+                    window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
+                    alibi_slopes: Optional[ArrayLike] = None, deterministic: bool = False,
+                    return_attn_probs: Literal[True] = ...) -> Tuple[Array, Array, Array]:
+    """flash_attn.flash_attn_func: q (batch, seqlen_q, nheads, headdim), k/v (batch, seqlen_k,
+    nheads_k, headdim) -> out like q; with return_attn_probs also softmax_lse (batch, nheads,
+    seqlen_q; +inf for a row with no visible key) and an empty S_dmask."""
+
+def flash_attn_varlen_func(q: ArrayLike, k: ArrayLike, v: ArrayLike, cu_seqlens_q: ArrayLike, cu_seqlens_k: ArrayLike,
+                           max_seqlen_q: int, max_seqlen_k: int, dropout_p: float = 0.0,
+                           softmax_scale: Optional[float] = None, causal: bool = False,
+                           window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
+                           alibi_slopes: Optional[ArrayLike] = None, deterministic: bool = False,
+                           return_attn_probs: bool = False,
+                           block_table: Optional[ArrayLike] = None) -> Union[Array, Tuple[Array, Array, Array]]:
+    """flash_attn.flash_attn_varlen_func: q (total_q, nheads, headdim), k/v (total_k, nheads_k,
+    headdim), cu_seqlens (batch + 1,) int32 -> out (total_q, nheads, headdim); softmax_lse
+    (nheads, total_q)."""
+
+def flash_attn_with_kvcache(q: ArrayLike, k_cache: ArrayLike, v_cache: ArrayLike, k: Optional[ArrayLike] = None,
+                            v: Optional[ArrayLike] = None, rotary_cos: None = None, rotary_sin: None = None,
+                            cache_seqlens: Union[int, ArrayLike, None] = None,
+                            cache_batch_idx: Optional[ArrayLike] = None, cache_leftpad: Optional[ArrayLike] = None,
+                            block_table: Optional[ArrayLike] = None, softmax_scale: Optional[float] = None,
+                            causal: bool = False, window_size: Tuple[int, int] = (-1, -1), softcap: float = 0.0,
+                            rotary_interleaved: bool = True, alibi_slopes: Optional[ArrayLike] = None,
+                            num_splits: int = 0,
+                            return_softmax_lse: bool = False) -> Union[Array, Tuple[Array, Array]]:
+    """flash_attn.flash_attn_with_kvcache: k/v appended to k_cache/v_cache IN PLACE at
+    cache_seqlens, then q (batch, seqlen_q, nheads, headdim) attends to each sequence's cache,
+    bottom-right aligned. softmax_lse: (batch, nheads, seqlen_q). rotary_* must be None."""
 
 def set_num_threads(n: int) -> None:
     """Worker threads for calls that do not pass threads= (n >= 1)."""
@@ -135,17 +172,16 @@ class PagedKVCache:
     dtype: str
 
 @overload
-def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional[float] = None,
-           softmax_scale: Optional[float] = None, softcap: float = 0.0, window: int = -1,
-           alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, logit_scale: Optional[float] = None,
+           softcap: float = 0.0, window: int = -1, alibi: Optional[ArrayLike] = None,
            sequences: Optional[Sequence[int]] = None, return_lse: Literal[False] = False,
-           dtype: Optional[str] = None, threads: Optional[int] = None) -> Array: ...
+           dtype: Optional[str] = None, threads: Optional[int] = None, out: Optional[Array] = None) -> Array: ...
 @overload
-def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, scale: Optional[float] = None,
-           softmax_scale: Optional[float] = None, softcap: float = 0.0, window: int = -1,
-           alibi: Optional[ArrayLike] = None, alibi_slopes: Optional[ArrayLike] = None,
+def decode(q: ArrayLike, cache: Union[KVCache, PagedKVCache], *, logit_scale: Optional[float] = None,
+           softcap: float = 0.0, window: int = -1, alibi: Optional[ArrayLike] = None,
            sequences: Optional[Sequence[int]] = None, return_lse: Literal[True] = ...,
-           dtype: Optional[str] = None, threads: Optional[int] = None) -> Tuple[Array, Array]:
+           dtype: Optional[str] = None, threads: Optional[int] = None,
+           out: Optional[Array] = None) -> Tuple[Array, Array]:
     """Decode over a KV cache. q: [S, T, Hq, D] -> out [S, T, Hq, Dv] (+ lse float32 [S, Hq, T])."""
 
 # ---- model runtime (include/attend/model.h, train.h). N tokens, V vocabulary, E width, L layers.

@@ -17,7 +17,7 @@ namespace {
 // q, k, v as for attend.attention; returns the seconds of each of `runs` C++ calls (out
 // preallocated once, outside the timed region, as `attend bench` does).
 std::vector<double> time_cpp_attention(const py::object& q_obj, const py::object& k_obj, const py::object& v_obj,
-                                       bool causal, const std::string& layout, const py::object& threads, int runs) {
+                                       bool causal, const py::object& layout, const py::object& threads, int runs) {
   const char* fn = "_time_cpp_attention";
   if (runs < 1) detail::fail(fn, "runs must be >= 1, got ", runs);
   OptionArgs a;
@@ -27,8 +27,9 @@ std::vector<double> time_cpp_attention(const py::object& q_obj, const py::object
   ParsedOptions p;
   parse_options(fn, a, p);
   const Input q = qkv_input(fn, "q", q_obj, p), k = qkv_input(fn, "k", k_obj, p), v = qkv_input(fn, "v", v_obj, p);
-  const py::array out = new_array(q.view.dtype, caller_shape(p, q.view.dim(0), q.view.dim(1), q.view.dim(2), v.view.dim(3)), q.np_dtype);
-  const TensorView out_view = bnhd_view(p, out, q.view.dtype);
+  const Output out = qkv_output(fn, "out", py::none(), p, 4, q.view.dtype, q.np_dtype, q.view.dim(0), q.view.dim(1),
+                                q.view.dim(2), v.view.dim(3));
+  const TensorView out_view = out.view;
   std::vector<double> seconds;
   {
     py::gil_scoped_release release;
@@ -43,7 +44,7 @@ std::vector<double> time_cpp_attention(const py::object& q_obj, const py::object
 
 void bind(py::module_& m) {
   m.def("_time_cpp_attention", &time_cpp_attention, py::arg("q"), py::arg("k"), py::arg("v"), py::kw_only(),
-        py::arg("causal") = false, py::arg("layout") = "bshd", py::arg("threads") = py::none(), py::arg("runs") = 5,
+        py::arg("causal") = false, py::arg("layout") = py::str("bshd"), py::arg("threads") = py::none(), py::arg("runs") = 5,
         "Seconds of each of `runs` attend::attention calls timed in C++ on these arrays (benchmarks only).");
 }
 

@@ -19,10 +19,6 @@ DType dtype_from_python_name(const char* fn, const std::string& name) {
 
 namespace {
 
-std::string python_dtype_name(DType t) {
-  return t == DType::f32 ? "float32" : t == DType::f16 ? "float16" : "bfloat16";
-}
-
 // k: [n, G, D], v: [n, G, Dv] appended to sequence s; returns the first new position.
 template <typename Holder>
 std::int64_t append(Holder& h, std::int64_t s, const py::object& k_obj, const py::object& v_obj) {
@@ -44,7 +40,7 @@ auto locked(const Holder& h, F f) {
 py::array stored_copy(const PyKVCache& h, std::int64_t s, bool keys) {
   std::lock_guard<std::mutex> lock(h.mu);
   const TensorView t = keys ? h.cache.keys(s) : h.cache.values(s);
-  py::array out = new_array(t.dtype, {t.dim(1), t.dim(2), t.dim(3)}, py::dtype("uint16"));
+  py::array out = new_array(keys ? "KVCache.keys" : "KVCache.values", t.dtype, {t.dim(1), t.dim(2), t.dim(3)}, py::none());
   const TensorView o = view_of(out, t.dtype);
   const std::size_t row = static_cast<std::size_t>(t.dim(2) * t.dim(3)) * dtype_size(t.dtype);
   for (std::int64_t i = 0; i < t.dim(1); ++i)  // stored tokens are rows of G*D contiguous elements
@@ -60,13 +56,14 @@ void bind(py::module_& m) {
     Per sequence a buffer of `capacity` tokens of k [G, D] and v [G, Dv]; with window >= 0 only the
     most recent `window` tokens (plus the first `sink_tokens`) are kept, compacting when full.)doc")
       .def(py::init([](std::int64_t sequences, std::int64_t capacity, std::int64_t kv_heads, std::int64_t head_dim,
-                       const py::object& value_dim, const std::string& dtype, std::int64_t window, std::int64_t sink_tokens) {
-             const std::int64_t dv = value_dim.is_none() ? head_dim : value_dim.cast<std::int64_t>();
-             return new PyKVCache(sequences, capacity, kv_heads, head_dim, dv, dtype_from_python_name("KVCache", dtype),
-                                  EvictionPolicy{window, sink_tokens});
+                       const py::object& value_dim, const py::object& dtype, std::int64_t window, std::int64_t sink_tokens) {
+             const char* fn = "KVCache";
+             const std::int64_t dv = value_dim.is_none() ? head_dim : to_int(fn, "value_dim", value_dim, kInt64Min, kInt64Max);
+             return new PyKVCache(sequences, capacity, kv_heads, head_dim, dv,
+                                  dtype_from_python_name(fn, to_text(fn, "dtype", dtype)), EvictionPolicy{window, sink_tokens});
            }),
            py::arg("sequences"), py::arg("capacity"), py::arg("kv_heads"), py::arg("head_dim"),
-           py::arg("value_dim") = py::none(), py::arg("dtype") = "float32", py::arg("window") = -1,
+           py::arg("value_dim") = py::none(), py::arg("dtype") = py::str("float32"), py::arg("window") = -1,
            py::arg("sink_tokens") = 0)
       .def("append", &append<PyKVCache>, py::arg("s"), py::arg("k"), py::arg("v"),
            "Append k [n, G, D], v [n, G, Dv] (any float dtype; uint16 = bf16) to sequence s; returns the first new position.")
@@ -94,12 +91,14 @@ void bind(py::module_& m) {
     PagedKVCache(num_blocks, block_size, kv_heads, head_dim, value_dim=None, dtype='float32')
     fork(parent) shares the parent's blocks with a new sequence; shared blocks are copied on write.)doc")
       .def(py::init([](std::int64_t num_blocks, std::int64_t block_size, std::int64_t kv_heads, std::int64_t head_dim,
-                       const py::object& value_dim, const std::string& dtype) {
-             const std::int64_t dv = value_dim.is_none() ? head_dim : value_dim.cast<std::int64_t>();
-             return new PyPagedKVCache(num_blocks, block_size, kv_heads, head_dim, dv, dtype_from_python_name("PagedKVCache", dtype));
+                       const py::object& value_dim, const py::object& dtype) {
+             const char* fn = "PagedKVCache";
+             const std::int64_t dv = value_dim.is_none() ? head_dim : to_int(fn, "value_dim", value_dim, kInt64Min, kInt64Max);
+             return new PyPagedKVCache(num_blocks, block_size, kv_heads, head_dim, dv,
+                                       dtype_from_python_name(fn, to_text(fn, "dtype", dtype)));
            }),
            py::arg("num_blocks"), py::arg("block_size"), py::arg("kv_heads"), py::arg("head_dim"),
-           py::arg("value_dim") = py::none(), py::arg("dtype") = "float32")
+           py::arg("value_dim") = py::none(), py::arg("dtype") = py::str("float32"))
       .def("add_sequence", [](PyPagedKVCache& h) { return locked(h, [&](const PagedKVCache&) { return h.cache.add_sequence(); }); },
            "A new empty sequence; returns its id.")
       .def("fork", [](PyPagedKVCache& h, std::int64_t p) { return locked(h, [&](const PagedKVCache&) { return h.cache.fork(p); }); },

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "arrays.h"
+#include "convert.h"
 #include "attend/model.h"
 #include "attend/train.h"
 #include "core/check.h"
@@ -41,7 +42,7 @@ py::dict config_dict(const nn::ModelConfig& c) {
 
 // logits [N, V] as a new float32 array (copied out of the Tensor).
 py::array logits_array(const Tensor& t) {
-  py::array out = new_array(DType::f32, {t.dim(0), t.dim(1)}, py::dtype("float32"));
+  py::array out = new_array("Model.forward", DType::f32, {t.dim(0), t.dim(1)}, py::none());
   std::memcpy(out.mutable_data(), t.data(), static_cast<std::size_t>(t.numel()) * sizeof(float));
   return out;
 }
@@ -105,11 +106,14 @@ void bind_model(py::module_& m) {
   py::class_<Model>(m, "Model", R"doc(A decoder-only transformer (GPT-2 family) on attend's kernels.
 
     Model(config: dict | None = None, seed: int = 0)   randomly initialised
-    Model.load(path)                                   attend's or the GPT-2 safetensors layout
+    Model.load(path)                                   a Hugging Face folder (gpt2, llama, mistral, qwen2;
+                                                       weights mapped, kept in their dtype) or attend's layout
   config keys (any subset; the rest default): vocab, context, d_model, layers, heads, kv_heads,
   d_ff, norm ('layernorm'|'rmsnorm'), position ('learned'|'rope'), mlp ('gelu'|'swiglu'),
   tied_embeddings, rope_base, norm_eps, bias. The GIL is released during forward/generate.)doc")
       .def(py::init([](const py::object& config, std::uint64_t seed) {
+             if (!config.is_none() && !py::isinstance<py::dict>(config))
+               detail::fail("Model", "config must be a dict or None, got ", describe(config));
              const nn::ModelConfig c = config.is_none() ? nn::ModelConfig{} : config_from_dict(config.cast<py::dict>());
              py::gil_scoped_release release;
              return std::make_unique<Model>(c, seed);
@@ -118,15 +122,18 @@ void bind_model(py::module_& m) {
       .def_static("load", [](const std::string& path) {
             py::gil_scoped_release release;
             return std::make_unique<Model>(Model::load(path));
-          }, py::arg("path"), "Loads a checkpoint (attend layout or GPT-2's), validating names, shapes and dtypes.")
+          }, py::arg("path"), "Loads a Hugging Face folder (config.json + safetensors), its config.json, or a safetensors file (attend's layout, GPT-2's), validating names, shapes and dtypes against the configuration.")
       .def("save", [](const Model& self, const std::string& path) {
             py::gil_scoped_release release;
             self.save(path);
           }, py::arg("path"), "Writes the model as safetensors, atomically.")
       .def_property_readonly("config", [](const Model& self) { return config_dict(self.config()); }, "The configuration as a dict.")
-      .def_property_readonly("num_parameters", [](const Model& self) { return static_cast<std::int64_t>(self.impl().params.size()); })
+      .def_property_readonly("num_parameters", [](const Model& self) { return self.num_parameters(); })
       .def("encode", &Model::encode, py::arg("text"), "Text -> token ids (bytes for a byte-level model).")
-      .def("decode_token", [](const Model& self, std::int32_t t) { return py::bytes(self.decode_token(t)); }, py::arg("token"),
+      .def("decode_token", [](const Model& self, const py::object& t) {
+            const auto id = static_cast<std::int32_t>(to_int("Model.decode_token", "token", t, 0, self.config().vocab - 1));
+            return py::bytes(self.decode_token(id));
+          }, py::arg("token"),
            "The bytes a token stands for.")
       .def("forward", [](const Model& self, const py::object& tokens) {
             const std::vector<std::int32_t> ids = to_int32s("Model.forward", "tokens", tokens);
@@ -138,7 +145,7 @@ void bind_model(py::module_& m) {
             return logits_array(logits);
           }, py::arg("tokens"), "tokens: [N] ints (N <= context) -> logits: float32 [N, V].")
       .def("generate", [](const Model& self, const py::object& prompt, std::int64_t max_new_tokens, float temperature, std::int64_t top_k,
-                          float top_p, std::uint64_t seed, std::int32_t stop_token, bool use_cache, const py::object& on_token) {
+                          float top_p, std::uint64_t seed, const py::object& stop_token, bool use_cache, const py::object& on_token) {
             const std::vector<std::int32_t> ids = to_int32s("Model.generate", "prompt", prompt);
             Model::GenerateOptions o;
             o.max_new_tokens = max_new_tokens;
@@ -146,14 +153,14 @@ void bind_model(py::module_& m) {
             o.top_k = top_k;
             o.top_p = top_p;
             o.seed = seed;
-            o.stop_token = stop_token;
+            o.stop_token = static_cast<std::int32_t>(to_int("Model.generate", "stop_token", stop_token, -1, kInt32Max));
             o.use_cache = use_cache;
             std::function<bool(std::int32_t)> cb;
             if (!on_token.is_none())
               cb = [&on_token](std::int32_t t) {
                 py::gil_scoped_acquire gil;  // the callback runs Python
                 const py::object r = on_token(t);
-                return r.is_none() || r.cast<bool>();
+                return r.is_none() || PyObject_IsTrue(r.ptr()) == 1;  // Python truthiness
               };
             py::gil_scoped_release release;
             return self.generate(ids, o, cb);

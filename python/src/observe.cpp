@@ -6,6 +6,7 @@
 #include <string>
 
 #include "arrays.h"
+#include "convert.h"
 #include "attend/model.h"
 #include "attend/observe.h"
 #include "attend/observe_report.h"
@@ -20,7 +21,7 @@ using observe::Recording;
 // A float vector as a new float32 array of `shape` (copied; empty vector -> None).
 py::object float_array(const std::vector<float>& v, std::vector<std::int64_t> shape) {
   if (v.empty()) return py::none();
-  py::array a = new_array(DType::f32, shape, py::dtype("float32"));
+  py::array a = new_array("Recording", DType::f32, shape, py::none());
   std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(float));
   return a;
 }
@@ -72,9 +73,11 @@ py::dict layer_activations(const Recording& r, int layer) {
   return d;
 }
 
-std::vector<int> int_list(const py::object& o) {
+std::vector<int> int_list(const char* name, const py::object& o) {
   if (o.is_none()) return {};
-  return o.cast<std::vector<int>>();
+  std::vector<int> out;
+  for (std::int32_t x : to_int32s("capture", name, o, 0, kInt32Max)) out.push_back(x);
+  return out;
 }
 
 std::unique_ptr<Recording> capture(const nn::Model& model, const py::object& tokens_obj, const py::object& layers,
@@ -82,7 +85,7 @@ std::unique_ptr<Recording> capture(const nn::Model& model, const py::object& tok
                                    const std::string& title) {
   const nn::ModelConfig& cfg = model.config();
   std::vector<std::int32_t> ids;
-  if (py::isinstance<py::str>(tokens_obj)) ids = model.encode(tokens_obj.cast<std::string>());
+  if (py::isinstance<py::str>(tokens_obj)) ids = model.encode(to_text("capture", "tokens", tokens_obj));
   else ids = to_int32s("capture", "tokens", tokens_obj);
   if (ids.empty() || static_cast<std::int64_t>(ids.size()) > cfg.context)
     detail::fail("capture", "got ", ids.size(), " tokens; the model takes 1 ..", cfg.context);
@@ -94,8 +97,8 @@ std::unique_ptr<Recording> capture(const nn::Model& model, const py::object& tok
   }
   rec->n = static_cast<std::int64_t>(ids.size());
   observe::Selection sel;
-  sel.layers = int_list(layers);
-  sel.full_heads = int_list(heads);
+  sel.layers = int_list("layers", layers);
+  sel.full_heads = int_list("heads", heads);
   sel.full_matrices = full_matrices;
   sel.activations = activations;
   sel.sink_tokens = sink_tokens;

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "attend/runtime.h"
+#include "convert.h"
 #include "core/check.h"
 #include "registry.h"
 
@@ -17,10 +18,7 @@ Isa isa_from_name(const std::string& s) {
 void bind(py::module_& m) {
   m.def(
       "set_num_threads",
-      [](int n) {
-        if (n < 1) detail::fail("set_num_threads", "n must be >= 1, got ", n);
-        set_num_threads(n);
-      },
+      [](const py::object& n) { set_num_threads(static_cast<int>(to_int("set_num_threads", "n", n, 1, kMaxThreads))); },
       py::arg("n"), "Worker threads used by calls that do not pass threads= (default: the CPU count).");
   m.def("num_threads", &num_threads, "The global thread setting (see set_num_threads).");
   m.def(
@@ -36,7 +34,7 @@ void bind(py::module_& m) {
       "set_isa",
       [](const py::object& name) {
         if (name.is_none()) clear_isa_override();
-        else set_isa_override(isa_from_name(name.cast<std::string>()));
+        else set_isa_override(isa_from_name(to_text("set_isa", "name", name)));
       },
       py::arg("name"),
       "Force a SIMD path ('scalar', 'avx2', 'avx512'; never above the detected one), or None for the best.");

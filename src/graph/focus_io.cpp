@@ -1,6 +1,10 @@
 // Link graphs for focus: CSV input (every field validated, errors name file and line) and a
 // synthetic generator.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -9,47 +13,20 @@
 
 #include "attend/graph.h"
 #include "core/check.h"
+#include "graph/csv_rows.h"
 
 namespace attend::graph {
 namespace {
 
 std::string slurp(const std::string& path) {
+  struct stat st {};  // regular files only: a FIFO would block, /dev/zero never end, a folder read as empty
+  if (::stat(path.c_str(), &st) != 0) detail::fail("graph::read_links_csv", "cannot open '", path, "': ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) detail::fail("graph::read_links_csv", "'", path, "' is not a regular file");
   std::ifstream f(path, std::ios::binary);
   if (!f) detail::fail("graph::read_links_csv", "cannot open '", path, "'");
   std::ostringstream os;
   os << f.rdbuf();
   return os.str();
-}
-
-// Calls fn(fields, line_number) for each non-empty line; skips a first line equal to `header`.
-template <typename Fn>
-void for_rows(const std::string& path, std::string_view text, std::string_view header, std::size_t want, Fn&& fn) {
-  std::size_t pos = 0, line = 0;
-  std::vector<std::string_view> fields;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view row(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line;
-    if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
-    if (row.empty()) continue;
-    if (line == 1 && row == header) continue;
-    fields.clear();
-    std::size_t b = 0;
-    for (;;) {
-      const std::size_t c = row.find(',', b);
-      fields.push_back(row.substr(b, c == std::string_view::npos ? std::string_view::npos : c - b));
-      if (c == std::string_view::npos) break;
-      b = c + 1;
-    }
-    if (fields.size() != want)
-      detail::fail("graph::read_links_csv", path, ":", line, ": expected ", want, " fields (", header, "), got ", fields.size());
-    for (std::size_t i = 0; i < fields.size(); ++i)
-      if (fields[i].empty() || fields[i].find_first_of(" \t\"") != std::string_view::npos)
-        detail::fail("graph::read_links_csv", path, ":", line, ": field ", i + 1, " is empty or has spaces/quotes: '", fields[i], "'");
-    fn(fields, line);
-  }
 }
 
 }  // namespace
@@ -63,7 +40,7 @@ LinkGraph parse_links_csv(std::string_view links, std::string_view stakes, const
   LinkGraph g;
   std::unordered_map<std::string, std::uint32_t> neurons, particles;
   {
-    for_rows(stakes_path, stakes, "neuron,stake", 2, [&](const std::vector<std::string_view>& f, std::size_t line) {
+    internal::for_rows("graph::read_links_csv", stakes_path, stakes, "neuron,stake", 2, [&](const std::vector<std::string_view>& f, std::size_t line) {
       std::uint64_t v = 0;
       const auto [p, ec] = std::from_chars(f[1].data(), f[1].data() + f[1].size(), v);
       if (ec != std::errc() || p != f[1].data() + f[1].size())
@@ -75,7 +52,7 @@ LinkGraph parse_links_csv(std::string_view links, std::string_view stakes, const
       g.neuron_names.emplace_back(f[0]);
     });
   }
-  for_rows(links_path, links, "neuron,from,to", 3, [&](const std::vector<std::string_view>& f, std::size_t line) {
+  internal::for_rows("graph::read_links_csv", links_path, links, "neuron,from,to", 3, [&](const std::vector<std::string_view>& f, std::size_t line) {
     const auto it = neurons.find(std::string(f[0]));
     if (it == neurons.end()) detail::fail("graph::read_links_csv", links_path, ":", line, ": neuron '", f[0], "' has no stake in ", stakes_path);
     auto particle = [&](std::string_view name) {

@@ -5,21 +5,21 @@
 
 namespace attend::nn {
 
-void adamw_update(Model::Impl& model, std::vector<float>& m, std::vector<float>& v, const AdamWParams& a) {
+void adamw_step(float* p, const float* g, float* m, float* v, std::int64_t n, const AdamWParams& a, bool decay) {
   const float c1 = 1.0f - std::pow(a.beta1, static_cast<float>(a.t));
   const float c2 = 1.0f - std::pow(a.beta2, static_cast<float>(a.t));
-  for (const ParamSpec& s : model.specs) {
-    const float wd = s.decay ? a.weight_decay : 0.0f;
-    float* p = model.params.data() + s.offset;
-    const float* g = model.grads.data() + s.offset;
-    float* mm = m.data() + s.offset;
-    float* vv = v.data() + s.offset;
-    for (std::int64_t i = 0; i < s.size; ++i) {
-      mm[i] = a.beta1 * mm[i] + (1 - a.beta1) * g[i];
-      vv[i] = a.beta2 * vv[i] + (1 - a.beta2) * g[i] * g[i];
-      p[i] -= a.lr * ((mm[i] / c1) / (std::sqrt(vv[i] / c2) + a.eps) + wd * p[i]);
-    }
+  const float wd = decay ? a.weight_decay : 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    m[i] = a.beta1 * m[i] + (1 - a.beta1) * g[i];
+    v[i] = a.beta2 * v[i] + (1 - a.beta2) * g[i] * g[i];
+    p[i] -= a.lr * ((m[i] / c1) / (std::sqrt(v[i] / c2) + a.eps) + wd * p[i]);
   }
+}
+
+void adamw_update(Model::Impl& model, std::vector<float>& m, std::vector<float>& v, const AdamWParams& a) {
+  for (const ParamSpec& s : model.specs)
+    adamw_step(model.params.data() + s.offset, model.grads.data() + s.offset, m.data() + s.offset, v.data() + s.offset,
+               s.size, a, s.decay);
 }
 
 double grad_norm(const std::vector<float>& grads) {

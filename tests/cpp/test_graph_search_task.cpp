@@ -122,9 +122,9 @@ TEST(GraphSearchTask, TrainerBatchesAvoidTheHeldOutSet) {
     for (int i = 0; i < kSearchHeldOut; ++i) held.insert(search_sequence(search_held_out(32, la, i), 32).tokens);
   int hits_possible = 0;
   for (std::int64_t index = 0; index < 40; ++index) {
-    const nn::Batch b = data.batch(64, 3, index, index % 2 ? 1 : -1);
+    const nn::Batch b = data.batch(64, 3, index, nn::Split::train, index % 2 ? 1 : -1);
     if (index == 0) {
-      EXPECT_EQ(b.tokens, data.batch(64, 3, 0, -1).tokens);  // a pure function of (seed, index, level)
+      EXPECT_EQ(b.tokens, data.batch(64, 3, 0, nn::Split::train, -1).tokens);  // a pure function of (seed, index, level)
     }
     for (std::int64_t r = 0; r < b.B; ++r) {
       const std::vector<std::int32_t> seq(b.tokens.begin() + r * 32, b.tokens.begin() + (r + 1) * 32);
@@ -136,7 +136,7 @@ TEST(GraphSearchTask, TrainerBatchesAvoidTheHeldOutSet) {
     }
   }
   EXPECT_EQ(hits_possible, 40 * 64);  // the last token is always a path vertex
-  EXPECT_THROW(data.batch(4, 0, 0, 5), Error);
+  EXPECT_THROW(data.batch(4, 0, 0, nn::Split::train, 5), Error);
 }
 
 // ---- no shallow heuristic beats chance -------------------------------------------------------

@@ -21,14 +21,14 @@ def bf16_bits_to_f32(b):
     return (np.asarray(b).astype(np.uint32) << 16).view(np.float32)
 
 
-def logits64(q, k, *, causal=False, window=(-1, -1), scale=None, softcap=0.0, bias=None, alibi=None):
+def logits64(q, k, *, causal=False, window=(-1, -1), logit_scale=None, softcap=0.0, bias=None, alibi=None):
     """s[b, h, i, j] in float64 with the mask applied (-inf); q: [B, Nq, Hq, D], k: [B, Nk, Hkv, D]."""
     q = np.asarray(q, np.float64)
     k = np.asarray(k, np.float64)
     B, nq, hq, d = q.shape
     nk, hkv = k.shape[1], k.shape[2]
     kk = np.repeat(k, hq // hkv, axis=2)
-    scale = 1.0 / np.sqrt(d) if scale is None else scale
+    scale = 1.0 / np.sqrt(d) if logit_scale is None else logit_scale
     s = np.einsum("bihd,bjhd->bhij", q, kk) * scale
     if softcap > 0:
         s = softcap * np.tanh(s / softcap)

@@ -12,7 +12,7 @@ def backward64(q, k, v, dout, **opts):
     hq, hkv = q.shape[2], k.shape[2]
     g = hq // hkv
     d = q.shape[3]
-    scale = opts.get("scale") or 1.0 / np.sqrt(d)
+    scale = opts.get("logit_scale") or 1.0 / np.sqrt(d)
     s = logits64(q, k, **opts)
     out, lse = attention64(q, k, v, **opts)
     with np.errstate(invalid="ignore"):
@@ -55,9 +55,9 @@ def test_backward_matches_float64(rng, shape, opts):
 
 def test_backward_bhsd_layout_and_determinism(rng):
     q, k, v, dout = (rand(rng, (2, 4, 40, 16)) for _ in range(4))  # [B, H, N, D]
-    out, lse = attend.attention(q, k, v, layout="bhsd", is_causal=True, return_lse=True)
-    a = attend.attention_backward(q, k, v, out, dout, lse, layout="bhsd", is_causal=True, deterministic=True, threads=1)
-    b = attend.attention_backward(q, k, v, out, dout, lse, layout="bhsd", is_causal=True, deterministic=True, threads=2)
+    out, lse = attend.attention(q, k, v, layout="bhsd", causal=True, return_lse=True)
+    a = attend.attention_backward(q, k, v, out, dout, lse, layout="bhsd", causal=True, deterministic=True, threads=1)
+    b = attend.attention_backward(q, k, v, out, dout, lse, layout="bhsd", causal=True, deterministic=True, threads=2)
     t = lambda x: x.transpose(0, 2, 1, 3)
     want = backward64(t(q), t(k), t(v), t(dout), causal=True)
     for x, y, w in zip(a, b, want):

@@ -169,9 +169,14 @@ def test_attention_writes_into_a_preallocated_out():
         got = attend.attention(q, k, v, causal=True, layout=layout, out=buf)
         assert got is buf
         np.testing.assert_array_equal(buf, want)
-    with pytest.raises(ValueError, match="out must be"):
+    with pytest.raises(ValueError, match="out must have shape"):
         attend.attention(q, k, v, out=np.empty((2, 8, 7, 8), np.float32))
-    with pytest.raises(ValueError, match="out must be"):
+    with pytest.raises(ValueError, match="out must have shape"):
         attend.attention(q, k, v, out=np.empty_like(q, dtype=np.float16))
-    with pytest.raises(ValueError, match="out must be"):
-        attend.attention(q, k, v, out=np.empty((2, 8, 16, 7), np.float32).transpose(0, 1, 3, 2))
+    strided = np.full((2, 8, 16, 7), np.nan, np.float32).transpose(0, 1, 3, 2)  # any strides are written in place
+    assert attend.attention(q, k, v, out=strided) is strided
+    np.testing.assert_array_equal(strided, attend.attention(q, k, v))
+    with pytest.raises(ValueError, match="out has stride 0"):
+        attend.attention(q, k, v, out=np.lib.stride_tricks.as_strided(np.zeros(16, np.float32), q.shape, (0, 0, 0, 4)))
+    with pytest.raises(ValueError, match="out is read-only"):
+        attend.attention(q, k, v, out=np.broadcast_to(np.zeros((1, 1, 1, 16), np.float32), q.shape))

@@ -8,12 +8,12 @@ from conftest import rand, rel_l2
 torch = pytest.importorskip("torch")
 
 
-def torch_attention(q, k, v, causal=False, window=(-1, -1), scale=None, softcap=0.0, bias=None, alibi=None):
+def torch_attention(q, k, v, causal=False, window=(-1, -1), logit_scale=None, softcap=0.0, bias=None, alibi=None):
     """q: [B, Nq, Hq, D] float64 tensors (autograd); returns out [B, Nq, Hq, Dv]."""
     hq, hkv = q.shape[2], k.shape[2]
     qh, kh, vh = (x.transpose(1, 2) for x in (q, k, v))
     kh, vh = kh.repeat_interleave(hq // hkv, dim=1), vh.repeat_interleave(hq // hkv, dim=1)
-    scale = 1.0 / q.shape[-1] ** 0.5 if scale is None else scale
+    scale = 1.0 / q.shape[-1] ** 0.5 if logit_scale is None else logit_scale
     s = qh @ kh.transpose(-1, -2) * scale
     if softcap > 0:
         s = softcap * torch.tanh(s / softcap)
@@ -39,7 +39,7 @@ def torch_attention(q, k, v, causal=False, window=(-1, -1), scale=None, softcap=
     {},
     {"causal": True},
     {"window": (5, 2), "softcap": 3.0},
-    {"causal": True, "alibi": True, "scale": 0.2},
+    {"causal": True, "alibi": True, "logit_scale": 0.2},
     {"bias": True},
 ])
 @pytest.mark.parametrize("shape", [(2, 7, 7, 4, 2, 16), (1, 65, 80, 2, 2, 32)])
@@ -71,3 +71,34 @@ def test_float16_matches_torch(rng):
     want = torch_attention(*(torch.tensor(x.astype(np.float64)) for x in (q16, k16, v16)), causal=True)
     out = attend.attention(q16, k16, v16, causal=True)
     assert rel_l2(out, want.numpy()) <= 4 * 2.0**-11
+
+
+def test_generic_entry_points_take_and_return_torch_tensors(rng):
+    """attend.attention / attention_backward / decode with torch tensors: torch out, attend's own
+    semantics (bottom-right causal, layout), differentiable through attend's backward."""
+    q, k, v = (torch.tensor(rand(rng, s), requires_grad=True) for s in ((2, 3, 5, 16), (2, 1, 9, 16), (2, 1, 9, 8)))
+    out = attend.attention(q, k, v, causal=True, layout="bhsd")  # [B, H, N, D], GQA 3:1
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 5, 8) and out.grad_fn is not None
+    q64, k64, v64 = (x.detach().double().transpose(1, 2).requires_grad_() for x in (q, k, v))
+    want = torch_attention(q64, k64, v64, causal=True).transpose(1, 2)
+    assert rel_l2(out.detach().numpy(), want.detach().numpy()) <= 1e-5
+    g = torch.randn(want.shape, dtype=torch.float64)
+    out.backward(g.float())
+    want.backward(g)
+    for x, y in ((q, q64), (k, k64), (v, v64)):
+        assert rel_l2(x.grad.numpy(), y.grad.transpose(1, 2).numpy()) <= 1e-4
+    with torch.no_grad():
+        o, lse = attend.attention(q, k, v, causal=True, layout="bhsd", return_lse=True)
+        grads = attend.attention_backward(q, k, v, o, g.float(), lse, causal=True, layout="bhsd")
+    assert all(isinstance(t, torch.Tensor) for t in grads)
+    for got, x in zip(grads, (q, k, v)):
+        assert rel_l2(got.numpy(), x.grad.numpy()) <= 1e-5
+
+    cache = attend.KVCache(1, 16, 2, 8)
+    kv = rand(rng, (6, 2, 8))
+    cache.append(0, kv, kv)
+    qd = torch.tensor(rand(rng, (1, 2, 4, 8)), dtype=torch.bfloat16)
+    got = attend.decode(qd, cache)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.bfloat16 and got.shape == (1, 2, 4, 8)
+    want = attend.decode(qd.float().numpy(), cache)
+    assert rel_l2(got.float().numpy(), want) <= 1e-2
