@@ -34,7 +34,7 @@ int run_eval(const EvalArgs& a) {
   std::printf("%s on %s (%lld sequences of %lld tokens%s): loss %.4f, next-token accuracy %.2f%%\n", printable(a.model).c_str(),
               a.task.c_str(), static_cast<long long>(a.sequences), static_cast<long long>(T),
               task == nn::Task::text ? ", from the held-out last 10 % of --data" : "", loss, 100 * acc);
-  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences), a.seed);
+  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences));
   return 0;
 }
 
