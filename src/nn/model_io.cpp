@@ -16,6 +16,7 @@
 #include "nn/model_build.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
+#include "nn/weight.h"
 #include "nn/token_codec.h"
 
 namespace attend::nn {
@@ -113,16 +114,32 @@ Model load_from_source(std::shared_ptr<const TensorSource> src, const std::strin
                "and no config.json beside it");
 }
 
-// A diverged run's weights (NaN, ±inf) would make every later forward silent garbage. Reads one
-// parameter at a time in f32 (a loaded model's weights stay in their stored dtype).
+// A diverged run's weights (NaN, ±inf) would make every later forward silent garbage. A loaded
+// model's weights are read a stored row at a time (no f32 copy of a whole matrix: a 1B model's
+// embedding table alone would be 1 GB).
 void check_finite(const Model& m, const std::string& path) {
   const Model::Impl& impl = m.impl();
-  for (const ParamSpec& s : impl.specs) {
-    const std::vector<float> v = impl.materialize(s);
-    for (std::size_t i = 0; i < v.size(); ++i)
-      if (!std::isfinite(v[i]))
-        detail::fail(kWhere, path, ": tensor '", s.name, "' holds ", v[i], " at index ", i,
-                     " (a diverged training run?); LoadOptions::allow_nonfinite (--allow-nonfinite) loads it anyway");
+  auto refuse = [&](const std::string& name, float v, const std::string& at) {
+    detail::fail(kWhere, path, ": tensor '", name, "' holds ", v, " at ", at,
+                 " (a diverged training run?); LoadOptions::allow_nonfinite (--allow-nonfinite) loads it anyway");
+  };
+  if (impl.trainable()) {
+    for (const ParamSpec& s : impl.specs)
+      for (I64 i = 0; i < s.size; ++i)
+        if (const float v = impl.params[static_cast<std::size_t>(s.offset + i)]; !std::isfinite(v))
+          refuse(s.name, v, "index " + std::to_string(i));
+    return;
+  }
+  std::vector<float> row;
+  for (std::size_t k = 0; k < impl.specs.size(); ++k) {
+    const WeightView& w = impl.stored[k];
+    row.resize(static_cast<std::size_t>(w.cols));
+    for (I64 r = 0; r < w.rows; ++r) {
+      weight_row(w, r, row.data());
+      for (I64 c = 0; c < w.cols; ++c)
+        if (!std::isfinite(row[static_cast<std::size_t>(c)]))
+          refuse(impl.specs[k].name, row[static_cast<std::size_t>(c)], "stored row " + std::to_string(r) + ", column " + std::to_string(c));
+    }
   }
 }
 
