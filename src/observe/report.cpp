@@ -95,48 +95,7 @@ std::string html_page(const Recording& rec, const std::string& data) {
   html += std::string("<style>") + web::kReportCss + "</style>\n</head><body>\n";
   html += "<h1>attend observatory</h1><div class=\"note\">prompt: <span id=\"title\"></span> · " + std::to_string(rec.n) +
           " tokens, " + std::to_string(rec.layers.size()) + " layers, " + std::to_string(rec.heads) + " heads</div>\n";
-  html += R"(<div id="intervention" class="banner"></div>
-<section id="predsec"><h2>Predictions</h2><div id="prednote" class="note"></div><div class="scroll"><table class="data" id="preds"></table></div></section>
-<section id="lenssec"><h2>Logit lens</h2><div class="note">Each stage of the residual stream through the final norm and the unembedding
-(no tuned lens). Colour: probability of the tracked token (the actual next token); hover a cell for its rank and the stage's top token.</div>
-<canvas class="plot" id="lens" width="960" height="260"></canvas><div id="lensinfo" class="note"></div></section>
-<section id="dlasec"><h2>Direct logit attribution</h2><label>position <select id="dlapos"></select></label> <span id="dlanote" class="note"></span>
-<div class="row"><canvas class="plot" id="dla" width="620" height="300"></canvas><div><div class="note">heads (rows: layers)</div><table class="overview" id="dlaheads"></table></div></div>
-<div class="note">Each component's direct contribution to the logit of the tracked token, with the final norm's scale frozen at its value on
-the actual residual (TransformerLens's convention): contribution = rstd · (c − mean c) · (gain ⊙ W_U[token]); the components sum to the logit.</div></section>
-<section id="detsec"><h2>Head detectors (repeated random sequences)</h2><div id="detnote" class="note"></div><table class="data" id="detectors"></table></section>
-<section id="cmpsec"><h2>Comparison and activation patching</h2><div id="cmpnote" class="note"></div><div id="cmpgrids" class="row"></div></section>
-<section><h2>Heads × layers</h2>
-<label>metric <select id="metric"><option value="entropy">entropy / log(visible keys)</option><option value="sink">sink mass</option>
-<option value="previous_token">previous-token score</option><option value="duplicate_token">duplicate-token score</option>
-<option value="induction" selected>induction score</option></select></label>
-<div class="note">Entropy and sink mass come from the kernel's streaming statistics (every head); head-type scores on this prompt need a head's exact weights
-(recorded in full, or a thumbnail with one cell per entry). Outlined: exact; dashed: pooled thumbnail. Click to show.</div>
-<table class="overview" id="overview"></table></section>
-<section><h2>One head</h2><div id="heatlabel" class="note"></div><label id="poolwrap">thumbnail <select id="pool"><option value="max">max-pooled</option><option value="mean">mean-pooled</option></select></label>
-<div class="row"><div><div id="heatwrap"><canvas id="heat" width="640" height="640"></canvas><canvas id="heatover" width="640" height="640"></canvas></div>
-<div id="heatinfo" class="note">wheel: zoom · drag: pan · hover a token below: red row = where it attends, orange column = what attends to it</div></div>
-<div style="flex:1;min-width:300px"><h2>Tokens</h2><div class="note">hover: blue = keys this token attends to (shade = weight), orange top bar = tokens attending to it</div><div id="tokens"></div></div></div></section>
-<section><h2>Routing graph</h2><select id="graphsel"></select> <span id="graphnote" class="note"></span><br>
-<svg id="graph" width="960" height="300"></svg></section>
-<section class="row"><div><h2>Decay: mean weight by distance</h2><canvas class="plot" id="decay" width="460" height="260"></canvas>
-<div class="note">mean over queries of A[i, i − d] for each head with exact weights</div></div>
-<div><h2>Trajectories (PCA of the residual stream)</h2><canvas class="plot" id="traj" width="460" height="260"></canvas><div id="trajnote" class="note"></div></div></section>
-<section class="row"><div><h2>A fixed token's share as context grows</h2><canvas class="plot" id="share" width="460" height="260"></canvas>
-<div class="note">A[i, 0] for i = 0 … N − 1: how much each later query still reads token 0 (as context grows, softmax competition spreads the mass thinner)</div></div>
-<div><h2>Attended distance</h2><canvas class="plot" id="hist" width="460" height="260"></canvas>
-<div class="note">mass on keys at distance |i − j| in bins 0, 1, [2, 4), [4, 8), …, averaged over queries</div></div></section>
-<section class="row"><div><h2>Head similarity (Jensen–Shannon map)</h2><canvas class="plot" id="headmap" width="460" height="260"></canvas>
-<div id="headmapnote" class="note"></div></div>
-<div><h2>Attention rollout and flow (heuristics)</h2><canvas class="plot" id="rollout" width="460" height="260"></canvas>
-<div id="rolloutnote" class="note"></div></div></section>
-<section><h2>EMF operators per head</h2><label>head <select id="opsel"></select></label> <span id="emfnote" class="note"></span>
-<div class="row"><div><canvas class="plot" id="opsv" width="460" height="220"></canvas><div id="opnote" class="note"></div></div>
-<div><label>composition <select id="compkind"><option value="q">Q-composition</option><option value="k" selected>K-composition</option>
-<option value="v">V-composition</option></select></label><div class="note">rows: later head (its M or F), columns: earlier head (its F)</div>
-<div class="scroll"><table class="overview" id="comp"></table></div></div></div></section>
-<section><h2>Files beside this report</h2><div class="note" id="files"></div></section>
-)";
+  html += web::kReportBody;  // the panels' static markup (web/report_body.html)
   html += "<script type=\"application/json\" id=\"attend-data\">" + json_for_script(data) + "</script>\n";
   html += std::string("<script>") + web::kReportJs + "</script>\n</body></html>\n";
   return html;
@@ -202,17 +161,15 @@ void write_report_files(const Recording& rec, const std::string& dir, const Repo
     json layer = {{"layer", l}, {"heads", json::array()}};
     for (std::int64_t h = 0; h < rec.heads; ++h) {
       json head = {{"head", h}};
-      if (static_cast<std::int64_t>(lr.stats.size()) == rec.heads * rec.n) {
-        std::span<const RowStats> rows(lr.stats.data() + h * rec.n, static_cast<std::size_t>(rec.n));
-        head["entropy_normalized"] = head_entropy(rows);
-        head["sink_score"] = sink_score(rows);
+      const detail_report::HeadSummary hs = detail_report::head_summary(rec, static_cast<int>(l), static_cast<int>(h));
+      if (hs.has_stats) {
+        head["entropy_normalized"] = hs.entropy;
+        head["sink_score"] = hs.sink;
       }
-      const auto w = rec.exact_weights(static_cast<int>(l), static_cast<int>(h));
-      if (!w.empty() && static_cast<std::int64_t>(rec.token_ids.size()) == rec.n) {
-        const auto t = head_type_scores(w, rec.token_ids);
-        head["previous_token"] = t.previous_token;
-        head["duplicate_token"] = t.duplicate_token;
-        head["induction"] = t.induction;
+      if (hs.scored) {
+        head["previous_token"] = hs.types.previous_token;
+        head["duplicate_token"] = hs.types.duplicate_token;
+        head["induction"] = hs.types.induction;
       }
       layer["heads"].push_back(head);
     }

@@ -36,6 +36,22 @@ json nums(std::span<const double> x, int digits) {
   return a;
 }
 
+HeadSummary head_summary(const Recording& rec, int layer, int head) {
+  const LayerRecord& lr = rec.layers[static_cast<std::size_t>(layer)];
+  const std::int64_t n = rec.n;
+  HeadSummary s;
+  s.has_stats = static_cast<std::int64_t>(lr.stats.size()) == rec.heads * n;
+  if (s.has_stats) {
+    const auto rows = std::span<const RowStats>(lr.stats).subspan(static_cast<std::size_t>(head * n), static_cast<std::size_t>(n));
+    s.entropy = head_entropy(rows);
+    s.sink = sink_score(rows);
+  }
+  const auto w = rec.exact_weights(layer, head);
+  s.scored = !w.empty() && static_cast<std::int64_t>(rec.token_ids.size()) == n;
+  if (s.scored) s.types = head_type_scores(w, rec.token_ids);
+  return s;
+}
+
 json build_data(const Recording& rec, const ReportOptions& opts) {
   const std::int64_t n = rec.n;
   const int nl = static_cast<int>(rec.layers.size());
@@ -51,24 +67,18 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
   d["full"] = json::array();    // heads with exact weights
   d["thumbs"] = json::array();  // heads with pooled thumbnails only
   d["graphs"] = json::array();
-  const bool ids = static_cast<std::int64_t>(rec.token_ids.size()) == n;
   for (int l = 0; l < nl; ++l) {
     const LayerRecord& lr = rec.layers[static_cast<std::size_t>(l)];
     json ent = json::array(), sink = json::array(), prev = json::array(), dup = json::array(), ind = json::array();
     bool any_exact = false;
     for (std::int64_t h = 0; h < rec.heads; ++h) {
-      const bool has_stats = static_cast<std::int64_t>(lr.stats.size()) == rec.heads * n;
-      std::span<const RowStats> rows;
-      if (has_stats) rows = std::span<const RowStats>(lr.stats).subspan(static_cast<std::size_t>(h * n), static_cast<std::size_t>(n));
-      ent.push_back(has_stats ? num(head_entropy(rows)) : json(nullptr));
-      sink.push_back(has_stats ? num(sink_score(rows)) : json(nullptr));
+      const HeadSummary hs = head_summary(rec, l, static_cast<int>(h));
+      ent.push_back(hs.has_stats ? num(hs.entropy) : json(nullptr));
+      sink.push_back(hs.has_stats ? num(hs.sink) : json(nullptr));
+      prev.push_back(hs.scored ? num(hs.types.previous_token) : json(nullptr));
+      dup.push_back(hs.scored ? num(hs.types.duplicate_token) : json(nullptr));
+      ind.push_back(hs.scored ? num(hs.types.induction) : json(nullptr));
       const auto w = rec.exact_weights(l, static_cast<int>(h));
-      HeadTypeScores t;
-      if (!w.empty() && ids) t = head_type_scores(w, rec.token_ids);
-      const bool scored = !w.empty() && ids;
-      prev.push_back(scored ? num(t.previous_token) : json(nullptr));
-      dup.push_back(scored ? num(t.duplicate_token) : json(nullptr));
-      ind.push_back(scored ? num(t.induction) : json(nullptr));
       if (!w.empty()) {
         any_exact = true;
         auto decay = decay_by_distance(w, n);

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attend/observe_metrics.h"
 #include "attend/observe_report.h"
 
 namespace attend::observe::detail_report {
@@ -22,6 +23,16 @@ std::string quantize_sqrt_base64(std::span<const float> w);
 nlohmann::json num(double x, int digits = 5);
 nlohmann::json nums(std::span<const float> x, int digits = 5);
 nlohmann::json nums(std::span<const double> x, int digits = 5);
+
+// One head's summary, the same for every output (the report's overview and
+// recording_summary.json): entropy and sink mass from the kernel's row statistics (every head),
+// head-type scores where the head's exact weights were kept.
+struct HeadSummary {
+  bool has_stats = false, scored = false;
+  double entropy = 0, sink = 0;
+  HeadTypeScores types;
+};
+HeadSummary head_summary(const Recording& rec, int layer, int head);
 
 nlohmann::json build_data(const Recording& rec, const ReportOptions& opts);
 // Adds "headmap", "composition", "rollout" and per-full-head "hist" / "hist_edges" to d.
