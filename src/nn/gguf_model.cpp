@@ -41,26 +41,16 @@ SourceTensor describe(const gguf::File& f, const gguf::TensorInfo& t) {
 }
 
 // The tensors of a mapped GGUF file; the File (and its mapping) lives as long as the source.
-class GgufSource final : public TensorSource {
+class GgufSource final : public TensorMapSource {
  public:
   explicit GgufSource(gguf::File f) : file_(std::move(f)) {
     for (const gguf::TensorInfo& t : file_.tensors()) tensors_[t.name] = describe(file_, t);
-  }
-  const SourceTensor* find(const std::string& name) const override {
-    auto it = tensors_.find(name);
-    return it == tensors_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> names() const override {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : tensors_) out.push_back(name);
-    return out;
   }
   const std::map<std::string, std::string>& metadata() const override { return metadata_; }
   const gguf::File& file() const { return file_; }
 
  private:
   gguf::File file_;
-  std::map<std::string, SourceTensor> tensors_;
   std::map<std::string, std::string> metadata_;
 };
 

@@ -40,6 +40,16 @@ class TensorSource {
   virtual const std::map<std::string, std::string>& metadata() const = 0;  // e.g. safetensors __metadata__
 };
 
+// A source whose tensors sit in a name-ordered map, filled by the reader that derives from it.
+class TensorMapSource : public TensorSource {
+ public:
+  const SourceTensor* find(const std::string& name) const override;
+  std::vector<std::string> names() const override;
+
+ protected:
+  std::map<std::string, SourceTensor> tensors_;
+};
+
 // Safetensors sources, memory-mapped read-only: one file, or a Hugging Face shard index
 // (model.safetensors.index.json: {"weight_map": {tensor: shard file in the same folder}}).
 std::shared_ptr<const TensorSource> map_safetensors(const std::string& path);
