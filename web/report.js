@@ -465,6 +465,41 @@
       cell(tr, h.kind);
     });
   }
+  function drawFlow() {
+    const F = data.flow;
+    if (!F) { $('flowsec').style.display = 'none'; return; }
+    const L = F.mean_update.length;
+    $('flownote').textContent = 'Each token\'s residual state as a particle. Per layer: the mean norm of the tokens\' updates and of their ' +
+      'attention and MLP parts (two vectors that sum to the update); W₂: the exact 2-Wasserstein distance between the token clouds entering and ' +
+      'leaving the block (optimal assignment; – when not computed); clusters of the states leaving the block on the sphere (each centred and ' +
+      'scaled to unit length, cosine ≥ ' + F.cluster_cos + '; ' + F.clusters_embedded + ' before layer 0); the last token: the cosine of its ' +
+      'state with the unembedding u of the predicted token "' + tokText(F.predicted) + '" (' + F.embedded_last_cos.toFixed(2) +
+      ' for its embedding), and the components of the attention and MLP updates along u/|u|.';
+    const table = $('flowtable'), head = table.insertRow();
+    ['layer', 'mean |update|', 'attention part', 'MLP part', 'W₂', 'clusters', 'last: cos(state, u)', 'attention along u', 'MLP along u']
+      .forEach((h) => { const th = document.createElement('th'); th.textContent = h; head.appendChild(th); });
+    for (let l = 0; l < L; ++l) {
+      const tr = table.insertRow();
+      cell(tr, String(l));
+      [F.mean_update[l], F.mean_attention[l], F.mean_mlp[l]].forEach((v) => cell(tr, v.toFixed(3)));
+      cell(tr, F.w2[l] >= 0 ? F.w2[l].toFixed(3) : '–');
+      cell(tr, String(F.clusters[l]));
+      [F.last_cos[l], F.last_attention_along[l], F.last_mlp_along[l]].forEach((v) => cell(tr, v.toFixed(3)));
+    }
+    // Bars: the attention part and the MLP part of the mean update, per layer.
+    const cv = $('flowplot'), ctx = axes(cv), top = Math.max(1e-9, ...F.mean_attention, ...F.mean_mlp);
+    const w = (cv.width - 50) / Math.max(L, 1), hgt = cv.height - 40;
+    for (let l = 0; l < L; ++l) {
+      [[F.mean_attention[l], palette[0]], [F.mean_mlp[l], palette[1]]].forEach(([v, c], k) => {
+        const bh = hgt * v / top;
+        ctx.fillStyle = c; ctx.fillRect(35 + l * w + k * w * 0.4, 10 + hgt - bh, w * 0.38, bh);
+      });
+      ctx.fillStyle = '#333'; ctx.fillText('L' + l, 35 + l * w + w * 0.3, cv.height - 6);
+    }
+    ctx.fillStyle = palette[0]; ctx.fillText('attention part', 40, 22);
+    ctx.fillStyle = palette[1]; ctx.fillText('MLP part', 140, 22);
+    ctx.fillStyle = '#333'; ctx.fillText(top.toFixed(2), 2, 18);
+  }
   function drawComparison() {
     const C = data.comparison;
     if (!C) { $('cmpsec').style.display = 'none'; return; }
@@ -526,6 +561,7 @@
   }
   drawDla();
   drawDetectors();
+  drawFlow();
   drawComparison();
   $('pool').addEventListener('change', () => { if (current && current.kind === 'thumb') drawHeat(); });
   listFiles();

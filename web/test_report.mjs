@@ -122,7 +122,7 @@ try {
       };
       const visible = (id) => getComputedStyle(document.getElementById(id)).display !== 'none';
       const out = { problems: [], has: {} };
-      const want = { predsec: data.predictions, lenssec: data.lens, dlasec: data.dla, detsec: data.detectors, cmpsec: data.comparison };
+      const want = { predsec: data.predictions, lenssec: data.lens, dlasec: data.dla, detsec: data.detectors, flowsec: data.flow, cmpsec: data.comparison };
       for (const [id, d] of Object.entries(want)) {
         out.has[id] = !!d;
         if (!!d !== visible(id)) out.problems.push(id + (d ? ' hidden although the data has it' : ' shown without data'));
@@ -135,6 +135,12 @@ try {
         if (!document.getElementById('prednote').textContent.includes(p.accuracy.toFixed(3))) out.problems.push('prediction note lacks the accuracy');
       }
       if (data.lens && !(coloured(document.getElementById('lens')) > 50)) out.problems.push('logit lens not drawn');
+      if (data.predictions && !data.flow) out.problems.push('a model report without the residual-flow panel');
+      if (data.flow) {
+        const rows = document.querySelectorAll('#flowtable tr').length - 1;
+        if (rows !== data.layers) out.problems.push('flow table has ' + rows + ' rows for ' + data.layers + ' layers');
+        if (!(coloured(document.getElementById('flowplot')) > 10)) out.problems.push('flow bars not drawn');
+      }
       if (data.dla) {
         if (!(coloured(document.getElementById('dla')) > 10)) out.problems.push('DLA bars not drawn');
         const last = data.n - 1, K = data.dla.components;

@@ -129,7 +129,7 @@ observe::HeadDetectors detect_heads(const nn::Model& model, const DetectorOption
 struct InspectOptions {
   observe::Selection selection;   // what to record (activations are kept for every layer regardless)
   std::string title;
-  bool lens = true, attribution = true, detectors = true, emf = true;
+  bool lens = true, attribution = true, detectors = true, emf = true, flow = true;
   bool fold_ln = false;           // EMF with the first norm folded into W_Q, W_K, W_V
   int top_k = 5;
   AblationSpec ablation;          // heads / MLPs to ablate in the reported run (none: no intervention)

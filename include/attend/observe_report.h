@@ -17,6 +17,18 @@ namespace attend::observe {
 // a: [N, N] weights -> an image with `cell` pixels per entry (cells shrink so the side <= max_side).
 Image heatmap(std::span<const float> a, std::int64_t n, int max_side = 1024);
 
+// The residual stream as a flow (lab::residual_flow fills it): per layer the mean norm of the
+// tokens' updates and of their attention and MLP parts, W₂ between the clouds entering and leaving
+// the block (-1: not computed), clusters on the sphere, and the last token against the predicted
+// token's unembedding u; update[l] holds every token's update norm.
+struct FlowPanel {
+  int predicted = -1, clusters_embedded = 0;
+  double embedded_last_cos = 0, cluster_cos = 0.9;
+  std::vector<double> mean_update, mean_attention, mean_mlp, w2, last_cos, last_attention_along, last_mlp_along;  // [L]
+  std::vector<int> clusters;                  // [L]
+  std::vector<std::vector<double>> update;    // [L][N]
+};
+
 struct ReportOptions {
   int graph_top_k = 2;            // routing-graph pruning (per query)
   double graph_min_weight = 0.05;
@@ -31,6 +43,7 @@ struct ReportOptions {
   std::optional<Attribution> attribution;
   std::optional<HeadDetectors> detectors;
   std::optional<Comparison> comparison;
+  std::optional<FlowPanel> flow;
   std::map<int, std::string> token_text;  // text of the token ids the analyses name
   // Query rows whose attention rollout the report holds. Empty: every row when N <= 512 (else the
   // last 32); rows beyond the recorded full matrices come from rollout_rows_exact.

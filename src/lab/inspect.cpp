@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "attend/lab.h"
+#include "attend/residual_flow.h"
 #include "core/check.h"
 
 namespace attend::lab {
@@ -47,6 +48,7 @@ Inspection inspect(const nn::Model& model, std::span<const std::int32_t> tokens,
   if (opts.lens) rep.lens = observe::logit_lens(out.rec, u, target);
   if (opts.attribution) rep.attribution = observe::direct_logit_attribution(out.rec, u, output_weights(model), target);
   if (opts.detectors && c.context >= 8 && c.vocab >= 6) rep.detectors = detect_heads(model, opts.detector);
+  if (opts.flow) rep.flow = flow_panel(out.rec, u, target.back());
   if (opts.emf) {
     observe::EmfAnalysis emf = observe::emf_factored(emf_weights(model, opts.fold_ln));
     rep.operators = std::move(emf.ops);

@@ -23,6 +23,17 @@ json grid_json(const PatchGrid& g) {
 
 void add_interp_panels(json& d, const Recording& rec, const ReportOptions& opts) {
   (void)rec;
+  if (opts.flow) {
+    const FlowPanel& f = *opts.flow;
+    json update = json::array();
+    for (const auto& u : f.update) update.push_back(nums(u, 4));
+    d["flow"] = {{"predicted", f.predicted}, {"clusters_embedded", f.clusters_embedded}, {"embedded_last_cos", num(f.embedded_last_cos)},
+                 {"cluster_cos", f.cluster_cos}, {"mean_update", nums(f.mean_update)}, {"mean_attention", nums(f.mean_attention)},
+                 {"mean_mlp", nums(f.mean_mlp)}, {"w2", nums(f.w2)}, {"clusters", f.clusters}, {"last_cos", nums(f.last_cos)},
+                 {"last_attention_along", nums(f.last_attention_along)}, {"last_mlp_along", nums(f.last_mlp_along)}, {"update", update}};
+  } else {
+    d["flow"] = nullptr;
+  }
   d["predictions"] = opts.predictions ? predictions_json(*opts.predictions) : json(nullptr);
   d["baseline_predictions"] = opts.baseline_predictions ? predictions_json(*opts.baseline_predictions) : json(nullptr);
   d["intervention"] = opts.intervention;
