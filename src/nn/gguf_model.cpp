@@ -4,6 +4,8 @@
 // row map, so quantized blocks are never copied or rewritten.
 #include "nn/gguf_model.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "attend/gguf.h"
 #include "attend/tokenizer.h"
 #include "core/check.h"
+#include "io/files.h"
 #include "nn/model_build.h"
 #include "nn/token_codec.h"
 
@@ -146,11 +149,11 @@ ModelArchitecture gguf_architecture(const gguf::File& f, const TensorSource& src
 }  // namespace
 
 bool is_gguf_file(const std::string& path) {
-  std::FILE* fp = std::fopen(path.c_str(), "rb");
-  if (!fp) return false;
+  std::uint64_t size = 0;
+  const int fd = io::open_regular_file(path, "Model::load", size);  // a FIFO or a device is refused, never read
   char magic[4] = {};
-  const bool ok = std::fread(magic, 1, 4, fp) == 4 && std::memcmp(magic, "GGUF", 4) == 0;
-  std::fclose(fp);
+  const bool ok = size >= 4 && io::read_at(fd, 0, magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
+  ::close(fd);
   return ok;
 }
 

@@ -264,7 +264,7 @@ Model load_unchecked(const std::string& path) {
   if (!fs::exists(p, ec)) detail::fail(kWhere, "'", path, "': no such file or folder");
   if (fs::is_directory(p, ec)) {
     if (fs::exists(p / "config.json", ec)) return load_hf_checkpoint(path);
-    detail::fail(kWhere, path, ": a folder without config.json (a Hugging Face checkpoint folder holds config.json and ",
+    detail::fail(kWhere, path, ": a directory without config.json (a Hugging Face checkpoint folder holds config.json and ",
                  "model.safetensors)");
   }
   const std::string name = p.filename().string();
