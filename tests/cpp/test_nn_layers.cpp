@@ -48,7 +48,8 @@ void check_grad(Vec& x, const Vec& grad, const std::function<double()>& loss, do
 }
 
 TEST(NnLayers, LinearBackward) {
-  for (auto [R, I, O] : {std::array<std::int64_t, 3>{1, 1, 1}, {7, 5, 3}, {3, 65, 9}}) {
+  for (const auto& shape : {std::array<std::int64_t, 3>{1, 1, 1}, {7, 5, 3}, {3, 65, 9}}) {
+    const std::int64_t R = shape[0], I = shape[1], O = shape[2];  // not a structured binding: the lambda below captures them (clang 14)
     Vec x = rand_vec(static_cast<std::size_t>(R * I), 1), w = rand_vec(static_cast<std::size_t>(I * O), 2),
         b = rand_vec(static_cast<std::size_t>(O), 3), wo = rand_vec(static_cast<std::size_t>(R * O), 4);
     Vec out(wo.size());
