@@ -266,6 +266,7 @@ ModelArchitecture hf_architecture(const std::string& text, const TensorSource& s
   a.described_by = "config.json";
   if (type == "gpt2") gpt2_config(cfg, source, a);
   else llama_config(cfg, type, source, a);
+  validate_config(a.config, "config.json");  // every range (e.g. n_layer 0) before a tensor is read
   return a;
 }
 
