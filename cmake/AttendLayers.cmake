@@ -5,9 +5,10 @@
 # the layers it names, so a wrong-direction call does not link. tests/layering proves both.
 
 # attend_add_layer(<name> DIRS <src dirs> [DEPS <layers>] HEADERS <include/attend/*.h it owns>
+#                  [GENERATED <headers generated into the build folder, as attend/<file>>]
 #                  [LIBS <public link items>] [PRIVATE_LIBS <private link items>])
 function(attend_add_layer name)
-  cmake_parse_arguments(PARSE_ARGV 1 L "" "" "DIRS;DEPS;HEADERS;LIBS;PRIVATE_LIBS")
+  cmake_parse_arguments(PARSE_ARGV 1 L "" "" "DIRS;DEPS;HEADERS;GENERATED;LIBS;PRIVATE_LIBS")
   set(target attend_${name})
   set(tree ${PROJECT_BINARY_DIR}/layers/${name})
   file(REMOVE_RECURSE ${tree})
@@ -18,6 +19,11 @@ function(attend_add_layer name)
     endif()
     file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/attend/${h} ${tree}/attend/${h} SYMBOLIC)
     set_property(GLOBAL APPEND PROPERTY ATTEND_OWNED_HEADERS ${h})
+  endforeach()
+  foreach(path ${L_GENERATED})
+    get_filename_component(h ${path} NAME)
+    file(CREATE_LINK ${path} ${tree}/attend/${h} SYMBOLIC)
+    set_property(GLOBAL APPEND PROPERTY ATTEND_GENERATED_HEADERS ${path})
   endforeach()
   set(sources)
   foreach(dir ${L_DIRS})
