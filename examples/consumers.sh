@@ -8,6 +8,8 @@
 #   b) examples/c-consumer     C99 through pkg-config (attend-capi), `--static` for the static install
 #   c) examples/kernels-only   C++, find_package(attend COMPONENTS kernels), attend::kernels; checked
 #                              to link no libpng, OpenBLAS/gfortran, MPI or other attend layer
+#   d) examples/cpp17          C++17: every installed public header alone (warnings as errors), then a
+#                              program passing std::vectors where the API takes attend::Span
 # Usage: bash examples/consumers.sh [build dir] [scratch dir]   (defaults: build, /tmp/attend-consumers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,5 +65,14 @@ for kind in static shared; do
     fi
   done
   echo "kernels-only: link line and ldd name no png, BLAS, MPI, JSON or other layer"
+
+  step "($kind) d) examples/cpp17: every public header as C++17, attend::attend"
+  cmake -S examples/cpp17 -B "$scratch/cpp17-$kind" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$scratch/cpp17-$kind" -j"$(nproc)" >/dev/null
+  "$scratch/cpp17-$kind/cpp17"
+  if [ "$kind" = shared ]; then
+    grep -q "libattend_kernels.so.$(cut -d. -f1 VERSION) => $prefix" <<<"$(ldd "$scratch/cpp17-$kind/cpp17")" \
+      || fail "the shared C++17 consumer does not load $prefix's libattend_kernels"
+  fi
 done
 step "consumers done"

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,7 +55,7 @@ class Model {
   std::string decode_token(std::int32_t token) const;
 
   // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer.
-  Tensor forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr) const;
+  Tensor forward(Span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr) const;
   AttentionWeights attention_weights(int layer) const;
 
   // Generation (added by the model runtime). Incremental decoding through a per-layer key/value
@@ -71,7 +71,7 @@ class Model {
   };
   // Returns the generated tokens (prompt excluded); on_token (optional) sees each as it is chosen
   // and may return false to stop. Stops at the context length.
-  std::vector<std::int32_t> generate(std::span<const std::int32_t> prompt, const GenerateOptions& opts,
+  std::vector<std::int32_t> generate(Span<const std::int32_t> prompt, const GenerateOptions& opts,
                                      const std::function<bool(std::int32_t)>& on_token = {}) const;
 
   struct Impl;
@@ -89,7 +89,7 @@ class Decoder {
  public:
   explicit Decoder(const Model& model);  // the model must outlive the decoder
   ~Decoder();
-  Tensor step(std::span<const std::int32_t> tokens);  // tokens: [n] -> logits [n, V]
+  Tensor step(Span<const std::int32_t> tokens);  // tokens: [n] -> logits [n, V]
   std::int64_t length() const;                        // tokens consumed so far
 
  private:

@@ -10,7 +10,7 @@
 namespace attend::observe {
 
 // a: [N, N] weights -> an image with `cell` pixels per entry (cells shrink so the side <= max_side).
-Image heatmap(std::span<const float> a, std::int64_t n, int max_side = 1024);
+Image heatmap(Span<const float> a, std::int64_t n, int max_side = 1024);
 
 struct ReportOptions {
   int graph_top_k = 2;            // routing-graph pruning (per query)

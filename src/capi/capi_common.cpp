@@ -20,10 +20,10 @@ void check_struct_size(const char* fn, const Struct* s, const char* init) {
 }
 
 template <typename T>
-std::span<const T> counted(const char* fn, const char* name, const T* p, std::int64_t n) {
+Span<const T> counted(const char* fn, const char* name, const T* p, std::int64_t n) {
   if (p == nullptr && n != 0) detail::fail(fn, name, " is NULL but its count is ", n);
   if (p != nullptr && n <= 0) detail::fail(fn, name, " is given with count ", n, " (must be positive)");
-  return p == nullptr ? std::span<const T>() : std::span<const T>(p, static_cast<std::size_t>(n));
+  return p == nullptr ? Span<const T>() : Span<const T>(p, static_cast<std::size_t>(n));
 }
 
 }  // namespace

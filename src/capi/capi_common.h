@@ -5,7 +5,7 @@
 #include <exception>
 #include <new>
 #include <optional>
-#include <span>
+#include "attend/span.h"
 
 #include "attend/attend_c.h"
 #include "attend/attention.h"

@@ -162,7 +162,7 @@ void forward(const Problem& p) {
       RowStats st[ForwardScratch::kBlockRows];
       run(p, layout, panels, t, mine, stats, sink, st);
       if (!p.capture) return;
-      if (stats) p.capture->on_stats(t.seq, t.head, t.i0, std::span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
+      if (stats) p.capture->on_stats(t.seq, t.head, t.i0, Span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
       std::vector<float> scores, weights;
       for (std::int64_t i = t.i0; i < t.i1; ++i)
         if (p.capture->wants_row(t.seq, t.head, i)) capture_row(p, t.seq, t.head, i, mine[layout.lse + i - t.i0], scores, weights);

@@ -58,7 +58,7 @@ SearchEval search_eval(const nn::Model& model, int lookahead, int problems, std:
   for (int k = 0; k < problems; ++k) {
     const SearchProblem p = search_problem(lookahead, V, eval_seed(seed, lookahead, k));
     const SearchSequence s = search_sequence(p, V, T);
-    const Tensor logits = model.forward(std::span(s.tokens.data(), static_cast<std::size_t>(s.answer_at + 1)));
+    const Tensor logits = model.forward(Span(s.tokens.data(), static_cast<std::size_t>(s.answer_at + 1)));
     const float* row = logits.data_as<float>() + s.answer_at * V;  // logits: [N, V]
     const int got = static_cast<int>(std::max_element(row, row + V) - row);
     e.accuracy += got == s.answer;
@@ -86,7 +86,7 @@ observe::Recording record_search(const nn::Model& model, const SearchProblem& p)
   observe::Selection sel;
   sel.activations = false;  // the probe reads the weights only
   observe::RecordingSink sink(rec, static_cast<int>(c.layers), c.heads, sel);
-  (void)model.forward(std::span(s.tokens.data(), static_cast<std::size_t>(rec.n)), &sink);
+  (void)model.forward(Span(s.tokens.data(), static_cast<std::size_t>(rec.n)), &sink);
   return rec;
 }
 
@@ -129,7 +129,7 @@ SearchProbe probe_search(const std::vector<SearchProblem>& problems, const std::
           ++rows;
           uniform += static_cast<double>(cnt_in) / static_cast<double>(cnt);
           for (I64 h = 0; h < H; ++h) {
-            const std::span<const float> w = rec.weights(l, static_cast<int>(h));  // [n, n], row = query
+            const Span<const float> w = rec.weights(l, static_cast<int>(h));  // [n, n], row = query
             double tot = 0, in = 0;  // share = Σ_{j counted, vertex ∈ R_l(x)} w_qj / Σ_{j counted} w_qj
             for (I64 j = 0; j < q; ++j)
               if (counted(p, q, j)) {

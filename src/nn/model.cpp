@@ -138,7 +138,7 @@ std::string Model::decode_token(std::int32_t token) const {
 }
 
 // tokens: [N] -> logits [N, V]
-Tensor Model::forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace) const {
+Tensor Model::forward(Span<const std::int32_t> tokens, ModelTraceSink* trace) const {
   const I64 n = static_cast<I64>(tokens.size());
   if (n < 1 || n > impl_->config.context)
     detail::fail("Model::forward", "got ", n, " tokens; need 1 to the context length ", impl_->config.context);

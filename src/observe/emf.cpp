@@ -12,7 +12,7 @@ namespace {
 
 std::vector<double> to_double(const std::vector<float>& x) { return {x.begin(), x.end()}; }
 
-std::vector<double> transpose(std::span<const double> a, std::int64_t r, std::int64_t c) {
+std::vector<double> transpose(Span<const double> a, std::int64_t r, std::int64_t c) {
   std::vector<double> t(a.size());
   for (std::int64_t i = 0; i < r; ++i)
     for (std::int64_t j = 0; j < c; ++j) t[static_cast<std::size_t>(j * r + i)] = a[static_cast<std::size_t>(i * c + j)];
@@ -21,7 +21,7 @@ std::vector<double> transpose(std::span<const double> a, std::int64_t r, std::in
 
 }  // namespace
 
-std::vector<double> singular_values(std::span<const double> a, std::int64_t rows, std::int64_t cols) {
+std::vector<double> singular_values(Span<const double> a, std::int64_t rows, std::int64_t cols) {
   if (rows < 0 || cols < 0 || static_cast<std::int64_t>(a.size()) != rows * cols)
     detail::fail("singular_values", "matrix has ", a.size(), " entries for [", rows, ", ", cols, "]");
   // σ = √eig(AᵀA) (fine for the small, well-scaled operators here; tiny σ lose relative accuracy).
@@ -72,7 +72,7 @@ Composition composition(const HeadOperators& earlier, const HeadOperators& later
   return c;
 }
 
-std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
   const std::int64_t pts = stages * n;
   if (stages < 1 || n < 1 || e < 1 || static_cast<std::int64_t>(states.size()) != pts * e)
     detail::fail("pca_2d", "states has ", states.size(), " values for [", stages, ", ", n, ", ", e, "]");
@@ -99,7 +99,7 @@ std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, s
   return out;
 }
 
-double mean_pairwise_cosine(std::span<const float> x, std::int64_t n, std::int64_t e) {
+double mean_pairwise_cosine(Span<const float> x, std::int64_t n, std::int64_t e) {
   if (n < 1 || e < 1 || static_cast<std::int64_t>(x.size()) != n * e)
     detail::fail("mean_pairwise_cosine", "x has ", x.size(), " values for [", n, ", ", e, "]");
   if (n == 1) return 1.0;

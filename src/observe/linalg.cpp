@@ -7,7 +7,7 @@
 
 namespace attend::observe::linalg {
 
-void symmetric_eigen(std::span<const double> a_in, std::int64_t m, std::vector<double>& values, std::vector<double>& vecs) {
+void symmetric_eigen(Span<const double> a_in, std::int64_t m, std::vector<double>& values, std::vector<double>& vecs) {
   std::vector<double> a(a_in.begin(), a_in.end());
   std::vector<double> v(static_cast<std::size_t>(m * m), 0.0);
   auto at = [m](std::vector<double>& x, std::int64_t i, std::int64_t j) -> double& { return x[static_cast<std::size_t>(i * m + j)]; };
@@ -54,7 +54,7 @@ void symmetric_eigen(std::span<const double> a_in, std::int64_t m, std::vector<d
   }
 }
 
-std::vector<double> matmul(std::span<const double> a, std::span<const double> b, std::int64_t r, std::int64_t k, std::int64_t c) {
+std::vector<double> matmul(Span<const double> a, Span<const double> b, std::int64_t r, std::int64_t k, std::int64_t c) {
   std::vector<double> out(static_cast<std::size_t>(r * c), 0.0);
   for (std::int64_t i = 0; i < r; ++i)
     for (std::int64_t t = 0; t < k; ++t) {
@@ -65,7 +65,7 @@ std::vector<double> matmul(std::span<const double> a, std::span<const double> b,
   return out;
 }
 
-double frobenius(std::span<const double> a) {
+double frobenius(Span<const double> a) {
   double s = 0;
   for (double x : a) s += x * x;
   return std::sqrt(s);

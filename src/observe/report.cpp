@@ -38,8 +38,8 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
     json ent = json::array(), sink = json::array(), prev = json::array(), dup = json::array(), ind = json::array();
     for (std::int64_t h = 0; h < rec.heads; ++h) {
       const bool has_stats = static_cast<std::int64_t>(lr.stats.size()) == rec.heads * n;
-      std::span<const RowStats> rows;
-      if (has_stats) rows = std::span<const RowStats>(lr.stats).subspan(static_cast<std::size_t>(h * n), static_cast<std::size_t>(n));
+      Span<const RowStats> rows;
+      if (has_stats) rows = Span<const RowStats>(lr.stats).subspan(static_cast<std::size_t>(h * n), static_cast<std::size_t>(n));
       ent.push_back(nullable(has_stats, head_entropy(rows)));
       sink.push_back(nullable(has_stats, sink_score(rows)));
       const bool full = rec.has_weights(l, static_cast<int>(h)) && static_cast<std::int64_t>(rec.token_ids.size()) == n;
@@ -92,7 +92,7 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
     json points = json::array(), cosine = json::array();
     for (std::size_t p = 0; p + 1 < pts.size(); p += 2) points.push_back({pts[p], pts[p + 1]});
     for (std::int64_t s = 0; s < stages; ++s)
-      cosine.push_back(mean_pairwise_cosine(std::span<const float>(states).subspan(static_cast<std::size_t>(s * n * e), static_cast<std::size_t>(n * e)), n, e));
+      cosine.push_back(mean_pairwise_cosine(Span<const float>(states).subspan(static_cast<std::size_t>(s * n * e), static_cast<std::size_t>(n * e)), n, e));
     d["trajectory"] = {{"stages", stages}, {"points", points}, {"cosine", cosine}};
   } else {
     d["trajectory"] = nullptr;
@@ -143,7 +143,7 @@ std::string json_for_script(const std::string& j) {
   return out;
 }
 
-Image heatmap(std::span<const float> a, std::int64_t n, int max_side) {
+Image heatmap(Span<const float> a, std::int64_t n, int max_side) {
   if (n < 1 || static_cast<std::int64_t>(a.size()) != n * n) detail::fail("heatmap", "matrix has ", a.size(), " entries for n=", n);
   if (max_side < 1) detail::fail("heatmap", "max_side=", max_side);
   const std::int64_t cell = std::max<std::int64_t>(1, max_side / n);
@@ -226,7 +226,7 @@ std::string write_report(const Recording& rec, const std::string& dir, const Rep
     for (std::int64_t h = 0; h < rec.heads; ++h) {
       json head = {{"head", h}};
       if (static_cast<std::int64_t>(lr.stats.size()) == rec.heads * rec.n) {
-        std::span<const RowStats> rows(lr.stats.data() + h * rec.n, static_cast<std::size_t>(rec.n));
+        Span<const RowStats> rows(lr.stats.data() + h * rec.n, static_cast<std::size_t>(rec.n));
         head["entropy_normalized"] = head_entropy(rows);
         head["sink_score"] = sink_score(rows);
       }

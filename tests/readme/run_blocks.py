@@ -14,7 +14,7 @@ points into the scratch directory (`~` and `pip --user` write nothing outside it
 How:
   sh / bash   bash -euo pipefail, working directory the scratch repository
   python      /usr/bin/python3 with PYTHONPATH=build/python (the module built by CMake)
-  cpp         c++ -std=c++20 block.cpp $(pkg-config --cflags --libs --static attend), then run;
+  cpp         c++ -std=c++17 block.cpp $(pkg-config --cflags --libs --static attend), then run;
               pkg-config finds a copy of the built tree installed into the scratch directory
   c           cc -std=c99 block.c $(pkg-config --cflags --libs --static attend-capi), then run
 
@@ -166,7 +166,7 @@ def main():
                         with open(src, "w", encoding="utf-8") as out:
                             out.write(b.text)
                         exe = src + ".out"
-                        compiler = ("c++ -std=c++20 -Wall -Wextra -Werror" if b.lang == "cpp"
+                        compiler = ("c++ -std=c++17 -Wall -Wextra -Werror" if b.lang == "cpp"
                                     else "cc -std=c99 -Wall -Wextra -Wpedantic -Werror")
                         pkg = "attend" if b.lang == "cpp" else "attend-capi"
                         cmd = (f"{compiler} '{src}' -o '{exe}' $(pkg-config --cflags --libs --static {pkg})"
