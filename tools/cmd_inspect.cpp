@@ -1,6 +1,5 @@
 // attend inspect: run a checkpoint on a prompt with the observatory attached and write the HTML
 // report, PNG heatmaps, routing graphs (GraphML/DOT/JSON) and a JSON summary into --out.
-// PENDING: needs nn::Model (src/nn/model.cpp); the integrator moves this file to tools/ once it links.
 #include <cstdio>
 #include <string>
 
@@ -52,7 +51,7 @@ const bool kRegistered = register_command("inspect", "Run a checkpoint on a prom
   auto ckpt = std::make_shared<std::string>(), prompt = std::make_shared<std::string>(), layers = std::make_shared<std::string>(),
        heads = std::make_shared<std::string>(), out = std::make_shared<std::string>("attend_report");
   auto emf = std::make_shared<bool>(true);
-  sub.add_option("--model", *ckpt, "checkpoint (safetensors)")->required();
+  sub.add_option("--model", *ckpt, "Hugging Face folder (config.json + safetensors) or attend checkpoint")->required();
   sub.add_option("--prompt", *prompt, "text to run")->required();
   sub.add_option("--layers", *layers, "layers with full matrices and activations, e.g. 0,2 or 0-3 (default all)");
   sub.add_option("--heads", *heads, "heads with full matrices (default all)");

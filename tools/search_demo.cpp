@@ -1,4 +1,4 @@
-// The trained search model (issue 8, part 1) for `attend demo` and `attend train --task search`:
+// The trained search model (the graph-search task of Saparov et al., ICLR 2025) for `attend demo` and `attend train --task search`:
 // accuracy by lookahead on held-out graphs, the path-merging probe against the constructed
 // pattern, and the observatory report of its attention on one problem.
 #include <algorithm>

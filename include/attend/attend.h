@@ -9,6 +9,8 @@
 #include "attend/runtime.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"
+#include "attend/gguf.h"
+#include "attend/quant.h"
 #include "attend/train.h"
 #include "attend/image.h"
 #include "attend/graph.h"

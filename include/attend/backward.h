@@ -23,10 +23,11 @@
 //     B·Hkv a multiple of the threads, equal lengths) — then the results are the deterministic
 //     ones. Otherwise (H = 1, few heads, ragged) each (sequence, KV head) is cut into ranges of KV
 //     blocks; a task owns its keys' dK and dV, and adds its dQ share into one f32 partial buffer
-//     per worker (the first is dq itself when dq is f32), summed at the end. Rounding then depends
-//     on which worker ran which block (not bitwise reproducible across runs or thread counts,
-//     still within the f32 accuracy), and memory grows by (workers − 1) dq-sized f32 buffers,
-//     capped at 64 MiB (fewer workers are used beyond it); the extra work is O(workers·|dq|).
+//     per worker (the first is dq itself when dq is f32), summed in worker order at the end. Blocks
+//     go to workers in a fixed order, so the result is bitwise repeatable run to run for a given
+//     thread count, but its rounding depends on that count (still within the f32 accuracy); memory
+//     grows by (workers − 1) dq-sized f32 buffers, capped at 64 MiB (fewer workers are used beyond
+//     it); the extra work is O(workers·|dq|).
 // Scratch is O(threads·tile·D) plus one f32 D_i per query row and head (the size of lse), plus,
 // only with dbias, one f32 [group, Nq, Nk] buffer per (sequence, KV head) (the caller asked for an
 // Nq×Nk gradient).

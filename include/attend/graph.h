@@ -1,8 +1,11 @@
 #pragma once
-// Attention on graphs and as dynamics (issue 8):
-//   1. path-merging graph search with a constructed (not trained) transformer,
-//   2. attention as diffusion: Markov operator, DEQ fixed points, focus ranking over link graphs,
-//   3. attention as flow: temperature softmax, Sinkhorn attention, token particles on the sphere.
+// Attention on graphs and as dynamics:
+//   1. path-merging graph search with a constructed (not trained) transformer (Saparov et al.,
+//      "Transformers Struggle to Learn to Search", ICLR 2025),
+//   2. attention as diffusion: Markov operator, DEQ fixed points (Bai et al., "Deep Equilibrium
+//      Models", 2019), focus ranking over link graphs,
+//   3. attention as flow: temperature softmax, Sinkhorn attention, token particles on the sphere
+//      (Geshkovski et al., "A mathematical perspective on Transformers", 2023).
 // Every attention evaluation below runs through attend::attention.
 #include <cstdint>
 #include <string>

@@ -19,6 +19,11 @@ namespace attend {
 struct EvictionPolicy {
   std::int64_t window = -1;      // keep the most recent `window` tokens (-1: keep everything)
   std::int64_t sink_tokens = 0;  // also keep the first `sink_tokens` forever (StreamingLLM sinks)
+
+  // Whether a sequence of `length` appended tokens keeps the token at position `pos`.
+  bool keeps(std::int64_t pos, std::int64_t length) const {
+    return window < 0 || pos < sink_tokens || pos >= length - window;
+  }
 };
 
 // A run of cached tokens stored contiguously, positions pos0, pos0 + 1, ...
@@ -30,6 +35,18 @@ struct KVSegment {
 
 // Contiguous layout: per sequence one buffer of `capacity` tokens; with an eviction policy the
 // buffer is compacted when full (amortised: a quarter of the window at a time).
+//
+// Concurrency contract:
+// - Const member functions and decode() only read: any number of threads may run them at once.
+// - Sequences are independent: append / truncate / clear of sequence s write only s's buffer rows
+//   and s's counters, so calls on different sequences may run at once on different threads, also
+//   while decode() or const calls read other sequences. decode() reads exactly the sequences it is
+//   given (opts.sequences, default 0 .. S − 1).
+// - A write to sequence s needs s to itself: it must not overlap any other call that touches s
+//   (another write, decode over s, length(s), segments(s), keys(s), ...). The caller orders them.
+// - segments(s), keys(s) and values(s) point into the cache: valid until s's next append (which
+//   may compact s's buffer) or truncate.
+// Tested under ThreadSanitizer: ConcurrentDecode.*, ConcurrentKVCache.*.
 class KVCache {
  public:
   // capacity: tokens per sequence the buffer holds (with a window it only needs window + slack).
@@ -72,6 +89,15 @@ class KVCache {
 // Paged layout (as vLLM's PagedAttention): one pool of fixed-size blocks shared by all sequences;
 // each sequence has a block table. fork() shares a sequence's blocks with a new sequence
 // (prefix sharing); a shared block is copied before it is written (copy-on-write).
+//
+// Concurrency contract:
+// - Const member functions and decode() only read: any number of threads may run them at once.
+// - Every non-const call (add_sequence, fork, remove_sequence, append, truncate) changes state that
+//   all sequences share (the free-block list, reference counts, the table of tables), so it needs
+//   the whole cache to itself: no other call on the cache, from any thread, may overlap it. The
+//   caller serialises them (one mutex, or one scheduling thread); nothing inside locks.
+// - segments(s) and block_table(s) point into the cache: valid until the next non-const call.
+// Tested under ThreadSanitizer: ConcurrentDecode.* (many readers of one cache).
 class PagedKVCache {
  public:
   PagedKVCache(std::int64_t num_blocks, std::int64_t block_size, std::int64_t kv_heads, std::int64_t head_dim,

@@ -1,8 +1,23 @@
 #pragma once
-// A small decoder-only transformer (GPT-2 family) on attend's kernels: the contract the model
-// runtime implements and the observatory, the command line and Python use.
+// A decoder-only transformer on attend's kernels (GPT-2 and Llama families: LayerNorm or RMSNorm,
+// learned positions or RoPE, GELU or SwiGLU MLP, multi-head or grouped-query attention): the
+// contract the model runtime implements and the observatory, the command line and Python use.
 //
-// Shape letters: N tokens, V vocabulary, E model width, H heads, G KV heads, D = E / H, F MLP width.
+// Shape letters: N tokens, V vocabulary, E model width, H heads, G KV heads, D head size
+// (head_dim, or E / H), F MLP width.
+//
+// Concurrency contract:
+// - Model: its const member functions (forward, generate, attention_weights, encode, decode_token,
+//   config, save) may run on one model from any number of threads at once: they only read the
+//   weights and keep their activations and caches per call. Their kernels share the process's
+//   thread pool (attend/runtime.h); a trace sink given to forward is called from the calling thread
+//   (attend/trace.h), its attention capture sinks from pool workers (attend/capture.h).
+// - Changing the weights (a Trainer, attend/train.h; move assignment; anything through impl())
+//   needs the model to itself: no other call on it, and no Decoder stepping over it, may overlap.
+// - Decoder: owns its caches and activations, so one Decoder steps on one thread at a time (step
+//   and length must not overlap on the same Decoder); Decoders over one model may step on
+//   different threads at once. The model must outlive them.
+// Tested under ThreadSanitizer: ConcurrentModel.*.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +35,19 @@ enum class NormKind { layernorm, rmsnorm };
 enum class PositionKind { learned, rope };
 enum class MlpKind { gelu, swiglu };
 
+// RoPE frequency scaling (Hugging Face's rope_scaling). linear: every inverse frequency / factor.
+// llama3 (transformers' _compute_llama3_parameters): with wavelength λ = 2π / f, frequencies with
+// λ < original_context / high_freq_factor stay, those with λ > original_context / low_freq_factor
+// are divided by factor, and those between are blended: (1 − s)·f / factor + s·f with
+// s = (original_context / λ − low_freq_factor) / (high_freq_factor − low_freq_factor).
+enum class RopeScalingKind { none, linear, llama3 };
+struct RopeScaling {
+  RopeScalingKind kind = RopeScalingKind::none;
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f, high_freq_factor = 4.0f;  // llama3 only
+  std::int64_t original_context = 8192;                  // llama3: original_max_position_embeddings
+};
+
 struct ModelConfig {
   std::int64_t vocab = 256, context = 256, d_model = 128, layers = 2, heads = 4, kv_heads = 4, d_ff = 512;
   NormKind norm = NormKind::layernorm;
@@ -28,7 +56,18 @@ struct ModelConfig {
   bool tied_embeddings = true;
   float rope_base = 10000.0f;
   float norm_eps = 1e-5f;
-  bool bias = true;  // biases on the linear layers and LayerNorm (GPT-2 style)
+  bool bias = true;  // biases on every linear layer and LayerNorm (GPT-2 style)
+  // Biases on some projections only (when `bias` is false): q, k, v (Qwen2; Llama's attention_bias
+  // sets qkv_bias and out_bias), the attention output, the MLP projections (Llama's mlp_bias).
+  bool qkv_bias = false, out_bias = false, mlp_bias = false;
+  std::int64_t head_dim = 0;        // 0: d_model / heads; else Hugging Face's head_dim (H·D may differ from E)
+  RopeScaling rope_scaling;
+  std::int64_t sliding_window = 0;  // 0: none; W: each query sees the W most recent positions, its own included
+
+  std::int64_t head_size() const { return head_dim > 0 ? head_dim : d_model / heads; }
+  bool has_qkv_bias() const { return bias || qkv_bias; }
+  bool has_out_bias() const { return bias || out_bias; }
+  bool has_mlp_bias() const { return bias || mlp_bias; }
 };
 
 // One layer's attention weights as the EMF analysis reads them (f32, row-major, x·W convention:
@@ -45,12 +84,21 @@ class Model {
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
 
-  // Checkpoints: attend's own safetensors layout, or the GPT-2 (Hugging Face) layout; validated.
+  // Loads, validating names, shapes and dtypes against the configuration:
+  //  - a Hugging Face folder (or its config.json, or its model.safetensors.index.json): config.json
+  //    decides the architecture (model_type gpt2, llama, mistral, qwen2); weights from
+  //    model.safetensors or the shards its index lists, in f32, f16 or bf16;
+  //  - a .safetensors file: attend's own layout (attend_config metadata); with a config.json beside
+  //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata.
+  // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32); no
+  // gradient buffers exist until training starts.
   static Model load(const std::string& path);
-  void save(const std::string& path) const;  // atomically
+  void save(const std::string& path) const;  // attend's layout, f32, atomically
 
   const ModelConfig& config() const;
-  // Text <-> tokens (byte-level for text models; task models map their symbols).
+  std::int64_t num_parameters() const;
+  // Text <-> tokens (byte-level for text models and, until tokenizers land, for loaded checkpoints;
+  // task models map their symbols).
   std::vector<std::int32_t> encode(std::string_view text) const;
   std::string decode_token(std::int32_t token) const;
 

@@ -25,7 +25,8 @@ float sink_score(Span<const RowStats> rows);
 std::vector<double> distance_histogram(Span<const float> a, std::int64_t n, Span<const int> edges);
 // Decay curve: mean over queries i >= d of A[i, i − d], for d = 0 .. n − 1.
 std::vector<double> decay_by_distance(Span<const float> a, std::int64_t n);
-// A fixed key's share as context grows (seed 001 §12): A[i, key] for i = key .. n − 1.
+// A fixed key's share as context grows (softmax competition: early tokens lose influence as the
+// context grows): A[i, key] for i = key .. n − 1.
 std::vector<double> token_share(Span<const float> a, std::int64_t n, std::int64_t key);
 
 // ---- head types (on full weights and the token ids) -----------------------------------------
@@ -52,7 +53,7 @@ std::vector<double> attention_flow(const std::vector<std::vector<double>>& layer
 // Head-averaged matrix of one layer from whichever heads were recorded in full.
 std::vector<double> layer_mean(const Recording& rec, int layer);
 
-// ---- routing graph (seed 001 §3) ---------------------------------------------------------------
+// ---- routing graph: attention as weighted directed edges between tokens -----------------------
 struct Edge {
   std::int64_t from = 0;  // the key (information source)
   std::int64_t to = 0;    // the query (reader)
@@ -71,7 +72,7 @@ std::string to_graphml(const RoutingGraph& g);
 std::string to_dot(const RoutingGraph& g);
 std::string to_json(const RoutingGraph& g);
 
-// ---- EMF operators (seed 003) ----------------------------------------------------------------
+// ---- EMF operators (the EMF model of "The Flow of Attention", Towards AI) ----------------------
 // One head's weights, row-vector convention (x·W): wq, wk: [E, D], wv: [E, Dv], wo: [Dv, E].
 struct HeadWeights {
   std::int64_t d_model = 0, head_dim = 0, v_dim = 0;

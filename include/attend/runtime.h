@@ -1,5 +1,20 @@
 #pragma once
 // Process-wide runtime settings: threads and the SIMD path.
+//
+// Concurrency contract:
+// - Every function here may be called from any thread at any time, also while kernels run on
+//   other threads: the settings are one atomic (the SIMD path) and a mutex-guarded count (threads).
+// - A kernel call (attention, attention_backward, decode) reads each setting once, when it starts:
+//   the thread count when it resolves opts.threads = 0, the SIMD path when it selects its kernels.
+//   A change affects calls that start afterwards; a call already running finishes wholly on the
+//   old thread count and path. (A model's forward is one such call per layer, so a change made
+//   during it may reach its later layers.)
+// - The kernels share one process-wide thread pool. A call made while another call's work holds
+//   it (another thread's, or a nested one) runs all its tasks on its own calling thread: correct,
+//   never a deadlock, just not parallel (src/core/thread_pool.h).
+// - Not governed here: OpenBLAS's own threads, which run the model's dense products; they follow
+//   OpenBLAS's settings (OPENBLAS_NUM_THREADS).
+// Tested under ThreadSanitizer: ConcurrentRuntime.*.
 #include <cstdint>
 #include <string_view>
 
@@ -12,11 +27,12 @@ int num_threads();
 // SIMD paths. Dispatch happens once per call at a coarse entry point.
 enum class Isa { scalar, avx2, avx512 };
 Isa detected_isa();                  // best path this CPU supports
-Isa active_isa();                    // detected, or the override (never above detected)
+Isa active_isa();                    // the override, else the start-up path (never above detected)
 void set_isa_override(Isa isa);      // e.g. force the AVX2 path in tests; throws if unsupported
-void clear_isa_override();
+void clear_isa_override();           // back to the start-up path
 std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512"
-// The environment variable ATTEND_ISA=scalar|avx2|avx512 sets the override at start-up.
+// The start-up path: the environment variable ATTEND_ISA=scalar|avx2|avx512 when set (read once;
+// an unknown or unsupported value makes every kernel call throw), else the detected one.
 
 // Per-core data cache sizes in bytes as the OS reports them (glibc's sysconf, which reads cpuid),
 // or 32 KiB / 512 KiB where it reports none. The forward kernel sizes its key tiles from l2.
@@ -26,7 +42,8 @@ struct CacheSizes {
 CacheSizes cache_sizes();
 
 // Kernels keep the scratch memory of the calling thread's recent calls (at most 96 MiB per thread)
-// so repeated calls reuse mapped pages; this frees the calling thread's idle scratch now.
+// so repeated calls reuse mapped pages; this frees the calling thread's idle scratch now (only the
+// calling thread's: each thread's cache is its own).
 void release_scratch_memory();
 
 }  // namespace attend

@@ -106,7 +106,8 @@ void bind_model(py::module_& m) {
   py::class_<Model>(m, "Model", R"doc(A decoder-only transformer (GPT-2 family) on attend's kernels.
 
     Model(config: dict | None = None, seed: int = 0)   randomly initialised
-    Model.load(path)                                   attend's or the GPT-2 safetensors layout
+    Model.load(path)                                   a Hugging Face folder (gpt2, llama, mistral, qwen2;
+                                                       weights mapped, kept in their dtype) or attend's layout
   config keys (any subset; the rest default): vocab, context, d_model, layers, heads, kv_heads,
   d_ff, norm ('layernorm'|'rmsnorm'), position ('learned'|'rope'), mlp ('gelu'|'swiglu'),
   tied_embeddings, rope_base, norm_eps, bias. The GIL is released during forward/generate.)doc")
@@ -121,13 +122,13 @@ void bind_model(py::module_& m) {
       .def_static("load", [](const std::string& path) {
             py::gil_scoped_release release;
             return std::make_unique<Model>(Model::load(path));
-          }, py::arg("path"), "Loads a checkpoint (attend layout or GPT-2's), validating names, shapes and dtypes.")
+          }, py::arg("path"), "Loads a Hugging Face folder (config.json + safetensors), its config.json, or a safetensors file (attend's layout, GPT-2's), validating names, shapes and dtypes against the configuration.")
       .def("save", [](const Model& self, const std::string& path) {
             py::gil_scoped_release release;
             self.save(path);
           }, py::arg("path"), "Writes the model as safetensors, atomically.")
       .def_property_readonly("config", [](const Model& self) { return config_dict(self.config()); }, "The configuration as a dict.")
-      .def_property_readonly("num_parameters", [](const Model& self) { return static_cast<std::int64_t>(self.impl().params.size()); })
+      .def_property_readonly("num_parameters", [](const Model& self) { return self.num_parameters(); })
       .def("encode", &Model::encode, py::arg("text"), "Text -> token ids (bytes for a byte-level model).")
       .def("decode_token", [](const Model& self, const py::object& t) {
             const auto id = static_cast<std::int32_t>(to_int("Model.decode_token", "token", t, 0, self.config().vocab - 1));

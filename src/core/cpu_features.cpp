@@ -45,12 +45,27 @@ Isa parse_isa(std::string_view s) {
   detail::fail("ATTEND_ISA", "unknown SIMD path '", s, "' (expected scalar, avx2 or avx512)");
 }
 
-std::atomic<int> g_override{-1};
-std::atomic<bool> g_env_read{false};
+void check_supported(const char* fn, Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detected_isa()))
+    detail::fail(fn, "this CPU does not support ", isa_name(isa), " (best: ", isa_name(detected_isa()), ")");
+}
 
-void apply_env_once() {
-  if (g_env_read.exchange(true)) return;
-  if (const char* env = std::getenv("ATTEND_ISA"); env && *env) set_isa_override(parse_isa(env));
+// The override: kStartup (ATTEND_ISA decides, else the detected path), or an Isa. One atomic, so
+// set/clear from any thread never race with kernels reading it.
+constexpr int kStartup = -1;
+std::atomic<int> g_override{kStartup};
+
+// ATTEND_ISA, parsed and checked once (a thread-safe static initialiser; one that throws is retried,
+// so a bad value fails every call, not just the first); -1 when unset.
+int env_isa() {
+  static const int isa = [] {
+    const char* env = std::getenv("ATTEND_ISA");
+    if (!env || !*env) return -1;
+    const Isa i = parse_isa(env);
+    check_supported("ATTEND_ISA", i);
+    return static_cast<int>(i);
+  }();
+  return isa;
 }
 
 }  // namespace
@@ -61,18 +76,17 @@ Isa detected_isa() {
 }
 
 Isa active_isa() {
-  apply_env_once();
-  const int o = g_override.load();
+  int o = g_override.load(std::memory_order_relaxed);
+  if (o == kStartup) o = env_isa();
   return o < 0 ? detected_isa() : static_cast<Isa>(o);
 }
 
 void set_isa_override(Isa isa) {
-  if (static_cast<int>(isa) > static_cast<int>(detected_isa()))
-    detail::fail("set_isa_override", "this CPU does not support ", isa_name(isa), " (best: ",
-                 isa_name(detected_isa()), ")");
-  g_env_read.store(true);
-  g_override.store(static_cast<int>(isa));
+  check_supported("set_isa_override", isa);
+  g_override.store(static_cast<int>(isa), std::memory_order_relaxed);
 }
+
+void clear_isa_override() { g_override.store(kStartup, std::memory_order_relaxed); }
 
 CacheSizes cache_sizes() {
   static const CacheSizes sizes = [] {
@@ -85,10 +99,6 @@ CacheSizes cache_sizes() {
   return sizes;
 }
 
-void clear_isa_override() {
-  g_env_read.store(true);
-  g_override.store(-1);
-}
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {

@@ -1,4 +1,6 @@
-// Self-attention dynamics of token particles on the unit sphere (seed 003; Geshkovski et al.).
+// Self-attention dynamics of token particles on the unit sphere: tokens move as a coupled flow and
+// cluster (Geshkovski et al., "A mathematical perspective on Transformers", 2023; attention as a
+// transport flow of token embeddings, "The Flow of Attention", Towards AI).
 #include <algorithm>
 #include <cmath>
 #include <random>

@@ -18,6 +18,10 @@ using detail::fail;
 void write_file_atomically(const std::string& path, std::string_view bytes) { write_file_atomically(path, {bytes}); }
 
 void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces) {
+  write_file_atomically(path, std::span<const std::string_view>(pieces.begin(), pieces.size()));
+}
+
+void write_file_atomically(const std::string& path, Span<const std::string_view> pieces) {
   const std::size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string tmp = path + ".tmp.XXXXXX";

@@ -18,7 +18,6 @@ constexpr const char* kWhere = "read_safetensors";
 
 struct Entry {
   std::string name;
-  DType dtype;
   std::uint64_t begin, end;
 };
 
@@ -28,16 +27,26 @@ std::uint64_t read_u64_le(const char* p) {
   return v;
 }
 
+// Bytes per element of every safetensors dtype (0: not a safetensors dtype).
+std::uint64_t element_bytes(const std::string& dt) {
+  static const std::pair<const char*, std::uint64_t> kSizes[] = {
+      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1},
+      {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1}, {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+  for (const auto& [n, b] : kSizes)
+    if (dt == n) return b;
+  return 0;
+}
+
 }  // namespace
 
 // bytes: [8 | header | data]
-SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name) {
+SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::string& name) {
   if (bytes.size() < 8) detail::fail(kWhere, name, ": ", bytes.size(), " bytes is too short for a header length");
   const std::uint64_t hlen = read_u64_le(bytes.data());
   if (hlen < 2 || hlen > kMaxHeader || hlen > bytes.size() - 8)
     detail::fail(kWhere, name, ": header length ", hlen, " does not fit the file of ", bytes.size(), " bytes");
   const std::string_view header = bytes.substr(8, hlen);
-  const std::string_view data = bytes.substr(8 + hlen);
+  const std::uint64_t data_size = bytes.size() - 8 - hlen;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(header);
@@ -45,7 +54,8 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
     detail::fail(kWhere, name, ": header is not valid JSON (", e.what(), ")");
   }
   if (!j.is_object()) detail::fail(kWhere, name, ": header is not a JSON object");
-  SafetensorsFile out;
+  SafetensorsHeader out;
+  out.data_offset = 8 + hlen;
   std::vector<Entry> entries;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
@@ -64,16 +74,12 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
       if (f.key() != "dtype" && f.key() != "shape" && f.key() != "data_offsets")
         detail::fail(kWhere, name, ": tensor '", key, "' has unknown field '", f.key(), "'");
     if (!v.contains("dtype") || !v["dtype"].is_string()) detail::fail(kWhere, name, ": tensor '", key, "' has no dtype string");
-    const std::string dt = v["dtype"].get<std::string>();
-    DType dtype;
-    if (dt == "F32") dtype = DType::f32;
-    else if (dt == "F16") dtype = DType::f16;
-    else if (dt == "BF16") dtype = DType::bf16;
-    else detail::fail(kWhere, name, ": tensor '", key, "' has unsupported dtype '", dt, "' (F32, F16, BF16)");
+    SafeTensorEntry t;
+    t.dtype = v["dtype"].get<std::string>();
+    const std::uint64_t esize = element_bytes(t.dtype);
+    if (esize == 0) detail::fail(kWhere, name, ": tensor '", key, "' has unknown dtype '", t.dtype, "'");
     if (!v.contains("shape") || !v["shape"].is_array() || v["shape"].size() > 8)
       detail::fail(kWhere, name, ": tensor '", key, "' has no shape array of rank <= 8");
-    SafeTensor t;
-    t.dtype = dt;
     std::uint64_t numel = 1;
     for (const auto& s : v["shape"]) {
       if (!s.is_number_unsigned()) detail::fail(kWhere, name, ": tensor '", key, "' has a shape entry that is not a non-negative integer");
@@ -86,11 +92,13 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       detail::fail(kWhere, name, ": tensor '", key, "' needs data_offsets [begin, end] of non-negative integers");
     const std::uint64_t b = off[0].get<std::uint64_t>(), e = off[1].get<std::uint64_t>();
-    if (b > e || e > data.size())
-      detail::fail(kWhere, name, ": tensor '", key, "' offsets [", b, ", ", e, "] fall outside the data section of ", data.size(), " bytes");
-    if (e - b != numel * dtype_size(dtype))
-      detail::fail(kWhere, name, ": tensor '", key, "' has ", e - b, " bytes but shape and dtype need ", numel * dtype_size(dtype));
-    entries.push_back({key, dtype, b, e});
+    if (b > e || e > data_size)
+      detail::fail(kWhere, name, ": tensor '", key, "' offsets [", b, ", ", e, "] fall outside the data section of ", data_size, " bytes");
+    if (e - b != numel * esize)
+      detail::fail(kWhere, name, ": tensor '", key, "' has ", e - b, " bytes but shape and dtype need ", numel * esize);
+    t.begin = b;
+    t.end = e;
+    entries.push_back({key, b, e});
     out.tensors[key] = std::move(t);
   }
   // The tensors must tile the data section exactly: no overlaps, no holes.
@@ -100,17 +108,32 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
     if (en.begin != pos) detail::fail(kWhere, name, ": tensor '", en.name, "' starts at ", en.begin, ", expected ", pos, " (overlap or hole)");
     pos = en.end;
   }
-  if (pos != data.size()) detail::fail(kWhere, name, ": data section has ", data.size() - pos, " trailing bytes");
-  for (const Entry& en : entries) {
-    SafeTensor& t = out.tensors[en.name];
-    const std::size_t n = static_cast<std::size_t>((en.end - en.begin) / dtype_size(en.dtype));
+  if (pos != data_size) detail::fail(kWhere, name, ": data section has ", data_size - pos, " trailing bytes");
+  return out;
+}
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name) {
+  SafetensorsHeader h = parse_safetensors_header(bytes, name);
+  const std::string_view data = bytes.substr(h.data_offset);
+  SafetensorsFile out;
+  out.metadata = std::move(h.metadata);
+  for (auto& [key, en] : h.tensors) {
+    DType dtype;
+    if (en.dtype == "F32") dtype = DType::f32;
+    else if (en.dtype == "F16") dtype = DType::f16;
+    else if (en.dtype == "BF16") dtype = DType::bf16;
+    else detail::fail(kWhere, name, ": tensor '", key, "' has unsupported dtype '", en.dtype, "' (F32, F16, BF16)");
+    SafeTensor& t = out.tensors[key];
+    t.dtype = en.dtype;
+    t.shape = en.shape;
+    const std::size_t n = static_cast<std::size_t>((en.end - en.begin) / dtype_size(dtype));
     t.values.resize(n);
     if (n == 0) continue;  // empty tensor: memcpy with a null pointer is undefined behaviour (UBSan)
-    if (en.dtype == DType::f32) std::memcpy(t.values.data(), data.data() + en.begin, n * sizeof(float));
+    if (dtype == DType::f32) std::memcpy(t.values.data(), data.data() + en.begin, n * sizeof(float));
     else {
       std::vector<std::uint16_t> tmp(n);
       std::memcpy(tmp.data(), data.data() + en.begin, n * 2);
-      convert_to_f32(tmp.data(), en.dtype, t.values.data(), n);
+      convert_to_f32(tmp.data(), dtype, t.values.data(), n);
     }
   }
   return out;

@@ -1,33 +1,26 @@
-// attend::attention_backward: validation, planning and dispatch of the fast backward kernel.
+// attend::attention_backward: the fast backward in named steps.
+//   plan_backward        the strategy (kv_block_split_pays: the rule and its measurements) and the tasks
+//   row_terms            D_i = dO_i · O_i for every row, once
+//   run_per_head         one task per (sequence, KV head); or
+//   run_kv_block_split   KV-block ranges whose dQ shares go to per-slot partials, then reduce_dq
+//   zero_padding_keys, reduce_dbias
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <vector>
 
 #include "attend/backward.h"
-#include "attend/runtime.h"
 #include "core/check.h"
 #include "core/element.h"
 #include "core/memory.h"
 #include "core/scratch_cache.h"
 #include "core/thread_pool.h"
 #include "kernels/backward_plan.h"
+#include "kernels/dispatch.h"
 
 namespace attend {
 namespace kernels {
 namespace {
-
-BackwardTaskFn pick_backward(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return backward_task_avx512;
-    case Isa::avx2: return backward_task_avx2;
-    case Isa::scalar: return backward_task_scalar;
-  }
-  return backward_task_scalar;
-}
-
-// Scratch from the calling thread's cache (core/scratch_cache.h): repeated calls reuse mapped pages.
-using Scratch = core::ScratchFloats;
 
 // Bytes the kv_blocks split may spend on dQ partial buffers beyond dq itself.
 constexpr std::uint64_t kPartialBudget = 64ull << 20;
@@ -113,141 +106,211 @@ void reduce_dbias(const BackwardProblem& b, const std::vector<BackwardTask>& tas
   }
 }
 
-}  // namespace
+// ---- plan: the strategy and the tasks -----------------------------------------------------------
 
-void backward(const BackwardProblem& b, BackwardSplit split) {
+// The work split of one call (the two strategies are described in backward_plan.h).
+struct BackwardPlan {
+  bool kv_blocks = false;
+  std::vector<BackwardTask> units;  // one per (sequence, KV head) with all its keys; index seq·Hkv + kv head
+  std::vector<BackwardTask> tasks;  // what the workers run: the units, or ranges of their KV blocks
+  int slots = 1;                    // kv_blocks: dQ accumulators (dq itself when f32, then partial buffers)
+  int workers = 1;                  // workers of the task loop (kv_blocks: one per slot)
+  BackwardScratch layout;
+};
+
+// The strategy rule. per_head when the caller asks for determinism, when fewer than two dQ slots
+// fit kPartialBudget, or when one task per (sequence, KV head) keeps every worker busy: then it is
+// as fast as the split and its results do not depend on the thread count (measured D = 128,
+// N = 4096, H = 8, 2 threads: 336.8 GFLOP/s automatic, 344.1 deterministic). kv_blocks otherwise:
+// with H = 1 on 2 threads one task per head runs on one thread and the split is 1.6–1.8x faster
+// (bench/RESULTS.md, "Backward"). "Busy" allows 10 % of imbalance (a judgement, not measured).
+bool kv_block_split_pays(const BackwardProblem& b, const std::vector<BackwardTask>& units, int threads, int slots) {
+  return !b.deterministic && slots >= 2 && per_head_imbalanced(b.fwd, units, threads);
+}
+
+std::uint64_t dq_floats(const BackwardProblem& b) {  // a dense f32 [B, rows, Hq, D] dQ buffer
   const Problem& p = b.fwd;
-  if (p.d > 1024 || p.dv > 1024)
-    detail::fail("attention_backward", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum 1024");
+  return static_cast<std::uint64_t>(p.q.dim(0) * p.q.dim(1) * p.q.dim(2) * p.d);
+}
+
+BackwardPlan plan_backward(const BackwardProblem& b, BackwardSplit split, const core::ThreadPool& pool) {
+  const Problem& p = b.fwd;
   const std::int64_t T = BackwardScratch::kTile;
-  std::vector<BackwardTask> units;  // one per (sequence, KV head), all keys
+  BackwardPlan plan;
   std::int64_t max_nq = 0;
   for (std::size_t s = 0; s < p.seqs.size(); ++s) {
     max_nq = std::max(max_nq, p.seqs[s].nq);
-    for (std::int64_t g = 0; g < p.hkv; ++g) units.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(g), 0, p.seqs[s].nk});
+    for (std::int64_t g = 0; g < p.hkv; ++g)
+      plan.units.push_back({static_cast<std::int32_t>(s), static_cast<std::int32_t>(g), 0, p.seqs[s].nk});
   }
-  core::ThreadPool& pool = core::global_pool();
+  // kv_blocks needs one f32 dQ slot per worker: dq itself (when f32) plus buffers within kPartialBudget.
   const bool dq_f32 = b.dq.dtype == DType::f32;
-  const std::int64_t qb = p.q.dim(0), qrows = p.q.dim(1), hq = p.q.dim(2);
-  const auto dq_floats = static_cast<std::uint64_t>(qb * qrows * hq * p.d);
-
-  // Pick the split. kv_blocks needs one f32 dQ slot per worker: dq itself (f32) plus buffers
-  // within kPartialBudget.
   const int threads = pool.workers_for(std::int64_t{1} << 30, p.threads);
-  const std::uint64_t buffers_fit = dq_floats == 0 ? 1024 : kPartialBudget / (dq_floats * 4);
-  const int slots = static_cast<int>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, (dq_f32 ? 1 : 0) + buffers_fit)));
-  bool kv = split == BackwardSplit::kv_blocks;
-  if (split == BackwardSplit::automatic)
-    kv = !b.deterministic && slots >= 2 && per_head_imbalanced(p, units, threads);
+  const std::uint64_t dqn = dq_floats(b);
+  const std::uint64_t buffers_fit = dqn == 0 ? 1024 : kPartialBudget / (dqn * 4);
+  plan.slots = static_cast<int>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, (dq_f32 ? 1 : 0) + buffers_fit)));
+  plan.kv_blocks = split == BackwardSplit::kv_blocks ||
+                   (split == BackwardSplit::automatic && kv_block_split_pays(b, plan.units, threads, plan.slots));
 
-  std::vector<BackwardTask> tasks;
-  if (!kv) {
-    tasks = units;
+  if (!plan.kv_blocks) {
+    plan.tasks = plan.units;
   } else {  // cut each (sequence, KV head) into ranges of whole KV blocks, ~8 tasks per slot
-    const std::int64_t want = std::max<std::int64_t>(1, (8 * slots + static_cast<std::int64_t>(units.size()) - 1) /
-                                                            std::max<std::int64_t>(1, static_cast<std::int64_t>(units.size())));
-    for (const BackwardTask& u : units) {
+    const auto nunits = static_cast<std::int64_t>(plan.units.size());
+    const std::int64_t want = std::max<std::int64_t>(1, (8 * plan.slots + nunits - 1) / std::max<std::int64_t>(1, nunits));
+    for (const BackwardTask& u : plan.units) {
       const std::int64_t blocks = (u.j_end + T - 1) / T, chunks = std::min(want, blocks);
       for (std::int64_t c = 0; c < chunks; ++c)
-        tasks.push_back({u.seq, u.kv_head, blocks * c / chunks * T, std::min(u.j_end, blocks * (c + 1) / chunks * T)});
+        plan.tasks.push_back({u.seq, u.kv_head, blocks * c / chunks * T, std::min(u.j_end, blocks * (c + 1) / chunks * T)});
     }
   }
+  plan.layout.dp = (p.d + 15) / 16 * 16;
+  plan.layout.dvp = (p.dv + 15) / 16 * 16;
+  plan.layout.dq_rows = plan.kv_blocks || dq_f32 ? 0 : max_nq;  // per_head with f32 dq accumulates in place
+  plan.layout.layout(p.group);
+  plan.workers = pool.workers_for(static_cast<std::int64_t>(plan.tasks.size()), plan.kv_blocks ? plan.slots : p.threads);
+  return plan;
+}
 
-  BackwardScratch layout;
-  layout.dp = (p.d + 15) / 16 * 16;
-  layout.dvp = (p.dv + 15) / 16 * 16;
-  layout.dq_rows = kv || dq_f32 ? 0 : max_nq;  // per_head with f32 dq accumulates in place
-  layout.layout(p.group);
-  const int workers = pool.workers_for(static_cast<std::int64_t>(tasks.size()), kv ? slots : p.threads);
-  Scratch scratch("attention_backward", "the worker scratch", static_cast<std::uint64_t>(layout.total * workers));
+// What every task of a call reads or adds into besides its own scratch.
+struct BackwardRun {
+  const BackwardProblem& b;
+  const BackwardPlan& plan;
+  BackwardRowTerms rt;                       // D_i per row
+  BackwardTaskFn task;                       // the path's kernel body
+  float* scratch;                            // plan.workers × plan.layout.total floats
+  std::vector<std::vector<float>>& dbias;    // empty, or one [group, nq, nk] per unit
 
-  std::vector<std::vector<float>> dbias_parts;  // one per (sequence, KV head)
-  if (!b.dbias.empty()) {
-    std::uint64_t total = 0;
-    for (const BackwardTask& u : units) {
-      const Sequence& s = p.seqs[static_cast<std::size_t>(u.seq)];
-      total += static_cast<std::uint64_t>(p.group * s.nq * s.nk) * 4;
-    }
-    core::check_allocation("attention_backward (dbias)", total);
-    for (const BackwardTask& u : units) {
-      const Sequence& s = p.seqs[static_cast<std::size_t>(u.seq)];
-      dbias_parts.emplace_back(static_cast<std::size_t>(p.group * s.nq * s.nk), 0.0f);
-    }
+  float* dbias_of(const BackwardTask& t) const {
+    return dbias.empty() ? nullptr : dbias[static_cast<std::size_t>(t.seq * b.fwd.hkv + t.kv_head)].data();
   }
-  const std::vector<float> dvec = row_terms(b, pool);
-  const BackwardRowTerms rt{dvec.data(), hq, qrows};
-  const BackwardTaskFn run = pick_backward(active_isa());
-  auto unit_of = [&](const BackwardTask& t) {  // index of the task's (sequence, KV head) in units
-    return static_cast<std::size_t>(t.seq * p.hkv + t.kv_head);
-  };
-  auto dq_at = [&](const Sequence& s, std::int64_t g) {  // dq in place: row q0, head g·group
-    return static_cast<float*>(b.dq.data) + s.batch * b.dq.step(0) + s.q0 * b.dq.step(1) + g * p.group * b.dq.step(2);
-  };
+  // The task's dQ rows in dq itself (f32): row q0 of its sequence, head kv_head · group.
+  DqTarget dq_in_place(const BackwardTask& t) const {
+    const Sequence& s = b.fwd.seqs[static_cast<std::size_t>(t.seq)];
+    float* base = static_cast<float*>(b.dq.data) + s.batch * b.dq.step(0) + s.q0 * b.dq.step(1) + t.kv_head * b.fwd.group * b.dq.step(2);
+    return {base, b.dq.step(1), b.dq.step(2), b.dq.step(3)};
+  }
+};
 
-  if (!kv) {
-    pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int worker) {
-      const BackwardTask& t = tasks[static_cast<std::size_t>(ti)];
-      const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
-      float* ws = scratch.get() + layout.total * worker;
-      DqTarget dq;
-      if (dq_f32) dq = {dq_at(s, t.kv_head), b.dq.step(1), b.dq.step(2), b.dq.step(3)};
-      else dq = {ws + layout.dq_acc, p.group * layout.dp, layout.dp, 1};
+// fn(dq offset, offset in a dense [B, rows, Hq, D] buffer) for every (b, i, h), parallel over rows.
+template <class Fn>
+void for_each_dq_row(const BackwardProblem& b, core::ThreadPool& pool, Fn&& fn) {
+  const Problem& p = b.fwd;
+  const std::int64_t qb = p.q.dim(0), qrows = p.q.dim(1), hq = p.q.dim(2);
+  pool.parallel_for(qb * qrows, [&](std::int64_t row, int) {
+    const std::int64_t a = row / qrows, i = row % qrows;
+    for (std::int64_t h = 0; h < hq; ++h) fn(a * b.dq.step(0) + i * b.dq.step(1) + h * b.dq.step(2), (row * hq + h) * p.d);
+  }, p.threads);
+}
+
+// ---- per_head: one task per (sequence, KV head), nothing shared ---------------------------------
+
+void run_per_head(const BackwardRun& r, core::ThreadPool& pool) {
+  const BackwardProblem& b = r.b;
+  const Problem& p = b.fwd;
+  const BackwardScratch& layout = r.plan.layout;
+  const bool dq_f32 = b.dq.dtype == DType::f32;
+  pool.parallel_for(static_cast<std::int64_t>(r.plan.tasks.size()), [&](std::int64_t ti, int worker) {
+    const BackwardTask& t = r.plan.tasks[static_cast<std::size_t>(ti)];
+    const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
+    float* ws = r.scratch + layout.total * worker;
+    // dQ straight into dq when it is f32, else into the task's f32 rows, converted at the end.
+    const DqTarget dq = dq_f32 ? r.dq_in_place(t) : DqTarget{ws + layout.dq_acc, p.group * layout.dp, layout.dp, 1};
+    for (std::int64_t i = 0; i < s.nq; ++i)
+      for (std::int64_t hh = 0; hh < p.group; ++hh)
+        for (std::int64_t c = 0; c < p.d; ++c) dq.base[i * dq.si + hh * dq.sh + c * dq.sc] = 0;
+    r.task(b, layout, r.rt, t, dq, ws, r.dbias_of(t));
+    if (!dq_f32)
       for (std::int64_t i = 0; i < s.nq; ++i)
-        for (std::int64_t hh = 0; hh < p.group; ++hh)
-          for (std::int64_t c = 0; c < p.d; ++c) dq.base[i * dq.si + hh * dq.sh + c * dq.sc] = 0;
-      float* part = dbias_parts.empty() ? nullptr : dbias_parts[unit_of(t)].data();
-      run(b, layout, rt, t, dq, ws, part);
-      if (!dq_f32)
-        for (std::int64_t i = 0; i < s.nq; ++i)
-          for (std::int64_t hh = 0; hh < p.group; ++hh) {
-            const std::int64_t o = s.batch * b.dq.step(0) + (s.q0 + i) * b.dq.step(1) + (t.kv_head * p.group + hh) * b.dq.step(2);
-            for (std::int64_t c = 0; c < p.d; ++c) core::store_f32(b.dq.data, b.dq.dtype, o + c * b.dq.step(3), dq.base[i * dq.si + hh * dq.sh + c]);
-          }
-    }, p.threads);
-  } else {
-    // Slot w: dq itself for w = 0 when dq is f32, else a dense f32 [B, rows, Hq, D] buffer.
-    const int buffers = workers - (dq_f32 ? 1 : 0);
-    Scratch partial("attention_backward", "the dQ partial sums", dq_floats * static_cast<std::uint64_t>(buffers));
-    std::fill(partial.get(), partial.get() + dq_floats * static_cast<std::uint64_t>(buffers), 0.0f);
-    auto for_each_dq_row = [&](auto&& fn) {  // fn(dq offset, dense [B, rows, Hq, D] offset) per (b, i, h), parallel over rows
-      pool.parallel_for(qb * qrows, [&](std::int64_t row, int) {
-        const std::int64_t a = row / qrows, i = row % qrows;
-        for (std::int64_t h = 0; h < hq; ++h)
-          fn(a * b.dq.step(0) + i * b.dq.step(1) + h * b.dq.step(2), (row * hq + h) * p.d);
-      }, p.threads);
-    };
-    if (dq_f32)
-      for_each_dq_row([&](std::int64_t o, std::int64_t) {
-        for (std::int64_t c = 0; c < p.d; ++c) static_cast<float*>(b.dq.data)[o + c * b.dq.step(3)] = 0;
-      });
-    // Tasks go to slots statically (task ti → slot ti mod workers, in task order), so each slot's dQ
-    // sums in a fixed order: bitwise repeatable run to run for a given thread count.
-    pool.parallel_for(workers, [&](std::int64_t slot, int) {
-      for (std::size_t ti = static_cast<std::size_t>(slot); ti < tasks.size(); ti += static_cast<std::size_t>(workers)) {
-        const BackwardTask& t = tasks[ti];
-        const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
-        DqTarget dq;
-        if (dq_f32 && slot == 0) {
-          dq = {dq_at(s, t.kv_head), b.dq.step(1), b.dq.step(2), b.dq.step(3)};
-        } else {
-          float* buf = partial.get() + dq_floats * static_cast<std::uint64_t>(slot - (dq_f32 ? 1 : 0));
-          dq = {buf + ((s.batch * qrows + s.q0) * hq + t.kv_head * p.group) * p.d, hq * p.d, p.d, 1};
+        for (std::int64_t hh = 0; hh < p.group; ++hh) {
+          const std::int64_t o = s.batch * b.dq.step(0) + (s.q0 + i) * b.dq.step(1) + (t.kv_head * p.group + hh) * b.dq.step(2);
+          for (std::int64_t c = 0; c < p.d; ++c) core::store_f32(b.dq.data, b.dq.dtype, o + c * b.dq.step(3), dq.base[i * dq.si + hh * dq.sh + c]);
         }
-        float* part = dbias_parts.empty() ? nullptr : dbias_parts[unit_of(t)].data();
-        run(b, layout, rt, t, dq, scratch.get() + layout.total * slot, part);
-      }
-    }, workers);
-    // dq = slot 0 + slot 1 + … in slot order.
-    for_each_dq_row([&](std::int64_t o, std::int64_t e) {
-      for (std::int64_t c = 0; c < p.d; ++c) {
-        float sum = dq_f32 ? static_cast<float*>(b.dq.data)[o + c * b.dq.step(3)] : 0.0f;
-        for (int w = 0; w < buffers; ++w) sum += partial.get()[dq_floats * static_cast<std::uint64_t>(w) + static_cast<std::uint64_t>(e + c)];
-        core::store_f32(b.dq.data, b.dq.dtype, o + c * b.dq.step(3), sum);
-      }
+  }, p.threads);
+}
+
+// ---- kv_blocks: KV-block ranges, dQ shares summed through per-slot partials ---------------------
+
+// dq = slot 0 + slot 1 + … in slot order (slot 0 is dq itself when f32): a fixed order, so the
+// result depends only on which tasks each slot ran, never on timing.
+void reduce_dq(const BackwardProblem& b, const float* partial, int buffers, core::ThreadPool& pool) {
+  const bool dq_f32 = b.dq.dtype == DType::f32;
+  const std::uint64_t dqn = dq_floats(b);
+  const std::int64_t d = b.fwd.d;
+  for_each_dq_row(b, pool, [&](std::int64_t o, std::int64_t e) {
+    for (std::int64_t c = 0; c < d; ++c) {
+      float sum = dq_f32 ? static_cast<float*>(b.dq.data)[o + c * b.dq.step(3)] : 0.0f;
+      for (int w = 0; w < buffers; ++w) sum += partial[dqn * static_cast<std::uint64_t>(w) + static_cast<std::uint64_t>(e + c)];
+      core::store_f32(b.dq.data, b.dq.dtype, o + c * b.dq.step(3), sum);
+    }
+  });
+}
+
+void run_kv_block_split(const BackwardRun& r, core::ThreadPool& pool) {
+  const BackwardProblem& b = r.b;
+  const Problem& p = b.fwd;
+  const bool dq_f32 = b.dq.dtype == DType::f32;
+  const std::int64_t qrows = p.q.dim(1), hq = p.q.dim(2);
+  const std::uint64_t dqn = dq_floats(b);
+  const int workers = r.plan.workers;
+  // Slot w: dq itself for w = 0 when dq is f32, else a dense f32 [B, rows, Hq, D] buffer.
+  const int buffers = workers - (dq_f32 ? 1 : 0);
+  core::ScratchFloats partial("attention_backward", "the dQ partial sums", dqn * static_cast<std::uint64_t>(buffers));
+  std::fill(partial.get(), partial.get() + dqn * static_cast<std::uint64_t>(buffers), 0.0f);
+  if (dq_f32)
+    for_each_dq_row(b, pool, [&](std::int64_t o, std::int64_t) {
+      for (std::int64_t c = 0; c < p.d; ++c) static_cast<float*>(b.dq.data)[o + c * b.dq.step(3)] = 0;
     });
+  // Tasks go to slots statically (task ti → slot ti mod workers, in task order), so each slot's dQ
+  // sums in a fixed order: bitwise repeatable run to run for a given thread count.
+  pool.parallel_for(workers, [&](std::int64_t slot, int) {
+    for (std::size_t ti = static_cast<std::size_t>(slot); ti < r.plan.tasks.size(); ti += static_cast<std::size_t>(workers)) {
+      const BackwardTask& t = r.plan.tasks[ti];
+      const Sequence& s = p.seqs[static_cast<std::size_t>(t.seq)];
+      DqTarget dq;
+      if (dq_f32 && slot == 0) {
+        dq = r.dq_in_place(t);
+      } else {
+        float* buf = partial.get() + dqn * static_cast<std::uint64_t>(slot - (dq_f32 ? 1 : 0));
+        dq = {buf + ((s.batch * qrows + s.q0) * hq + t.kv_head * p.group) * p.d, hq * p.d, p.d, 1};
+      }
+      r.task(b, r.plan.layout, r.rt, t, dq, r.scratch + r.plan.layout.total * slot, r.dbias_of(t));
+    }
+  }, workers);
+  reduce_dq(b, partial.get(), buffers, pool);
+}
+
+// One f32 [group, nq, nk] dS buffer per (sequence, KV head) when the caller asked for dbias.
+std::vector<std::vector<float>> dbias_buffers(const BackwardProblem& b, const std::vector<BackwardTask>& units) {
+  std::vector<std::vector<float>> parts;
+  if (b.dbias.empty()) return parts;
+  const Problem& p = b.fwd;
+  std::uint64_t total = 0;
+  for (const BackwardTask& u : units) {
+    const Sequence& s = p.seqs[static_cast<std::size_t>(u.seq)];
+    total += static_cast<std::uint64_t>(p.group * s.nq * s.nk) * 4;
   }
+  core::check_allocation("attention_backward (dbias)", total);
+  for (const BackwardTask& u : units) {
+    const Sequence& s = p.seqs[static_cast<std::size_t>(u.seq)];
+    parts.emplace_back(static_cast<std::size_t>(p.group * s.nq * s.nk), 0.0f);
+  }
+  return parts;
+}
+
+}  // namespace
+
+void backward(const BackwardProblem& b, BackwardSplit split) {
+  const BackwardTaskFn task = active_kernels().backward_task;  // the path, chosen once for the whole call
+  core::ThreadPool& pool = core::global_pool();
+  const BackwardPlan plan = plan_backward(b, split, pool);
+  core::ScratchFloats scratch("attention_backward", "the worker scratch", static_cast<std::uint64_t>(plan.layout.total * plan.workers));
+  std::vector<std::vector<float>> dbias = dbias_buffers(b, plan.units);
+  const std::vector<float> dvec = row_terms(b, pool);
+  const BackwardRun run{b, plan, {dvec.data(), b.fwd.q.dim(2), b.fwd.q.dim(1)}, task, scratch.get(), dbias};
+  if (plan.kv_blocks) run_kv_block_split(run, pool);
+  else run_per_head(run, pool);
   zero_padding_keys(b);
-  if (!b.dbias.empty()) reduce_dbias(b, units, dbias_parts);
+  if (!b.dbias.empty()) reduce_dbias(b, plan.units, dbias);
 }
 
 }  // namespace kernels

@@ -1,5 +1,5 @@
 #pragma once
-// The fast backward kernel body (FlashAttention-2), written once over SIMD traits S and compiled
+// The fast backward kernel body (FlashAttention-2), written once over SIMD traits `Simd` and compiled
 // per ISA (backward_{scalar,avx2,avx512}.cpp). Internal linkage.
 //
 // Per task (sequence, KV head g, keys [j_begin, j_end)), for each KV block [j0, j0+T) and each
@@ -25,18 +25,18 @@ constexpr float kBwdLog2e = 1.4426950408889634f;
 // One task: sequence t.seq, KV head g = t.kv_head, keys [j_begin, j_end).
 //   q: [B, Nq, Hq, D], k: [B, Nk, Hkv, D], v: [B, Nk, Hkv, Dv], dout: [B, Nq, Hq, Dv]
 //   dk, dv: the task's keys of head g written; dq: added into dqt (zeroed by the caller)
-template <class S>
-void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, const BackwardRowTerms& rt,
+template <class Simd>
+void backward_task_impl(const BackwardProblem& b, const BackwardScratch& layout, const BackwardRowTerms& rt,
                         const BackwardTask& t, const DqTarget& dqt, float* scratch, float* dbias_task) {
-  using V = typename S::V;
+  using V = typename Simd::V;
   const Problem& p = b.fwd;
   const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
   const std::int64_t g = t.kv_head, group = p.group, T = BackwardScratch::kTile;
-  const std::int64_t d = p.d, dv = p.dv, dp = L.dp, dvp = L.dvp, nq = sq.nq, nk = sq.nk;
-  float *Qs = scratch + L.qs, *dO = scratch + L.dout, *Kt = scratch + L.kt, *Kr = scratch + L.kr, *Vt = scratch + L.vt,
-        *Sx = scratch + L.s, *dSx = scratch + L.ds, *Raw = scratch + L.raw, *dKa = scratch + L.dk, *dVa = scratch + L.dv,
-        *Lse2 = scratch + L.lse2, *dQt = scratch + L.dqt;
-  float tmp[1024];
+  const std::int64_t d = p.d, dv = p.dv, dp = layout.dp, dvp = layout.dvp, nq = sq.nq, nk = sq.nk;
+  float *Qs = scratch + layout.qs, *dO = scratch + layout.dout, *Kt = scratch + layout.kt, *Kr = scratch + layout.kr, *Vt = scratch + layout.vt,
+        *Sx = scratch + layout.s, *dSx = scratch + layout.ds, *Raw = scratch + layout.raw, *dKa = scratch + layout.dk, *dVa = scratch + layout.dv,
+        *Lse2 = scratch + layout.lse2, *dQt = scratch + layout.dqt;
+  float tmp[kMaxHeadSize];  // one V row (Dv <= kMaxHeadSize, checked by make_logit_spec)
   auto at = [](const TensorView& v, std::int64_t a, std::int64_t n, std::int64_t h) {
     return a * v.step(0) + n * v.step(1) + h * v.step(2);
   };
@@ -44,9 +44,9 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
   const bool modifiers = p.has_modifiers();
   const bool plain_ds = p.dropout_p == 0 && p.softcap <= 0 && !dbias_task;  // dS = P∘(dP − D), vectorised
   // dQ straight into the target by the micro-kernel: contiguous columns, whole vectors.
-  const bool dq_direct = dqt.sc == 1 && d % S::W == 0;
+  const bool dq_direct = dqt.sc == 1 && d % Simd::W == 0;
   const float keep_scale = p.dropout_p > 0 ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
-  const V vscale = S::set1(p.scale);
+  const V vscale = Simd::set1(p.scale);
   const bool pad_cols = dp != d || dvp != dv;
 
   for (std::int64_t j0 = t.j_begin; j0 < imin(t.j_end, nk); j0 += T) {
@@ -59,11 +59,11 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
     }
     for (std::int64_t j = 0; j < kn; ++j) {
       float* kr = Kr + j * dp;
-      load_row<S>(p.k.data, p.k.dtype, at(p.k, sq.batch, sq.k0 + j0 + j, g), p.k.step(3), d, kr);
-      for (std::int64_t c = 0; c + S::W <= d; c += S::W) S::store(kr + c, S::mul(S::load(kr + c), vscale));
-      for (std::int64_t c = d / S::W * S::W; c < d; ++c) kr[c] *= p.scale;
+      load_row<Simd>(p.k.data, p.k.dtype, at(p.k, sq.batch, sq.k0 + j0 + j, g), p.k.step(3), d, kr);
+      for (std::int64_t c = 0; c + Simd::W <= d; c += Simd::W) Simd::store(kr + c, Simd::mul(Simd::load(kr + c), vscale));
+      for (std::int64_t c = d / Simd::W * Simd::W; c < d; ++c) kr[c] *= p.scale;
       for (std::int64_t c = 0; c < d; ++c) Kt[c * T + j] = kr[c];
-      load_row<S>(p.v.data, p.v.dtype, at(p.v, sq.batch, sq.k0 + j0 + j, g), p.v.step(3), dv, tmp);
+      load_row<Simd>(p.v.data, p.v.dtype, at(p.v, sq.batch, sq.k0 + j0 + j, g), p.v.step(3), dv, tmp);
       for (std::int64_t c = 0; c < dv; ++c) Vt[c * T + j] = tmp[c];
     }
     std::memset(dKa, 0, static_cast<std::size_t>(T * dp) * 4);
@@ -83,21 +83,21 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
         }
         for (std::int64_t r = 0; r < rows; ++r) {
           const std::int64_t i = i0 + r;
-          load_row<S>(p.q.data, p.q.dtype, at(p.q, sq.batch, sq.q0 + i, h), p.q.step(3), d, Qs + r * dp);
-          load_row<S>(b.dout.data, b.dout.dtype, at(b.dout, sq.batch, sq.q0 + i, h), b.dout.step(3), dv, dO + r * dvp);
+          load_row<Simd>(p.q.data, p.q.dtype, at(p.q, sq.batch, sq.q0 + i, h), p.q.step(3), d, Qs + r * dp);
+          load_row<Simd>(b.dout.data, b.dout.dtype, at(b.dout, sq.batch, sq.q0 + i, h), b.dout.step(3), dv, dO + r * dvp);
           const float lse = static_cast<const float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)];
           // Empty rows (lse = -inf) get +inf so that P = exp2(x − inf) = 0 everywhere.
           Lse2[r] = lse == kNegInf ? INFINITY : lse * kBwdLog2e;
         }
         // S = Q · (scale·K)ᵀ ; dP = dO · Vᵀ
-        bwd_gemm<S, false>(Qs, dp, T, d, Kt, T, T, Sx, T);
-        bwd_gemm<S, false>(dO, dvp, T, dv, Vt, T, T, dSx, T);
+        bwd_gemm<Simd, false>(Qs, dp, T, d, Kt, T, T, Sx, T);
+        bwd_gemm<Simd, false>(dO, dvp, T, dv, Vt, T, T, dSx, T);
         const bool full = kn == T && p.tile_fully_visible(i0, i0 + rows, j0, j0 + kn, sq);
         for (std::int64_t r = 0; r < T; ++r) {
           float* srow = Sx + r * T;
           float* dsrow = dSx + r * T;
           if (r >= rows) {  // padding rows contribute nothing
-            for (std::int64_t j = 0; j < T; j += S::W) { S::store(srow + j, S::zero()); S::store(dsrow + j, S::zero()); }
+            for (std::int64_t j = 0; j < T; j += Simd::W) { Simd::store(srow + j, Simd::zero()); Simd::store(dsrow + j, Simd::zero()); }
             continue;
           }
           const std::int64_t i = i0 + r;
@@ -114,18 +114,18 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
             }
           }
           // P = exp2(x·log2e − lse·log2e)   (one FMA, then the vector exp2)
-          const V l2 = S::set1(kBwdLog2e), ml = S::set1(-Lse2[r]);
+          const V l2 = Simd::set1(kBwdLog2e), ml = Simd::set1(-Lse2[r]);
           const float Di = dvec[i];
           if (plain_ds) {  // dS = P ∘ (dP − D), P and dS in registers
-            const V vd = S::set1(Di);
-            for (std::int64_t j = 0; j < T; j += S::W) {
-              const V pv = S::exp2(S::fma(S::load(srow + j), l2, ml));
-              S::store(srow + j, pv);
-              S::store(dsrow + j, S::mul(pv, S::sub(S::load(dsrow + j), vd)));
+            const V vd = Simd::set1(Di);
+            for (std::int64_t j = 0; j < T; j += Simd::W) {
+              const V pv = Simd::exp2(Simd::fma(Simd::load(srow + j), l2, ml));
+              Simd::store(srow + j, pv);
+              Simd::store(dsrow + j, Simd::mul(pv, Simd::sub(Simd::load(dsrow + j), vd)));
             }
             continue;
           }
-          for (std::int64_t j = 0; j < T; j += S::W) S::store(srow + j, S::exp2(S::fma(S::load(srow + j), l2, ml)));
+          for (std::int64_t j = 0; j < T; j += Simd::W) Simd::store(srow + j, Simd::exp2(Simd::fma(Simd::load(srow + j), l2, ml)));
           // dS = P ∘ (Z∘dP − D); srow becomes P∘Z for dV.
           for (std::int64_t j = 0; j < T; ++j) {
             float pz = srow[j], z = 1.0f;
@@ -141,13 +141,13 @@ void backward_task_impl(const BackwardProblem& b, const BackwardScratch& L, cons
             srow[j] = pz * z;
           }
         }
-        bwd_gemm_at<S, true>(Sx, T, T, T, dO, dvp, dvp, dVa, dvp);   // dV += (P∘Z)ᵀ · dO
-        bwd_gemm_at<S, true>(dSx, T, T, T, Qs, dp, dp, dKa, dp);     // dK/scale += dRᵀ · Q
+        bwd_gemm_at<Simd, true>(Sx, T, T, T, dO, dvp, dvp, dVa, dvp);   // dV += (P∘Z)ᵀ · dO
+        bwd_gemm_at<Simd, true>(dSx, T, T, T, Qs, dp, dp, dKa, dp);     // dK/scale += dRᵀ · Q
         float* dq0 = dqt.base + i0 * dqt.si + hh * dqt.sh;
         if (dq_direct && rows == T) {
-          bwd_gemm<S, true>(dSx, T, T, kn, Kr, dp, d, dq0, dqt.si);  // dQ += dR · (scale·K)
+          bwd_gemm<Simd, true>(dSx, T, T, kn, Kr, dp, d, dq0, dqt.si);  // dQ += dR · (scale·K)
         } else {
-          bwd_gemm<S, false>(dSx, T, T, kn, Kr, dp, dp, dQt, dp);
+          bwd_gemm<Simd, false>(dSx, T, T, kn, Kr, dp, dp, dQt, dp);
           for (std::int64_t r = 0; r < rows; ++r)
             for (std::int64_t c = 0; c < d; ++c) dq0[r * dqt.si + c * dqt.sc] += dQt[r * dp + c];
         }

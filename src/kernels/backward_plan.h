@@ -5,7 +5,8 @@
 //              rows; nothing is shared, so results are bitwise identical for any thread count.
 //   kv_blocks: each (sequence, KV head) cut into KV block ranges; dQ shares go into one f32
 //              partial buffer per worker (slot), summed in slot order at the end. More parallelism
-//              (H = 1, causal, ragged), but the sum order depends on the scheduling.
+//              (H = 1, causal, ragged); tasks go to slots statically, so the result is bitwise
+//              repeatable for a given thread count but depends on that count.
 #include <cstdint>
 
 #include "kernels/backward_problem.h"

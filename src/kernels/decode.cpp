@@ -4,27 +4,18 @@
 #include <vector>
 
 #include "attend/decode.h"
-#include "attend/runtime.h"
 #include "core/check.h"
 #include "core/element.h"
 #include "core/thread_pool.h"
 #include "core/view_checks.h"
 #include "kernels/decode_plan.h"
+#include "kernels/dispatch.h"
 
 namespace attend {
 namespace kernels {
 namespace {
 
 using detail::fail;
-
-DecodeTaskFn pick_decode(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return decode_task_avx512;
-    case Isa::avx2: return decode_task_avx2;
-    case Isa::scalar: return decode_task_scalar;
-  }
-  return decode_task_scalar;
-}
 
 // Outputs must not overlap the cached keys/values they are computed from (an aliased out would
 // overwrite the cache while other tasks still read it).
@@ -47,7 +38,7 @@ void check_outside_cache(const char* fn, const TensorView& out, const TensorView
 
 template <class Cache>
 DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const TensorView& out, const DecodeOptions& opts,
-                                  const TensorView& lse, std::int64_t evict_window, std::int64_t sinks) {
+                                  const TensorView& lse, const EvictionPolicy& evict) {
   const char* fn = "decode";
   core::check_view(fn, "q", q, 4);
   core::check_view(fn, "out", out, 4);
@@ -60,7 +51,9 @@ DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const
   if (p.d != cache.head_dim()) fail(fn, "q has head size ", p.d, " but the cache holds keys of size ", cache.head_dim());
   if (p.hq <= 0 || p.hq % p.g != 0) fail(fn, "the cache has ", p.g, " heads, which does not divide q's ", p.hq, " heads");
   if (p.t <= 0) fail(fn, "q must hold at least one new token per sequence, got ", p.t);
-  if (p.d > 1024 || p.dv > 1024) fail(fn, "head sizes above 1024 are not supported (D = ", p.d, ", Dv = ", p.dv, ")");
+  // The forward's logit with causal on: query t sits at position len − T + t (bottom-right).
+  static_cast<LogitSpec&>(p) = make_logit_spec(
+      fn, {opts.scale, /*causal=*/true, opts.window_left, -1, 0, opts.softcap, opts.alibi_slopes}, p.d, p.dv, p.hq);
   p.group = p.hq / p.g;
   if (out.dim(0) != S || out.dim(1) != p.t || out.dim(2) != p.hq || out.dim(3) != p.dv)
     fail(fn, "out has shape ", out.shape_string(), ", expected [", S, ", ", p.t, ", ", p.hq, ", ", p.dv, "]");
@@ -75,19 +68,7 @@ DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const
   }
   if (!opts.sequences.empty() && static_cast<std::int64_t>(opts.sequences.size()) != S)
     fail(fn, "sequences has ", opts.sequences.size(), " entries but q has ", S, " sequences");
-  p.scale = opts.scale ? *opts.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d)));
-  if (!std::isfinite(p.scale)) fail(fn, "scale must be finite, got ", p.scale);
-  if (!(opts.softcap >= 0) || !std::isfinite(opts.softcap)) fail(fn, "softcap must be >= 0 and finite, got ", opts.softcap);
-  p.softcap = opts.softcap;
-  if (opts.window_left < -1) fail(fn, "window_left must be >= 0 or -1, got ", opts.window_left);
-  p.window_left = opts.window_left;
-  if (!opts.alibi_slopes.empty()) {
-    if (static_cast<std::int64_t>(opts.alibi_slopes.size()) != p.hq)
-      fail(fn, "alibi_slopes has ", opts.alibi_slopes.size(), " entries but q has ", p.hq, " heads");
-    p.alibi = opts.alibi_slopes.data();
-  }
-  p.evict_window = evict_window;
-  p.sink_tokens = sinks;
+  p.evict = evict;
   for (std::int64_t s = 0; s < S; ++s) {
     const std::int64_t id = opts.sequences.empty() ? s : opts.sequences[static_cast<std::size_t>(s)];
     DecodeSequence ds;
@@ -118,7 +99,7 @@ void run_decode(const DecodeProblem& p) {
   core::ThreadPool& pool = core::global_pool();
   const int workers = pool.workers_for(static_cast<std::int64_t>(tasks.size()), p.threads);
   std::vector<float> scratch(static_cast<std::size_t>(scratch_n * workers));
-  const DecodeTaskFn run = pick_decode(active_isa());
+  const DecodeTaskFn run = active_kernels().decode_task;  // the path, chosen once for the whole call
   pool.parallel_for(static_cast<std::int64_t>(tasks.size()), [&](std::int64_t ti, int w) {
     run(p, tasks[static_cast<std::size_t>(ti)], scratch.data() + scratch_n * w, partials.data() + part * ti);
   }, p.threads);
@@ -167,11 +148,11 @@ void run_decode(const DecodeProblem& p) {
 }  // namespace kernels
 
 void decode(const TensorView& q, const KVCache& cache, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
-  kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, cache.policy().window, cache.policy().sink_tokens));
+  kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, cache.policy()));
 }
 
 void decode(const TensorView& q, const PagedKVCache& cache, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
-  kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, -1, 0));
+  kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, EvictionPolicy{}));
 }
 
 }  // namespace attend

@@ -238,7 +238,7 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
   const std::int64_t M = p.rows(), G = p.g, d = p.d, dv = p.dv, dp = (d + 15) / 16 * 16, dvp = (dv + 15) / 16 * 16;
   const DecodeScratch scr = carve_decode_scratch(p, dp, dvp, scratch);  // K/V are read in place: scr.kb, scr.vb unused
   float *Q = scr.q, *O = scr.o, *Mx = scr.mx, *Ls = scr.ls, *Al = scr.al, *Sc = scr.sc;
-  const bool modifiers = p.softcap > 0 || p.alibi != nullptr;
+  const bool modifiers = p.has_modifiers();
   decode_init_rows<SimdAvx512>(p, sq, decode_qscale(p), dp, dvp, Q, O, Mx, Ls);
   const bool pairs = use_pairs<T>();
   if (pairs) reorder_pairs(Q, G * M, dp, d, true);
@@ -249,7 +249,7 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
     const std::int64_t lo = imax(task.c0, base), hi = imin(task.c1, base + seg.count);
     for (std::int64_t j0 = lo; j0 < hi; j0 += kDecodeBlock) {
       const std::int64_t n = imin(kDecodeBlock, hi - j0), pos_a = seg.pos0 + (j0 - base);
-      const bool all_visible = block_visible(p, sq.len, pos_a, pos_a + n - 1);
+      const bool all_visible = p.block_visible(sq.len, pos_a, pos_a + n - 1);
       const char* k0 = static_cast<const char*>(seg.k) + static_cast<std::size_t>((j0 - base) * seg.k_stride) * es;
       const char* v0 = static_cast<const char*>(seg.v) + static_cast<std::size_t>((j0 - base) * seg.v_stride) * es;
       // The next block's K and V bytes (contiguous [tokens, G, D] runs of this segment), prefetched

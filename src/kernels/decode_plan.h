@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "attend/decode.h"
+#include "kernels/logit.h"
 
 namespace attend::kernels {
 
@@ -18,25 +19,25 @@ struct DecodeSequence {
   std::int64_t qrow = 0;        // index into q's first dimension
 };
 
-struct DecodeProblem {
+// The logit (LogitSpec: causal, window_left, soft-cap, ALiBi; no bias) plus the cache's tensors.
+struct DecodeProblem : LogitSpec {
   TensorView q, out, lse;
   std::int64_t hq = 0, g = 0, group = 1, d = 0, dv = 0, t = 1;
   DType kv_dtype = DType::f32;
-  float scale = 1, softcap = 0;
-  std::int64_t window_left = -1;
-  const float* alibi = nullptr;
-  std::int64_t evict_window = -1, sink_tokens = 0;  // the cache's policy (kept-set mask by position)
+  EvictionPolicy evict;  // the cache's policy (kept-set mask by position); keeps all for a paged cache
   std::vector<DecodeSequence> seqs;
   int threads = 1;
 
   std::int64_t rows() const { return group * t; }  // query rows per task: group heads x T tokens
-  // Whether query token `qt` of a sequence (appended length len) sees the cached token at `pos`.
-  bool sees(std::int64_t len, std::int64_t qt, std::int64_t pos) const {
-    const std::int64_t qpos = len - t + qt;
-    if (pos > qpos) return false;
-    if (window_left >= 0 && pos < qpos - window_left) return false;
-    if (evict_window >= 0 && pos >= sink_tokens && pos < len - evict_window) return false;
-    return true;
+  // Query token qt of a sequence of `len` appended tokens: its position, the forward's bottom-right
+  // alignment of the T new tokens against the len cached ones.
+  std::int64_t query_pos(std::int64_t len, std::int64_t qt) const { return LogitSpec::query_pos(qt, t, len); }
+  // Positions that causal and the window let query token qt see (the eviction policy may hide more).
+  KeyRange visible(std::int64_t len, std::int64_t qt) const { return visible_at(query_pos(len, qt), len); }
+  // Whether every query token sees every position in [a, b] (then no per-key mask).
+  bool block_visible(std::int64_t len, std::int64_t a, std::int64_t b) const {
+    return all_visible(query_pos(len, 0), query_pos(len, t - 1), len, a, b + 1) &&
+           (evict.window < 0 || b < evict.sink_tokens || a >= len - evict.window);
   }
 };
 

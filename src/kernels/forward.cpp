@@ -12,6 +12,7 @@
 #include "core/memory.h"
 #include "core/scratch_cache.h"
 #include "core/thread_pool.h"
+#include "kernels/dispatch.h"
 #include "kernels/forward_bf16.h"
 #include "kernels/forward_plan.h"
 #include "kernels/problem.h"
@@ -19,26 +20,6 @@
 namespace attend {
 namespace kernels {
 namespace {
-
-constexpr std::int64_t kMaxHeadSize = 1024;
-
-ForwardTaskFn pick_forward(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return forward_task_avx512;
-    case Isa::avx2: return forward_task_avx2;
-    case Isa::scalar: return forward_task_scalar;
-  }
-  return forward_task_scalar;
-}
-
-ForwardPackFn pick_pack(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return forward_pack_avx512;
-    case Isa::avx2: return forward_pack_avx2;
-    case Isa::scalar: return forward_pack_scalar;
-  }
-  return forward_pack_scalar;
-}
 
 // Panel floats per batch of groups: a batch holds at least one group, more while under this cap
 // (so all heads of a typical call are packed in one parallel pass, and memory stays O(Nk · D)).
@@ -67,9 +48,13 @@ void capture_row(const Problem& p, std::int64_t seq, std::int64_t h, std::int64_
 
 }  // namespace
 
+bool forward_bf16_applies(const Problem& p, const KernelTable& kt) {
+  return kt.forward_task_bf16 != nullptr && p.q.dtype == DType::bf16 && p.k.dtype == DType::bf16 &&
+         p.v.dtype == DType::bf16 && p.capture == nullptr && !(p.dropout_p > 0) && !p.has_modifiers();
+}
+
 void forward(const Problem& p) {
-  if (p.d > kMaxHeadSize || p.dv > kMaxHeadSize)
-    detail::fail("attention", "head size D = ", p.d, ", Dv = ", p.dv, " exceeds the supported maximum ", kMaxHeadSize);
+  const KernelTable& kt = active_kernels();  // the path, chosen once for the whole call
   // Tile sizes from the caches. The kernels run one 6-row group at a time through S, softmax and
   // P·V, so L1 holds only 6 × bk logits; each group re-reads the key tile's Kᵀ and V, which stay in
   // L2 when both together take 1/8 of it: bk = L2 / (64 · D) keys (f32-sized, also for bf16), in
@@ -83,7 +68,7 @@ void forward(const Problem& p) {
   layout.bk = std::clamp<std::int64_t>(l2 / (64 * std::max<std::int64_t>(p.d, 1)) / 64 * 64, 64, 256);
   layout.d = p.d;
   layout.dvp = (p.dv + 15) / 16 * 16;
-  const bool bf16 = forward_bf16_applies(p);  // bf16 q/k/v on avx512: vdpbf16ps tile products
+  const bool bf16 = forward_bf16_applies(p, kt);  // bf16 q/k/v on avx512: vdpbf16ps tile products
   layout.bf16_weights = bf16;
   layout.layout();
 
@@ -115,8 +100,8 @@ void forward(const Problem& p) {
   panels.nonfinite = nonfinite.data();
   const bool stats = p.capture && p.capture->wants_stats();
   const int sink = p.capture ? p.capture->sink_tokens() : 0;
-  const ForwardTaskFn run = bf16 ? forward_task_bf16_avx512 : pick_forward(active_isa());
-  const ForwardPackFn pack = bf16 ? forward_pack_bf16_avx512 : pick_pack(active_isa());
+  const ForwardTaskFn run = bf16 ? kt.forward_task_bf16 : kt.forward_task;
+  const ForwardPackFn pack = bf16 ? kt.forward_pack_bf16 : kt.forward_pack;
 
   std::vector<std::int64_t> group_tile0;
   std::vector<PackUnit> units;
@@ -184,7 +169,7 @@ double attention_flops(std::int64_t batch, std::int64_t heads, std::int64_t nq, 
   kernels::Problem p;
   p.hq = heads; p.d = d; p.dv = dv;
   p.left = opts.window_left;
-  p.right = opts.causal ? (opts.window_right < 0 ? 0 : std::min<std::int64_t>(opts.window_right, 0)) : opts.window_right;
+  p.right = kernels::causal_right(opts.causal, opts.window_right);
   p.offset = opts.position_offset;
   for (std::int64_t b = 0; b < batch; ++b) p.seqs.push_back({b, 0, nq, 0, nk});
   return kernels::flops_for(p);

@@ -8,18 +8,15 @@
 // take the f32 path (converted on load), so their semantics stay exactly those of that path.
 #include <cstdint>
 
-#include "attend/runtime.h"
 #include "kernels/forward_plan.h"
 #include "kernels/problem.h"
 
 namespace attend::kernels {
 
-// Whether forward() takes the bf16 path. The avx512 path's detection requires avx512_bf16
-// (cpuid leaf 7.1 EAX bit 5, src/core/cpu_features.cpp), so ATTEND_ISA=avx2 / scalar never take it.
-inline bool forward_bf16_applies(const Problem& p) {
-  return active_isa() == Isa::avx512 && p.q.dtype == DType::bf16 && p.k.dtype == DType::bf16 &&
-         p.v.dtype == DType::bf16 && p.capture == nullptr && !(p.dropout_p > 0) && !p.has_modifiers();
-}
+struct KernelTable;
+// Whether forward() takes the bf16 path with the kernels of `kt` (a path that has it, bf16 q/k/v,
+// no capture, dropout or logit modifiers). Defined in forward.cpp.
+bool forward_bf16_applies(const Problem& p, const KernelTable& kt);
 
 // Floats per key tile of the bf16 panels (two bf16 per float; a multiple of 16 since bk is a
 // multiple of 64, so every tile stays 64-byte aligned).

@@ -18,8 +18,8 @@
 namespace attend::kernels {
 namespace {
 
-using S = SimdAvx512;
-using V = S::V;
+using Simd = SimdAvx512;
+using V = Simd::V;
 constexpr int kRows = 6;  // micro-kernel rows (ForwardScratch pads blocks to a multiple of this)
 static_assert(ForwardScratch::kRowMultiple == kRows, "scratch rows must pad to the micro-kernel's rows");
 constexpr float kLog2e = 1.4426950408889634f;
@@ -88,15 +88,15 @@ inline void logits_micro(const std::uint16_t* a, std::int64_t lda, std::int64_t 
   for (int r = 0; r < kRows; ++r) {
     V m = rmax[r];
     for (int n = 0; n < NV; ++n) {
-      V x = S::mul(acc[r][n], cv);
+      V x = Simd::mul(acc[r][n], cv);
       if constexpr (Masked) {
         const __m512i c = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(col + n * 16)));
         const __mmask16 in =
             _mm512_cmpge_epi32_mask(c, _mm512_set1_epi32(lo[r])) & _mm512_cmplt_epi32_mask(c, _mm512_set1_epi32(hi[r]));
-        x = _mm512_mask_mov_ps(S::set1(kNegInf), in, x);
+        x = _mm512_mask_mov_ps(Simd::set1(kNegInf), in, x);
       }
-      S::store(s + r * lds + n * 16, x);
-      m = S::max(m, x);
+      Simd::store(s + r * lds + n * 16, x);
+      m = Simd::max(m, x);
     }
     rmax[r] = m;
   }
@@ -119,11 +119,11 @@ void logits_group(const std::uint16_t* a, std::int64_t lda, std::int64_t kp, con
 
 // One key tile [j0, j0 + bk) of KV head u.kv_head into the pair layouts of forward_bf16.h
 // (zero-padded: odd d, keys past Nk, columns past dv). Flags a tile whose V holds NaN/Inf.
-void forward_pack_bf16_avx512(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const PackUnit& u) {
+void forward_pack_bf16_avx512(const Problem& p, const ForwardScratch& layout, const ForwardPanels& panels, const PackUnit& u) {
   const Sequence& sq = p.seqs[static_cast<std::size_t>(u.seq)];
-  const std::int64_t d = p.d, dp = (d + 1) / 2 * 2, dv = p.dv, dvp = L.dvp, bk = L.bk, hk = u.kv_head;
+  const std::int64_t d = p.d, dp = (d + 1) / 2 * 2, dv = p.dv, dvp = layout.dvp, bk = layout.bk, hk = u.kv_head;
   const std::int64_t kn = imin(bk, sq.nk - u.j0);
-  auto* Kp = reinterpret_cast<std::uint16_t*>(P.data + u.tile * P.tile_floats);
+  auto* Kp = reinterpret_cast<std::uint16_t*>(panels.data + u.tile * panels.tile_floats);
   std::uint16_t* Vp = Kp + dp * bk;
   const auto* kin = static_cast<const std::uint16_t*>(p.k.data);
   const auto* vin = static_cast<const std::uint16_t*>(p.v.data);
@@ -142,7 +142,7 @@ void forward_pack_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
       const float* rows[16];
       for (int j = 0; j < 16; ++j) rows[j] = reinterpret_cast<const float*>(k_row(kfast + j));
       for (std::int64_t c = 0; c < d / 2; c += 16)
-        S::transpose_block(rows, c, reinterpret_cast<float*>(Kp) + c * bk + kfast, bk);
+        Simd::transpose_block(rows, c, reinterpret_cast<float*>(Kp) + c * bk + kfast, bk);
     }
   }
   for (std::int64_t j = kfast; j < bk; ++j) {
@@ -186,7 +186,7 @@ void forward_pack_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
       bad = bad || bf16_nonfinite(x);
     }
   }
-  P.nonfinite[u.tile] = bad ? 1 : 0;
+  panels.nonfinite[u.tile] = bad ? 1 : 0;
 }
 
 namespace {
@@ -198,7 +198,7 @@ inline void softmax_group(const float* Sx, std::uint16_t* Pb, std::int64_t bk, s
   for (std::int64_t r = 0; r < gr; ++r) {
     const float* srow = Sx + r * bk;
     std::uint16_t* prow = Pb + r * bk;
-    float tile_max = S::reduce_max(rmax[r]);
+    float tile_max = Simd::reduce_max(rmax[r]);
     if (tile_max == kNegInf)  // vector max may drop NaN: recheck (rare: rows with nothing visible)
       for (std::int64_t j = 0; j < ncomp; ++j)
         if (srow[j] != srow[j]) tile_max = srow[j];
@@ -209,18 +209,18 @@ inline void softmax_group(const float* Sx, std::uint16_t* Pb, std::int64_t bk, s
     }
     // 0 on the first visible tile; 1 (exactly exp2(0)) when the max holds, without the libm call.
     const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);
-    const V mv = S::set1(m_new);
-    V sum = S::zero();
+    const V mv = Simd::set1(m_new);
+    V sum = Simd::zero();
     for (std::int64_t j = 0; j < ncomp; j += 16) {
-      const V e = S::exp2(S::sub(S::load(srow + j), mv));
-      sum = S::add(sum, e);  // l sums the f32 weights (as FlashAttention); P·V uses them rounded
+      const V e = Simd::exp2(Simd::sub(Simd::load(srow + j), mv));
+      sum = Simd::add(sum, e);  // l sums the f32 weights (as FlashAttention); P·V uses them rounded
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(prow + j), (__m256i)_mm512_cvtneps_pbh(e));  // RNE
     }
-    Lsum[r] = Lsum[r] * alpha + S::reduce_add(sum);
+    Lsum[r] = Lsum[r] * alpha + Simd::reduce_add(sum);
     M[r] = m_new;
     if (alpha != 1.0f) {
-      const V av = S::set1(alpha);
-      for (std::int64_t c = 0; c < dvp; c += 16) S::store(O + r * dvp + c, S::mul(S::load(O + r * dvp + c), av));
+      const V av = Simd::set1(alpha);
+      for (std::int64_t c = 0; c < dvp; c += 16) Simd::store(O + r * dvp + c, Simd::mul(Simd::load(O + r * dvp + c), av));
     }
   }
   for (std::int64_t r = gr; r < kRows; ++r) std::memset(Pb + r * bk, 0, static_cast<std::size_t>(ncomp) * 2);
@@ -231,16 +231,16 @@ inline void softmax_group(const float* Sx, std::uint16_t* Pb, std::int64_t bk, s
 // scratch regions (ForwardScratch with bf16_weights): q holds Q as bf16 [rows_p, dp]; s and pb hold
 // one 6-row group's f32 logits and bf16 weights [6, bk] (so they stay in L1 between the products);
 // o/m/l as in the f32 path. Capture is never requested here.
-void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const ForwardTask& t,
+void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& layout, const ForwardPanels& panels, const ForwardTask& t,
                               float* scratch, bool, int, RowStats*) {
   const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
   const std::int64_t h = t.head, hk = p.kv_head(h);
   const std::int64_t rows = t.i1 - t.i0, rows_p = (rows + kRows - 1) / kRows * kRows;
-  const std::int64_t d = p.d, dp = (d + 1) / 2 * 2, dv = p.dv, dvp = L.dvp, bk = L.bk;
-  const std::int64_t tile0 = P.group_tile0[t.seq * p.hkv + hk - P.g0];
-  auto* Q = reinterpret_cast<std::uint16_t*>(scratch + L.q);
-  auto* Pb = reinterpret_cast<std::uint16_t*>(scratch + L.pb);
-  float *Sx = scratch + L.s, *O = scratch + L.o, *M = scratch + L.m, *Lsum = scratch + L.l;
+  const std::int64_t d = p.d, dp = (d + 1) / 2 * 2, dv = p.dv, dvp = layout.dvp, bk = layout.bk;
+  const std::int64_t tile0 = panels.group_tile0[t.seq * p.hkv + hk - panels.g0];
+  auto* Q = reinterpret_cast<std::uint16_t*>(scratch + layout.q);
+  auto* Pb = reinterpret_cast<std::uint16_t*>(scratch + layout.pb);
+  float *Sx = scratch + layout.s, *O = scratch + layout.o, *M = scratch + layout.m, *Lsum = scratch + layout.l;
   const auto* qin = static_cast<const std::uint16_t*>(p.q.data);
 
   for (std::int64_t r = 0; r < rows_p; ++r) {
@@ -258,12 +258,12 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
 
   const KeyRange first = p.visible(t.i0, sq), last = p.visible(t.i1 - 1, sq);
   const std::int64_t jlo = imax(0, first.lo), jhi = imin(sq.nk, last.hi);
-  const V cv = S::set1(p.scale * kLog2e);  // logits to the log2 domain, in f32
+  const V cv = Simd::set1(p.scale * kLog2e);  // logits to the log2 domain, in f32
 
   for (std::int64_t j0 = jlo < jhi ? jlo / bk * bk : jhi; j0 < jhi; j0 += bk) {
     const std::int64_t kn = imin(bk, jhi - j0);
     const std::int64_t tile = tile0 + j0 / bk;
-    const auto* Kp = reinterpret_cast<const std::uint16_t*>(P.data + tile * P.tile_floats);
+    const auto* Kp = reinterpret_cast<const std::uint16_t*>(panels.data + tile * panels.tile_floats);
     const std::uint16_t* Vp = Kp + dp * bk;
     // One 6-row group at a time: its logits (6 × bk f32) and weights stay in L1 from the S
     // product through the softmax to the P·V product, while the K and V tiles are shared by all.
@@ -275,7 +275,7 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
       const bool full = tg.full;
       const std::int64_t ncomp = full ? bk : (keys + 15) / 16 * 16;
       V rmax[kRows];
-      for (auto& m : rmax) m = S::set1(kNegInf);
+      for (auto& m : rmax) m = Simd::set1(kNegInf);
       const std::uint16_t* Qg = Q + g * dp;
       if (full) {
         logits_group<false>(Qg, dp / 2, dp / 2, Kp, bk * 2, bk, Sx, bk, cv, nullptr, nullptr, rmax);
@@ -292,7 +292,7 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
 
       // O_g += P_g · V over the key pairs the group computed (a padded key has P = 0 and V = 0).
       const std::int64_t kp = full ? bk / 2 : (keys + 1) / 2;
-      if (P.nonfinite[tile]) {  // rare: skip zero weights so 0 · NaN stays out of rows that ignore the key
+      if (panels.nonfinite[tile]) {  // rare: skip zero weights so 0 · NaN stays out of rows that ignore the key
         for (std::int64_t r = 0; r < gr; ++r)
           for (std::int64_t j = 0; j < imin(kn, ncomp); ++j) {
             const float w = bf16_to_f32(Pb[r * bk + j]);
@@ -307,7 +307,7 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2 (as the f32 path).
-  float* lse_rows = scratch + L.lse;
+  float* lse_rows = scratch + layout.lse;
   const bool out_bf16_rows = p.out.dtype == DType::bf16 && p.out.step(3) == 1;
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t i = t.i0 + r;
@@ -320,10 +320,10 @@ void forward_task_bf16_avx512(const Problem& p, const ForwardScratch& L, const F
     std::int64_t c = 0;
     if (out_bf16_rows) {  // a row of bf16 out: 16 values per convert (the scalar store is a call each)
       auto* dst = static_cast<std::uint16_t*>(p.out.data) + ooff;
-      const V iv = S::set1(inv);
+      const V iv = Simd::set1(inv);
       for (; c + 16 <= dv; c += 16)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c),
-                            (__m256i)_mm512_cvtneps_pbh(S::mul(S::load(orow + c), iv)));
+                            (__m256i)_mm512_cvtneps_pbh(Simd::mul(Simd::load(orow + c), iv)));
     }
     for (; c < dv; ++c) core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c] * inv);
     if (!p.lse.empty())

@@ -1,5 +1,5 @@
 #pragma once
-// The fast forward kernel body, written once over SIMD traits S and compiled per ISA
+// The fast forward kernel body, written once over SIMD traits `Simd` and compiled per ISA
 // (forward_{scalar,avx2,avx512}.cpp). Everything here has internal linkage.
 //
 // Per task (sequence, head h, query rows [i0, i1)):
@@ -27,26 +27,26 @@ constexpr float kLn2 = 0.6931471805599453f;
 static_assert(kMR == ForwardScratch::kRowMultiple, "scratch rows must pad to the micro-kernel's rows");
 
 // 2^x over an array (the accuracy tests call this per ISA).
-template <class S>
+template <class Simd>
 void exp2_array_impl(const float* x, float* y, std::int64_t n) {
-  float buf[S::W];
+  float buf[Simd::W];
   std::int64_t i = 0;
-  for (; i + S::W <= n; i += S::W) S::store(y + i, S::exp2(S::load(x + i)));
+  for (; i + Simd::W <= n; i += Simd::W) Simd::store(y + i, Simd::exp2(Simd::load(x + i)));
   if (i < n) {
-    for (int k = 0; k < S::W; ++k) buf[k] = i + k < n ? x[i + k] : 0.0f;
-    S::store(buf, S::exp2(S::load(buf)));
+    for (int k = 0; k < Simd::W; ++k) buf[k] = i + k < n ? x[i + k] : 0.0f;
+    Simd::store(buf, Simd::exp2(Simd::load(buf)));
     for (int k = 0; i + k < n; ++k) y[i + k] = buf[k];
   }
 }
 
 // Whether v · 0 is 0 for every element (false when the row holds NaN or ±Inf).
-template <class S>
+template <class Simd>
 bool row_is_finite(const float* x, std::int64_t n) {
-  using V = typename S::V;
-  V acc = S::zero();
+  using V = typename Simd::V;
+  V acc = Simd::zero();
   std::int64_t c = 0;
-  for (; c + S::W <= n; c += S::W) acc = S::add(acc, S::mul(S::load(x + c), S::zero()));
-  float tail = S::reduce_add(acc);
+  for (; c + Simd::W <= n; c += Simd::W) acc = Simd::add(acc, Simd::mul(Simd::load(x + c), Simd::zero()));
+  float tail = Simd::reduce_add(acc);
   for (; c < n; ++c) tail += x[c] * 0.0f;
   return tail == 0;
 }
@@ -54,19 +54,19 @@ bool row_is_finite(const float* x, std::int64_t n) {
 // One key tile [j0, j0 + bk) of KV head u.kv_head: Kᵀ [d, bk] (zero-padded keys keep S finite)
 // and, when V cannot be read in place, V [bk, dvp] (zero-padded columns). Flags a tile whose V
 // holds NaN/Inf: there 0 · NaN in P · V would poison rows that give the key zero weight.
-//   Kᵀ[c, j] = K[j0 + j, c]     transposed S::W keys × S::W dims at a time (S::transpose_block)
-template <class S>
-void forward_pack_impl(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const PackUnit& u) {
-  constexpr int W = S::W;
+//   Kᵀ[c, j] = K[j0 + j, c]     transposed Simd::W keys × Simd::W dims at a time (Simd::transpose_block)
+template <class Simd>
+void forward_pack_impl(const Problem& p, const ForwardScratch& layout, const ForwardPanels& panels, const PackUnit& u) {
+  constexpr int W = Simd::W;
   const Sequence& sq = p.seqs[static_cast<std::size_t>(u.seq)];
-  const std::int64_t d = p.d, dv = p.dv, dvp = L.dvp, bk = L.bk, hk = u.kv_head;
+  const std::int64_t d = p.d, dv = p.dv, dvp = layout.dvp, bk = layout.bk, hk = u.kv_head;
   const std::int64_t kn = imin(bk, sq.nk - u.j0);
-  float* Kt = P.data + u.tile * P.tile_floats;
+  float* Kt = panels.data + u.tile * panels.tile_floats;
   float* Vp = Kt + d * bk;
   // f32 rows with unit stride are read in place; others are converted into `stage` (W rows).
   const bool k_in_place = p.k.dtype == DType::f32 && p.k.step(3) == 1;
-  alignas(64) float stage[W][1024];  // D <= 1024 (checked by forward.cpp)
-  alignas(64) static const float zeros[1024] = {};
+  alignas(64) float stage[W][kMaxHeadSize];  // D <= kMaxHeadSize (checked by make_logit_spec)
+  alignas(64) static const float zeros[kMaxHeadSize] = {};
   auto k_offset = [&](std::int64_t j) { return sq.batch * p.k.step(0) + (sq.k0 + u.j0 + j) * p.k.step(1) + hk * p.k.step(2); };
   for (std::int64_t jb = 0; jb < bk; jb += W) {  // bk is a multiple of 64, so of W
     const float* rows[W];
@@ -74,12 +74,12 @@ void forward_pack_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       if (jb + j >= kn) rows[j] = zeros;  // padded keys: zero rows
       else if (k_in_place) rows[j] = static_cast<const float*>(p.k.data) + k_offset(jb + j);
       else {
-        load_row<S>(p.k.data, p.k.dtype, k_offset(jb + j), p.k.step(3), d, stage[j]);
+        load_row<Simd>(p.k.data, p.k.dtype, k_offset(jb + j), p.k.step(3), d, stage[j]);
         rows[j] = stage[j];
       }
     }
     std::int64_t c = 0;
-    for (; c + W <= d; c += W) S::transpose_block(rows, c, Kt + c * bk + jb, bk);
+    for (; c + W <= d; c += W) Simd::transpose_block(rows, c, Kt + c * bk + jb, bk);
     for (; c < d; ++c)
       for (int j = 0; j < W; ++j) Kt[c * bk + jb + j] = rows[j][c];
   }
@@ -87,20 +87,20 @@ void forward_pack_impl(const Problem& p, const ForwardScratch& L, const ForwardP
   for (std::int64_t j = 0; j < kn; ++j) {
     const std::int64_t voff = sq.batch * p.v.step(0) + (sq.k0 + u.j0 + j) * p.v.step(1) + hk * p.v.step(2);
     const float* vrow;
-    if (P.v_packed) {
+    if (panels.v_packed) {
       float* dst = Vp + j * dvp;
-      load_row<S>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, dst);
+      load_row<Simd>(p.v.data, p.v.dtype, voff, p.v.step(3), dv, dst);
       for (std::int64_t c = dv; c < dvp; ++c) dst[c] = 0;
       vrow = dst;
     } else {
       vrow = static_cast<const float*>(p.v.data) + voff;  // f32, unit stride: read in place later too
     }
-    bad = bad || !row_is_finite<S>(vrow, dv);
+    bad = bad || !row_is_finite<Simd>(vrow, dv);
   }
-  if (P.v_packed)
+  if (panels.v_packed)
     for (std::int64_t j = kn; j < bk; ++j)
       for (std::int64_t c = 0; c < dvp; ++c) Vp[j * dvp + c] = 0;
-  P.nonfinite[u.tile] = bad ? 1 : 0;
+  panels.nonfinite[u.tile] = bad ? 1 : 0;
 }
 
 // O[r, :] += Σ_j P[r, j] · V[j, :] skipping zero weights (tiles whose V holds NaN/Inf only).
@@ -114,18 +114,18 @@ inline void pv_skip_zero(const float* Pm, std::int64_t ldp, std::int64_t rows, s
     }
 }
 
-template <class S>
-void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardPanels& P, const ForwardTask& t,
+template <class Simd>
+void forward_task_impl(const Problem& p, const ForwardScratch& layout, const ForwardPanels& panels, const ForwardTask& t,
                        float* scratch, bool stats, int sink_tokens, RowStats* stats_out) {
-  using V = typename S::V;
+  using V = typename Simd::V;
   const Sequence& sq = p.seqs[static_cast<std::size_t>(t.seq)];
   const std::int64_t h = t.head, hk = p.kv_head(h);
   const std::int64_t rows = t.i1 - t.i0, rows_p = (rows + kMR - 1) / kMR * kMR;
-  const std::int64_t d = p.d, dv = p.dv, dvp = L.dvp, bk = L.bk;
+  const std::int64_t d = p.d, dv = p.dv, dvp = layout.dvp, bk = layout.bk;
   const std::int64_t group = t.seq * p.hkv + hk;
-  const std::int64_t tile0 = P.group_tile0[group - P.g0];
-  float *Q = scratch + L.q, *Sx = scratch + L.s,
-        *O = scratch + L.o, *M = scratch + L.m, *Lsum = scratch + L.l, *acc = scratch + L.stats_acc;
+  const std::int64_t tile0 = panels.group_tile0[group - panels.g0];
+  float *Q = scratch + layout.q, *Sx = scratch + layout.s,
+        *O = scratch + layout.o, *M = scratch + layout.m, *Lsum = scratch + layout.l, *acc = scratch + layout.stats_acc;
   const bool modifiers = p.has_modifiers();
   // Without modifiers the logits go straight to the log2 domain through Q (one multiply saved per S).
   const float qscale = modifiers ? p.scale : p.scale * kLog2e;
@@ -134,7 +134,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
     float* qr = Q + r * d;
     if (r < rows) {
       const std::int64_t off = sq.batch * p.q.step(0) + (sq.q0 + t.i0 + r) * p.q.step(1) + h * p.q.step(2);
-      load_row<S>(p.q.data, p.q.dtype, off, p.q.step(3), d, qr);
+      load_row<Simd>(p.q.data, p.q.dtype, off, p.q.step(3), d, qr);
       for (std::int64_t c = 0; c < d; ++c) qr[c] *= qscale;
     } else {
       for (std::int64_t c = 0; c < d; ++c) qr[c] = 0;
@@ -154,12 +154,12 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
   for (std::int64_t j0 = jlo < jhi ? jlo / bk * bk : jhi; j0 < jhi; j0 += bk) {
     const std::int64_t kn = imin(bk, jhi - j0);
     const std::int64_t tile = tile0 + j0 / bk;
-    const float* Kt = P.data + tile * P.tile_floats;
+    const float* Kt = panels.data + tile * panels.tile_floats;
     // V: the packed tile, or the input rows in place (f32, contiguous, dv a multiple of 16).
-    const float* Vt = P.v_packed ? Kt + d * bk
+    const float* Vt = panels.v_packed ? Kt + d * bk
                                  : static_cast<const float*>(p.v.data) + sq.batch * p.v.step(0) +
                                        (sq.k0 + j0) * p.v.step(1) + hk * p.v.step(2);
-    const std::int64_t ldv = P.v_packed ? dvp : p.v.step(1);
+    const std::int64_t ldv = panels.v_packed ? dvp : p.v.step(1);
     // One kMR-row group at a time: its logits and weights (kMR × bk) stay in L1 from the S product
     // through the softmax to the P·V product, while the K and V tiles are shared by all groups.
     for (std::int64_t g = 0; g < rows; g += kMR) {
@@ -171,9 +171,9 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       // Diagonal groups (range mask only) multiply only up to the last key their last row sees (S
       // rounded up to whole vectors): about half a causal diagonal tile's work.
       const bool triangular = !full && !modifiers;
-      const std::int64_t ncomp = triangular ? (keys + S::W - 1) / S::W * S::W : bk;  // the mask fills [keys, bk)
+      const std::int64_t ncomp = triangular ? (keys + Simd::W - 1) / Simd::W * Simd::W : bk;  // the mask fills [keys, bk)
       // S = Q · Kᵀ  (Kᵀ packed so each S row is a contiguous run of keys)
-      gemm_block<S, false, true>(Q + g * d, d, kMR, d, Kt, bk, ncomp, Sx, bk);
+      gemm_block<Simd, false, true>(Q + g * d, d, kMR, d, Kt, bk, ncomp, Sx, bk);
 
       // Pass 1, every row of the group: mask (or modifiers), then the row's tile maximum. The rows'
       // max chains are independent, so they overlap instead of each row's softmax waiting on its
@@ -198,14 +198,14 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
           }
         }
         // Over the columns the group computed (the rest are −inf); two chains halve the latency.
-        V m0 = S::load(srow), m1 = m0;
-        std::int64_t j = S::W;
-        for (; j + S::W < ncomp; j += 2 * S::W) {
-          m0 = S::max(m0, S::load(srow + j));
-          m1 = S::max(m1, S::load(srow + j + S::W));
+        V m0 = Simd::load(srow), m1 = m0;
+        std::int64_t j = Simd::W;
+        for (; j + Simd::W < ncomp; j += 2 * Simd::W) {
+          m0 = Simd::max(m0, Simd::load(srow + j));
+          m1 = Simd::max(m1, Simd::load(srow + j + Simd::W));
         }
-        if (j < ncomp) m0 = S::max(m0, S::load(srow + j));
-        row_max[r] = S::reduce_max(S::max(m0, m1));
+        if (j < ncomp) m0 = Simd::max(m0, Simd::load(srow + j));
+        row_max[r] = Simd::reduce_max(Simd::max(m0, m1));
       }
 
       // Pass 2, row by row: the online-softmax update.
@@ -225,22 +225,22 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
         }
         // 0 on the first visible tile; 1 (exactly exp2(0)) when the max holds, without the libm call.
         const float alpha = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);
-        StatsTile<S> st(stats, acc_row, srow, imin(kn, ncomp), j0, i + sq.nk - sq.nq + p.offset, tile_max, m_old, m_new, Lsum[g + r],
+        StatsTile<Simd> st(stats, acc_row, srow, imin(kn, ncomp), j0, p.query_pos(i, sq), tile_max, m_old, m_new, Lsum[g + r],
                         alpha, sink_tokens);
-        const V mv = S::set1(m_new);
-        V sum = S::zero();
-        for (std::int64_t j = 0; j < ncomp; j += S::W) {
-          const V dl = S::sub(S::load(srow + j), mv), e = S::exp2(dl);
-          sum = S::add(sum, e);
+        const V mv = Simd::set1(m_new);
+        V sum = Simd::zero();
+        for (std::int64_t j = 0; j < ncomp; j += Simd::W) {
+          const V dl = Simd::sub(Simd::load(srow + j), mv), e = Simd::exp2(dl);
+          sum = Simd::add(sum, e);
           if (stats) st.add(dl, e, j);  // capture: RowStats folded into this pass (stats_tile.h)
-          S::store(srow + j, e);
+          Simd::store(srow + j, e);
         }
-        Lsum[g + r] = Lsum[g + r] * alpha + S::reduce_add(sum);
+        Lsum[g + r] = Lsum[g + r] * alpha + Simd::reduce_add(sum);
         st.finish(srow);
         M[g + r] = m_new;
         if (alpha != 1.0f) {
-          const V av = S::set1(alpha);
-          for (std::int64_t c = 0; c < dvp; c += S::W) S::store(orow + c, S::mul(S::load(orow + c), av));
+          const V av = Simd::set1(alpha);
+          for (std::int64_t c = 0; c < dvp; c += Simd::W) Simd::store(orow + c, Simd::mul(Simd::load(orow + c), av));
         }
         if (p.dropout_p > 0)
           for (std::int64_t j = 0; j < imin(kn, ncomp); ++j)
@@ -250,13 +250,13 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       // rows of the last group get zero weights).
       const std::int64_t npv = triangular ? keys : kn;
       for (std::int64_t r = gr; r < kMR; ++r) std::memset(Sx + r * bk, 0, static_cast<std::size_t>(npv) * 4);
-      if (P.nonfinite[tile]) pv_skip_zero(Sx, bk, gr, npv, Vt, ldv, dv, O + g * dvp, dvp);  // rare: keep 0 · NaN out
-      else gemm_block<S, true, true>(Sx, bk, kMR, npv, Vt, ldv, dvp, O + g * dvp, dvp);
+      if (panels.nonfinite[tile]) pv_skip_zero(Sx, bk, gr, npv, Vt, ldv, dv, O + g * dvp, dvp);  // rare: keep 0 · NaN out
+      else gemm_block<Simd, true, true>(Sx, bk, kMR, npv, Vt, ldv, dvp, O + g * dvp, dvp);
     }
   }
 
   // Finish: out = O / l, lse = (m + log2 l) · ln 2.
-  float* lse_rows = scratch + L.lse;
+  float* lse_rows = scratch + layout.lse;
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t i = t.i0 + r;
     const bool empty = Lsum[r] == 0;  // NaN is not empty: a NaN logit makes the row NaN
@@ -274,7 +274,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& L, const ForwardP
       static_cast<float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)] = lse;
     if (stats) {
       const KeyRange vr = p.visible(i, sq);
-      stats_out[r] = stats_row_finish<S>(acc + r * ForwardScratch::kStatsAcc, lse, Lsum[r], vr.hi > vr.lo ? vr.hi - vr.lo : 0);
+      stats_out[r] = stats_row_finish<Simd>(acc + r * ForwardScratch::kStatsAcc, lse, Lsum[r], vr.hi > vr.lo ? vr.hi - vr.lo : 0);
     }
   }
 }

@@ -145,7 +145,7 @@ std::vector<std::int64_t> KVCache::kept_positions(std::int64_t s) const {
   for (const KVSegment& seg : segments(s))
     for (std::int64_t i = 0; i < seg.count; ++i) {
       const std::int64_t p = seg.pos0 + i;
-      if (policy_.window < 0 || p < policy_.sink_tokens || p > len - 1 - policy_.window) pos.push_back(p);
+      if (policy_.keeps(p, len)) pos.push_back(p);
     }
   return pos;
 }

@@ -24,6 +24,10 @@ void check_ragged(const char* fn, Span<const std::int32_t> cu, const char* name,
 
 }  // namespace
 
+LogitOptions logit_options(const AttentionOptions& o) {
+  return {o.scale, o.causal, o.window_left, o.window_right, o.position_offset, o.softcap, o.alibi_slopes};
+}
+
 Problem make_problem(const char* fn, const TensorView& q, const TensorView& k, const TensorView& v,
                      const TensorView& out, const AttentionOptions& opts, const TensorView& lse) {
   core::check_view(fn, "q", q, 4);
@@ -39,9 +43,9 @@ Problem make_problem(const char* fn, const TensorView& q, const TensorView& k, c
   if (v.dim(0) != B || v.dim(1) != k.dim(1) || v.dim(2) != p.hkv)
     fail(fn, "v has shape ", v.shape_string(), ", which does not match k ", k.shape_string(), " in [B, Nk, Hkv]");
   if (k.dim(3) != p.d) fail(fn, "k has head size ", k.dim(3), " but q has ", p.d);
-  if (p.d <= 0 || p.dv <= 0) fail(fn, "head sizes must be positive, got D = ", p.d, ", Dv = ", p.dv);
   if (p.hq <= 0 || p.hkv <= 0) fail(fn, "head counts must be positive, got q ", p.hq, ", k ", p.hkv);
   if (p.hq % p.hkv != 0) fail(fn, "k has ", p.hkv, " heads, which does not divide q's ", p.hq, " heads");
+  static_cast<LogitSpec&>(p) = make_logit_spec(fn, logit_options(opts), p.d, p.dv, p.hq);
   p.group = p.hq / p.hkv;
   if (out.dim(0) != B || out.dim(1) != nq || out.dim(2) != p.hq || out.dim(3) != p.dv)
     fail(fn, "out has shape ", out.shape_string(), ", expected [", B, ", ", nq, ", ", p.hq, ", ", p.dv, "]");
@@ -84,38 +88,12 @@ Problem make_problem(const char* fn, const TensorView& q, const TensorView& k, c
     core::check_writable(fn, "lse", lse);
   }
 
-  p.scale = opts.scale ? *opts.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d)));
-  if (!std::isfinite(p.scale)) fail(fn, "scale must be finite, got ", p.scale);
-  p.causal = opts.causal;
-  if (opts.window_left < -1 || opts.window_right < -1)
-    fail(fn, "window sizes must be >= 0 or -1 (unbounded), got (", opts.window_left, ", ", opts.window_right, ")");
-  p.left = opts.window_left;
-  p.right = opts.window_right;
-  if (p.causal) p.right = p.right < 0 ? 0 : std::min<std::int64_t>(p.right, 0);
-  p.offset = opts.position_offset;
-  if (!(opts.softcap >= 0) || !std::isfinite(opts.softcap)) fail(fn, "softcap must be >= 0 and finite, got ", opts.softcap);
-  p.softcap = opts.softcap;
-
   if (!opts.bias.empty()) {
-    const TensorView& b = opts.bias;
-    core::check_view(fn, "bias", b, 4, /*allow_broadcast=*/true);
     const std::int64_t max_q = [&] { std::int64_t m = 0; for (auto& s : p.seqs) m = std::max(m, s.nq); return m; }();
     const std::int64_t max_k = [&] { std::int64_t m = 0; for (auto& s : p.seqs) m = std::max(m, s.nk); return m; }();
     const std::int64_t want[4] = {p.packed ? static_cast<std::int64_t>(p.seqs.size()) : B, p.hq,
                                   p.packed ? max_q : nq, p.packed ? max_k : k.dim(1)};
-    for (int i = 0; i < 4; ++i)
-      if (b.dim(i) != want[i] && b.dim(i) != 1)
-        fail(fn, "bias has shape ", b.shape_string(), ", not broadcastable to [", want[0], ", ", want[1], ", ", want[2], ", ", want[3], "]");
-    p.bias = b;
-    for (int i = 0; i < 4; ++i)
-      if (b.dim(i) == 1) p.bias.stride[static_cast<std::size_t>(i)] = 0;  // broadcast
-  }
-  if (!opts.alibi_slopes.empty()) {
-    if (static_cast<std::int64_t>(opts.alibi_slopes.size()) != p.hq)
-      fail(fn, "alibi_slopes has ", opts.alibi_slopes.size(), " entries but q has ", p.hq, " heads");
-    for (float s : opts.alibi_slopes)
-      if (!std::isfinite(s)) fail(fn, "alibi_slopes must be finite, got ", s);
-    p.alibi = opts.alibi_slopes.data();
+    set_bias(fn, p, opts.bias, want);
   }
   if (!(opts.dropout_p >= 0 && opts.dropout_p < 1)) fail(fn, "dropout_p must be in [0, 1), got ", opts.dropout_p);
   p.dropout_p = opts.dropout_p;

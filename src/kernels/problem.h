@@ -1,6 +1,8 @@
 #pragma once
-// An attention call after validation: every kernel (reference, forward, backward, decode) works
-// from this one description, so they cannot disagree on shapes, masks or the logit's definition.
+// An attention call (forward or backward) after validation: the reference, the fast forward and
+// the fast backward all work from this one description, so they cannot disagree on shapes, masks
+// or the logit. The logit itself (options, range mask, modifiers, limits) is the LogitSpec of
+// logit.h, which decode's problem (decode_plan.h) shares.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -8,6 +10,7 @@
 
 #include "attend/attention.h"
 #include "core/element.h"
+#include "kernels/logit.h"
 
 namespace attend::kernels {
 
@@ -19,66 +22,38 @@ struct Sequence {
   std::int64_t k0 = 0, nk = 0;  // key rows [k0, k0 + nk)
 };
 
-struct KeyRange {
-  std::int64_t lo = 0, hi = 0;  // visible keys j in [lo, hi) (local indices); empty when lo >= hi
-};
-
-struct Problem {
+struct Problem : LogitSpec {
   TensorView q, k, v, out, lse;  // lse may be empty
   std::int64_t hq = 0, hkv = 0, group = 1, d = 0, dv = 0;
-  float scale = 1;
-  bool causal = false;
-  std::int64_t left = -1, right = -1;  // window; causal folded into right (-1 = unbounded)
-  std::int64_t offset = 0;             // AttentionOptions::position_offset
-  float softcap = 0;
-  TensorView bias;                     // empty, or rank 4 broadcastable to [S, Hq, Nq, Nk]
-  const float* alibi = nullptr;        // [Hq] or null
   float dropout_p = 0;
   std::uint64_t dropout_seed = 0;
-  bool packed = false;                 // cu_seqlens form: bias indexed by local rows
+  bool packed = false;                 // cu_seqlens form: bias indexed [sequence, h, local i, local j]
   std::vector<Sequence> seqs;
   int threads = 1;
   CaptureSink* capture = nullptr;
 
   std::int64_t kv_head(std::int64_t h) const { return h / group; }
 
+  // Local query row i of sequence s: its position in key coordinates (bottom-right, shifted).
+  std::int64_t query_pos(std::int64_t i, const Sequence& s) const { return LogitSpec::query_pos(i, s.nq, s.nk); }
   // Keys that causal/window/padding let local query row i see (bias -inf may hide more).
-  KeyRange visible(std::int64_t i, const Sequence& s) const {
-    const std::int64_t ip = i + s.nk - s.nq + offset;  // bottom-right alignment, shifted
-    KeyRange r{0, s.nk};
-    if (left >= 0) r.lo = std::max<std::int64_t>(0, ip - left);
-    if (right >= 0) r.hi = std::min<std::int64_t>(s.nk, ip + right + 1);
-    return r;
-  }
+  KeyRange visible(std::int64_t i, const Sequence& s) const { return visible_at(query_pos(i, s), s.nk); }
   // True when every (i, j) of the tile is visible by the range rules (so no per-element mask).
   bool tile_fully_visible(std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1,
                           const Sequence& s) const {
-    const KeyRange a = visible(i0, s), b = visible(i1 - 1, s);  // ranges are monotone in i
-    return a.lo <= j0 && b.lo <= j0 && a.hi >= j1 && b.hi >= j1;
+    return all_visible(query_pos(i0, s), query_pos(i1 - 1, s), s.nk, j0, j1);
   }
 
-  // The logit modifiers after scale·q·k: soft-cap, bias, ALiBi. `s` is scale·q·k.
+  // The logit modifiers (LogitSpec::modify) of sequence `seq` (= sq), head h, local row i, key j.
   template <typename T>
   T modify_logit(T s, std::int64_t seq, std::int64_t h, std::int64_t i, std::int64_t j,
                  const Sequence& sq) const {
-    if (softcap > 0) s = static_cast<T>(softcap) * std::tanh(s / static_cast<T>(softcap));
-    if (!bias.empty()) s += static_cast<T>(bias_at(seq, h, i, j, sq));
-    if (alibi) {
-      const std::int64_t ip = i + sq.nk - sq.nq + offset;
-      s -= static_cast<T>(alibi[h]) * static_cast<T>(ip > j ? ip - j : j - ip);
-    }
-    return s;
-  }
-  bool has_modifiers() const { return softcap > 0 || !bias.empty() || alibi != nullptr; }
-
-  float bias_at(std::int64_t seq, std::int64_t h, std::int64_t i, std::int64_t j,
-                const Sequence& sq) const {
-    const std::int64_t bi = packed ? seq : sq.batch;
-    const std::int64_t off = bi * bias.stride[0] + h * bias.stride[1] + i * bias.stride[2] +
-                             j * bias.stride[3];
-    return core::load_f32(bias.data, bias.dtype, off);
+    return modify(s, packed ? seq : sq.batch, h, i, query_pos(i, sq), j);
   }
 };
+
+// The logit options of an attention call (the LogitOptions part of AttentionOptions).
+LogitOptions logit_options(const AttentionOptions& o);
 
 // Validates every argument (throwing attend::Error naming the function and the problem) and
 // resolves defaults. `fn` names the public entry point in messages.

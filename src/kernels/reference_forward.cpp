@@ -76,7 +76,7 @@ void attention(const TensorView& q, const TensorView& k, const TensorView& v, co
           static_cast<float*>(p.lse.data)[s.batch * p.lse.step(0) + h * p.lse.step(1) + (s.q0 + i) * p.lse.step(2)] =
               static_cast<float>(row_lse);
         if (stats)
-          head_stats.push_back(kernels::row_stats_exact(logits, row_lse, i + s.nk - s.nq + p.offset, p.capture->sink_tokens(), r));
+          head_stats.push_back(kernels::row_stats_exact(logits, row_lse, p.query_pos(i, s), p.capture->sink_tokens(), r));
         if (p.capture && p.capture->wants_row(seq, h, i)) {
           row_s.resize(static_cast<std::size_t>(s.nk));
           row_p.resize(static_cast<std::size_t>(s.nk));

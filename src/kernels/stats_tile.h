@@ -9,7 +9,7 @@
 //   argmax: the first j reaching the running max m   (max weight: 2^(m − m) / l = 1 / l)
 // with s in log2 units, m' the new running max, α = 2^(m − m'), l the softmax sum before this tile
 // (forward_impl.h). At the end H = lse − Σ p·s = ln2 · (log2 l − T / l).
-// Usage, per row and tile: StatsTile<S> st(stats, …); in the softmax loop `if (stats) st.add(d, e, j)`;
+// Usage, per row and tile: StatsTile<Simd> st(stats, …); in the softmax loop `if (stats) st.add(d, e, j)`;
 // after it st.finish(weights). Per row: stats_row_init before the first tile, stats_row_finish after the last.
 #include <cmath>
 #include <cstdint>
@@ -29,9 +29,9 @@ inline void stats_row_init(float* acc) {
   acc[kStatsArg] = -1;
 }
 
-template <class S>
+template <class Simd>
 class StatsTile {
-  using V = typename S::V;
+  using V = typename Simd::V;
 
  public:
   // acc: the row's accumulators; srow: the tile's logits (log2 units, -inf where masked) before the
@@ -43,10 +43,10 @@ class StatsTile {
       : on_(on), acc_(acc), kn_(kn), j0_(j0), sink_(sink_tokens) {
     if (!on) return;
     // T + (m − m')·l spread evenly over the lanes (÷ W is exact), then everything scaled by α.
-    const float shift = l_old > 0 ? (m_old - m_new) * l_old / static_cast<float>(S::W) : 0.0f;
-    const V av = S::set1(alpha);
-    es_ = S::mul(S::add(S::load(acc + kStatsT), S::set1(shift)), av);
-    ed_ = S::mul(S::load(acc + kStatsD), av);
+    const float shift = l_old > 0 ? (m_old - m_new) * l_old / static_cast<float>(Simd::W) : 0.0f;
+    const V av = Simd::set1(alpha);
+    es_ = Simd::mul(Simd::add(Simd::load(acc + kStatsT), Simd::set1(shift)), av);
+    ed_ = Simd::mul(Simd::load(acc + kStatsD), av);
     acc[kStatsSink] *= alpha;
     if (tile_max > m_old) {  // first key reaching the new maximum (ties keep the earliest j)
       std::int64_t j = 0;
@@ -54,23 +54,23 @@ class StatsTile {
       acc[kStatsArg] = static_cast<float>(j0 + j);
     }
     alignas(64) static constexpr float kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    static_assert(S::W <= 16, "kIota and the accumulator lanes cover at most 16 lanes");
-    dist0_ = S::add(S::load(kIota), S::set1(static_cast<float>(j0 - ip)));  // j − i' of lanes 0..W−1
+    static_assert(Simd::W <= 16, "kIota and the accumulator lanes cover at most 16 lanes");
+    dist0_ = Simd::add(Simd::load(kIota), Simd::set1(static_cast<float>(j0 - ip)));  // j − i' of lanes 0..W−1
   }
 
   // One vector of the softmax pass: d = s − m' (−inf on masked lanes), e = 2^d; j: lane offset.
   void add(V d, V e, std::int64_t j) {
     // The clamp keeps e·d finite where e = 0 (masked lanes: 0·(−inf) would be NaN); there e < 2^-200.
-    es_ = S::fma(e, S::max(d, S::set1(-200.0f)), es_);  // Σ e·(s − m')
-    const V x = S::add(dist0_, S::set1(static_cast<float>(j)));
-    ed_ = S::fma(e, S::max(x, S::sub(S::zero(), x)), ed_);  // Σ e·|j − i'|
+    es_ = Simd::fma(e, Simd::max(d, Simd::set1(-200.0f)), es_);  // Σ e·(s − m')
+    const V x = Simd::add(dist0_, Simd::set1(static_cast<float>(j)));
+    ed_ = Simd::fma(e, Simd::max(x, Simd::sub(Simd::zero(), x)), ed_);  // Σ e·|j − i'|
   }
 
   // erow: the tile's weights e_j after the pass (before dropout), read only for the sink keys.
   void finish(const float* erow) {
     if (!on_) return;
-    S::store(acc_ + kStatsT, es_);
-    S::store(acc_ + kStatsD, ed_);
+    Simd::store(acc_ + kStatsT, es_);
+    Simd::store(acc_ + kStatsD, ed_);
     for (std::int64_t j = 0; j < kn_ && j0_ + j < sink_; ++j) acc_[kStatsSink] += erow[j];
   }
 
@@ -79,11 +79,11 @@ class StatsTile {
   float* acc_;
   std::int64_t kn_, j0_;
   int sink_;
-  V dist0_ = S::zero(), es_ = S::zero(), ed_ = S::zero();
+  V dist0_ = Simd::zero(), es_ = Simd::zero(), ed_ = Simd::zero();
 };
 
 // The row's RowStats from its accumulators; lse (natural) and l, the final softmax sum.
-template <class S>
+template <class Simd>
 RowStats stats_row_finish(const float* acc, float lse, float l, std::int64_t visible) {
   constexpr float kLn2f = 0.6931471805599453f;
   RowStats st;
@@ -91,8 +91,8 @@ RowStats stats_row_finish(const float* acc, float lse, float l, std::int64_t vis
   st.lse = lse;
   if (!(l > 0)) return st;  // no visible key: entropy 0, argmax −1
   const float inv = 1.0f / l;
-  st.entropy = kLn2f * (std::log2(l) - S::reduce_add(S::load(acc + kStatsT)) * inv);
-  st.mean_distance = S::reduce_add(S::load(acc + kStatsD)) * inv;
+  st.entropy = kLn2f * (std::log2(l) - Simd::reduce_add(Simd::load(acc + kStatsT)) * inv);
+  st.mean_distance = Simd::reduce_add(Simd::load(acc + kStatsD)) * inv;
   st.sink_mass = acc[kStatsSink] * inv;
   st.max_weight = inv;  // the maximal logit has e = 2^(m − m) = 1
   st.argmax = static_cast<std::int32_t>(acc[kStatsArg]);

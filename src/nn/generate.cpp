@@ -1,4 +1,4 @@
-// Generation: incremental decoding through a per-layer key/value store, and the sampler
+// Generation: incremental decoding through per-layer key/value caches (grown on demand), and the sampler
 // (greedy, temperature, top-k, top-p, seeded).
 #include <algorithm>
 #include <cmath>
@@ -30,6 +30,7 @@ Tensor Decoder::step(Span<const std::int32_t> tokens) {
   const ModelConfig& c = state_->impl->config;
   if (n < 1 || length() + n > c.context)
     detail::fail("Decoder::step", n, " new tokens after ", length(), " cached exceed the context ", c.context);
+  state_->cache.reserve(length() + n);  // the KV caches grow with the tokens actually used
   state_->impl->forward(tokens.data(), 1, n, state_->acts, &state_->cache, nullptr);
   Tensor out(DType::f32, {n, c.vocab});
   std::memcpy(out.data(), state_->acts.logits.data(), static_cast<std::size_t>(n * c.vocab) * sizeof(float));

@@ -5,6 +5,10 @@
 // Shape letters: R rows (= B·T tokens of a batch), E model width, I/O a linear's input/output width,
 // V vocabulary, T sequence length, H heads, D head size, F MLP width. All buffers are f32 row-major.
 #include <cstdint>
+#include <vector>
+
+#include "attend/model.h"
+#include "nn/weight.h"
 
 namespace attend::nn {
 
@@ -12,6 +16,10 @@ namespace attend::nn {
 void embedding_forward(float* out, const std::int32_t* tok, const float* wte, const float* wpe,
                        std::int64_t R, std::int64_t T, std::int64_t E);
 // dwte[tok[r], :] += dout[r, :]; dwpe[r % T, :] += dout[r, :].
+// The same over stored tables (any dtype): out[R, E] = wte[tok[r], :] + wpe[pos0 + r % T, :]
+// (wpe.data null: no learned positions).
+void embedding_forward(float* out, const std::int32_t* tok, const WeightView& wte, const WeightView& wpe, std::int64_t pos0,
+                       std::int64_t R, std::int64_t T);
 void embedding_backward(float* dwte, float* dwpe, const float* dout, const std::int32_t* tok,
                         std::int64_t R, std::int64_t T, std::int64_t E);
 
@@ -40,6 +48,11 @@ void linear_backward(float* dx, float* dw, float* db, const float* dout, const f
 // inverse = true rotates by the negative angle (that is the backward: the map is orthogonal).
 void rope_apply(float* x, std::int64_t R, std::int64_t T, std::int64_t H, std::int64_t D,
                 std::int64_t pos0, float base, bool inverse);
+// The same with the inverse frequencies given: pair c rotates by pos · inv_freq[c] (inv_freq [D/2]).
+void rope_apply(float* x, std::int64_t R, std::int64_t T, std::int64_t H, std::int64_t D,
+                std::int64_t pos0, const double* inv_freq, bool inverse);
+// inv_freq[c] = rope_base^(−2c/D) for c < D/2, then config.rope_scaling applied (model.h).
+std::vector<double> rope_frequencies(const ModelConfig& c);
 
 // GELU (tanh approximation, as GPT-2): out = 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).
 void gelu_forward(float* out, const float* x, std::int64_t n);

@@ -30,12 +30,21 @@ void norm_backward(const ModelConfig& c, float* dx, float* dw, float* db, const 
   else rmsnorm_backward(dx, dw, dout, x, w, rstd, R, c.d_model);
 }
 
+// Sliding window (Mistral): a query sees itself and the W − 1 positions before it.
+I64 window_left(const ModelConfig& c) { return c.sliding_window > 0 ? c.sliding_window - 1 : -1; }
+
+DecodeOptions decode_options(const ModelConfig& c) {
+  DecodeOptions o;
+  o.window_left = window_left(c);
+  return o;
+}
+
 }  // namespace
 
 void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
   B = batch;
   T = tokens;
-  const I64 R = B * T, L = c.layers, E = c.d_model, D = c.d_model / c.heads;
+  const I64 R = B * T, L = c.layers, E = c.d_model, D = c.head_size();
   const I64 HD = c.heads * D, GD = c.kv_heads * D;
   resid.resize(sz((L + 1) * R * E));
   resid_mid.resize(sz(L * R * E));
@@ -66,7 +75,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     if (tokens[r] < 0 || tokens[r] >= V) detail::fail("Model::forward", "token ", tokens[r], " at ", r, " is outside the vocabulary [0, ", V, ")");
   if (a.B != B || a.T != T) a.resize(c, B, T);
 
-  embedding_forward(a.resid.data(), tokens, p(wte), wpe >= 0 ? p(wpe) + pos0 * E : nullptr, R, T, E);
+  embedding_forward(a.resid.data(), tokens, w(wte), wpe >= 0 ? w(wpe) : WeightView{}, pos0, R, T);
   for (int l = 0; l < static_cast<int>(c.layers); ++l) {
     const LayerParams& lp = layer[sz(l)];
     const float* x = a.resid.data() + l * R * E;
@@ -78,16 +87,17 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     float* v = a.v.data() + l * R * G * D;
     float* att = a.att.data() + l * R * H * D;
     norm_forward(c, ln1, a.ln1_mean.data() + l * R, a.ln1_rstd.data() + l * R, x, p(lp.ln1_w), p(lp.ln1_b), R);
-    linear_forward(q, ln1, p(lp.wq), p(lp.bq), R, E, H * D);
-    linear_forward(k, ln1, p(lp.wk), p(lp.bk), R, E, G * D);
-    linear_forward(v, ln1, p(lp.wv), p(lp.bv), R, E, G * D);
+    matmul_weight(ln1, R, w(lp.wq), q, p(lp.bq));
+    matmul_weight(ln1, R, w(lp.wk), k, p(lp.bk));
+    matmul_weight(ln1, R, w(lp.wv), v, p(lp.bv));
     if (c.position == PositionKind::rope) {
-      rope_apply(q, R, T, H, D, pos0, c.rope_base, false);
-      rope_apply(k, R, T, G, D, pos0, c.rope_base, false);
+      rope_apply(q, R, T, H, D, pos0, rope_freq.data(), false);
+      rope_apply(k, R, T, G, D, pos0, rope_freq.data(), false);
     }
     // att [B, T, H, D] = softmax(q·kᵀ/√D, causal)·v through attend's kernel; lse kept for backward.
     AttentionOptions opts;
     opts.causal = true;
+    opts.window_left = window_left(c);
     opts.capture = trace ? trace->attention_sink(l) : nullptr;
     const TensorView qv = TensorView::contiguous(q, DType::f32, {B, T, H, D});
     const TensorView ov = TensorView::contiguous(att, DType::f32, {B, T, H, D});
@@ -99,28 +109,28 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       if (pos0 == 0)  // prefill: plain causal attention over the fresh k, v (parallel over rows and heads)
         attention(qv, TensorView::contiguous(k, DType::f32, {1, T, G, D}), TensorView::contiguous(v, DType::f32, {1, T, G, D}), ov, opts, lv);
       else
-        attend::decode(qv, kc, ov, {}, lv);
+        attend::decode(qv, kc, ov, decode_options(c), lv);
     } else {
       attention(qv, TensorView::contiguous(k, DType::f32, {B, T, G, D}), TensorView::contiguous(v, DType::f32, {B, T, G, D}),
                 ov, opts, lv);
     }
     a.attention_forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
     std::memcpy(mid, x, sz(R * E) * sizeof(float));
-    linear_forward(out, att, p(lp.wo), p(lp.bo), R, H * D, E);  // out as scratch for the update
+    matmul_weight(att, R, w(lp.wo), out, p(lp.bo));  // out as scratch for the update
     for (I64 i = 0; i < R * E; ++i) mid[i] += out[i];
     float* ln2 = a.ln2.data() + l * R * E;
     norm_forward(c, ln2, a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
     float* fc = a.fc.data() + l * R * F;
     float* act = a.act.data() + l * R * F;
-    linear_forward(fc, ln2, p(lp.fc_w), p(lp.fc_b), R, E, F);
+    matmul_weight(ln2, R, w(lp.fc_w), fc, p(lp.fc_b));
     if (c.mlp == MlpKind::gelu) {
       gelu_forward(act, fc, R * F);
     } else {
       float* up = a.up.data() + l * R * F;
-      linear_forward(up, ln2, p(lp.up_w), p(lp.up_b), R, E, F);
+      matmul_weight(ln2, R, w(lp.up_w), up, p(lp.up_b));
       swiglu_forward(act, fc, up, R * F);
     }
-    linear_forward(out, act, p(lp.proj_w), p(lp.proj_b), R, F, E);
+    matmul_weight(act, R, w(lp.proj_w), out, p(lp.proj_b));
     for (I64 i = 0; i < R * E; ++i) out[i] += mid[i];
     if (trace) {
       LayerTrace t;
@@ -142,12 +152,13 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   }
   const float* xf = a.resid.data() + c.layers * R * E;
   norm_forward(c, a.lnf.data(), a.lnf_mean.data(), a.lnf_rstd.data(), xf, p(lnf_w), p(lnf_b), R);
-  unembed_forward(a.logits.data(), a.lnf.data(), p(lm_head >= 0 ? lm_head : wte), R, E, V);
+  matmul_weight(a.lnf.data(), R, w(lm_head >= 0 ? lm_head : wte), a.logits.data());  // logits = x · W_Uᵀ, W_U [V, E]
 }
 
 double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,
                              I64* counted) {
   const ModelConfig& c = config;
+  ATTEND_ASSERT(trainable());  // a loaded model is made trainable (Trainer) before any backward
   const I64 B = a.B, T = a.T, R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff,
             V = c.vocab;
   // dlogits overwrite the logits (no longer needed).
@@ -193,6 +204,7 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
     linear_backward(datt.data(), g(lp.wo), g(lp.bo), dres.data(), att, p(lp.wo), R, H * D, E);
     AttentionOptions opts;
     opts.causal = true;
+    opts.window_left = window_left(c);
     opts.deterministic = true;  // training is bitwise repeatable from its seed, whatever the thread schedule
     AttentionGrads grads;
     grads.dq = TensorView::contiguous(dq.data(), DType::f32, {B, T, H, D});
@@ -205,8 +217,8 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
                        TensorView::contiguous(a.lse.data() + l * R * H, DType::f32, {B, H, T}), grads, opts);
     a.attention_backward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
     if (c.position == PositionKind::rope) {  // RoPE is a rotation: its backward rotates back
-      rope_apply(dq.data(), R, T, H, D, 0, c.rope_base, true);
-      rope_apply(dk.data(), R, T, G, D, 0, c.rope_base, true);
+      rope_apply(dq.data(), R, T, H, D, 0, rope_freq.data(), true);
+      rope_apply(dk.data(), R, T, G, D, 0, rope_freq.data(), true);
     }
     std::fill(dtmp.begin(), dtmp.end(), 0.0f);
     linear_backward(dtmp.data(), g(lp.wq), g(lp.bq), dq.data(), ln1, p(lp.wq), R, E, H * D);

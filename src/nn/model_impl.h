@@ -1,24 +1,41 @@
 #pragma once
-// Model::Impl: parameters in one flat buffer (so the optimizer, clipping and checkpoints see one
-// array), the activations a training step keeps for its backward, and the forward/backward passes.
+// Model::Impl: the parameter layout (attend's names and shapes), where each parameter's values are
+// (a WeightView per parameter: into the flat f32 buffer of a trainable model, or into a mapped
+// checkpoint in its stored dtype), the activations a training step keeps for its backward, and the
+// forward/backward passes.
+//
+// A trainable model (Model(config, seed), or any model once a Trainer starts) holds every parameter
+// in one flat f32 buffer `params` with a gradient buffer of the same layout, so the optimizer,
+// clipping and checkpoints see one array. A loaded model holds no f32 copy of its matrices and no
+// gradients: its views point into the checkpoint's mapped bytes (bf16/f16 stay bf16/f16); only the
+// small vectors (norm gains, biases) are converted to f32 at load.
 //
 // Shape letters: B batch, T tokens per sequence, R = B·T rows, E width, H heads, G KV heads,
 // D head size, F MLP width, V vocabulary, L layers.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "attend/kv_cache.h"
 #include "attend/model.h"
+#include "nn/weight.h"
 
 namespace attend::nn {
+
+// vector [n]; linear [I, O] (x·W convention); table [rows, E] (token/position embeddings, lm_head).
+enum class ParamKind : std::uint8_t { vector, linear, table };
 
 struct ParamSpec {
   std::string name;                 // attend layout name, e.g. "h.0.attn.wq"
   std::vector<std::int64_t> shape;
   std::int64_t offset = 0, size = 0;
   bool decay = false;               // AdamW weight decay applies (matrices, not norms/biases)
+  ParamKind kind = ParamKind::vector;
 };
+
+class TensorSource;  // nn/model_build.h
+class TokenCodec;    // nn/token_codec.h
 
 // Offsets into the flat parameter buffer; -1 where the configuration has no such tensor.
 struct LayerParams {
@@ -26,12 +43,18 @@ struct LayerParams {
   std::int64_t ln2_w = -1, ln2_b = -1, fc_w = -1, fc_b = -1, up_w = -1, up_b = -1, proj_w = -1, proj_b = -1;
 };
 
-// Incremental decoding state: one attend::KVCache per layer (one sequence each, f32, room for
-// the whole context); attention over it runs through attend::decode.
+// Incremental decoding state: one attend::KVCache per layer (one sequence each, f32); attention
+// over it runs through attend::decode. The caches start small and grow (doubling, never past the
+// context) as tokens arrive, so a model with a long context costs only the tokens actually used.
 struct LayerCaches {
   explicit LayerCaches(const ModelConfig& c);
   std::vector<KVCache> layers;
+  std::int64_t capacity = 0;  // tokens each layer's cache holds before it must grow
   std::int64_t length() const { return layers.front().length(0); }  // tokens cached (every layer alike between steps)
+  void reserve(std::int64_t tokens);  // room for `tokens` in all (copies what is cached when it grows)
+
+ private:
+  ModelConfig config_;
 };
 
 struct Acts {
@@ -48,20 +71,38 @@ struct Acts {
 
 struct Model::Impl {
   ModelConfig config;
-  std::vector<ParamSpec> specs;
+  std::vector<ParamSpec> specs;  // in offset order
   std::vector<LayerParams> layer;
   std::int64_t wte = -1, wpe = -1, lnf_w = -1, lnf_b = -1, lm_head = -1;
-  std::vector<float> params, grads;
+  std::vector<float> params, grads;  // trainable models only (empty for a loaded model until training)
+  std::vector<WeightView> stored;    // per spec: where its values are, in their stored dtype and layout
+  std::vector<std::vector<float>> owned;       // f32 copies made at load (norm gains, biases, unaligned data)
+  std::shared_ptr<const TensorSource> source;  // keeps the mapped checkpoint alive while views point into it
+  std::shared_ptr<const TokenCodec> codec;     // text <-> tokens (the one member a tokenizer replaces)
+  std::vector<double> rope_freq;               // [D/2] RoPE inverse frequencies, scaling applied
+  std::string origin;                          // the folder or file it was loaded from ("" if built in memory)
 
   std::int64_t param_count = 0;  // floats in params (and in grads)
 
   // Lays out the parameters; allocate = true: params and grads of zeros (after a memory check),
-  // false: the layout only (to check a checkpoint holds that much before allocating).
+  // the model trainable; false: the layout only (a loader then fills `stored`).
   explicit Impl(const ModelConfig& c, bool allocate = true);
+  ~Impl();
   void init_random(std::uint64_t seed);
-  const float* p(std::int64_t off) const { return off < 0 ? nullptr : params.data() + off; }
+  bool trainable() const { return !params.empty(); }
+  // f32 values of the parameter at `off`: any parameter of a trainable model; a loaded model's
+  // vectors (its matrices are read through w()).
+  const float* p(std::int64_t off) const;
   float* g(std::int64_t off) { return off < 0 ? nullptr : grads.data() + off; }
-  std::int64_t head_dim() const { return config.d_model / config.heads; }
+  WeightView w(std::int64_t off) const { return stored[spec_at(off)]; }  // a matrix or table, stored dtype
+  std::size_t spec_at(std::int64_t off) const;  // the spec whose values start at `off`
+  std::int64_t head_dim() const { return config.head_size(); }
+  // One parameter's values as f32 in attend's layout (spec.shape), whatever its storage.
+  std::vector<float> materialize(const ParamSpec& s) const;
+  // Training starts: every parameter copied into params (f32, attend layout), grads allocated, the
+  // mapped checkpoint released. No-op for a model that is already trainable.
+  void make_trainable();
+  void bind_params();  // stored[i] = views into params (after params is allocated or filled)
 
   // tokens [B, T] -> acts.logits [B·T, V]. With a cache (B = 1) the tokens follow the cached ones.
   void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, LayerCaches* cache,

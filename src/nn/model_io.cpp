@@ -1,14 +1,17 @@
-// Model checkpoints: attend's own safetensors layout (config in the metadata) and the Hugging Face
-// GPT-2 layout (wte, wpe, h.{i}.ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj, ln_f;
-// Conv1D weights are stored [in, out], which is already attend's x·W convention).
+// Model checkpoints: Model::load's dispatch (Hugging Face folder, attend's own layout, the legacy
+// GPT-2 file), attend's layout (config in the safetensors metadata) and Model::save.
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "attend/safetensors.h"
 #include "core/check.h"
+#include "core/memory.h"
+#include "nn/hf_model.h"
+#include "nn/model_build.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
 
@@ -18,28 +21,17 @@ namespace {
 using I64 = std::int64_t;
 constexpr const char* kWhere = "Model::load";
 
-std::string shape_str(const std::vector<I64>& s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-const SafeTensor& need(const SafetensorsFile& f, const std::string& path, const std::string& name,
-                       const std::vector<I64>& shape) {
-  auto it = f.tensors.find(name);
-  if (it == f.tensors.end()) detail::fail(kWhere, path, ": missing tensor '", name, "'");
-  if (it->second.shape != shape)
-    detail::fail(kWhere, path, ": tensor '", name, "' has shape ", shape_str(it->second.shape), ", expected ", shape_str(shape));
-  return it->second;
-}
-
 // A hostile header can declare a configuration of terabytes: the parameters must be present in the
-// file (every one is read from it), so compare the counts before allocating anything.
-void check_file_holds(const SafetensorsFile& f, const std::string& path, const ModelConfig& c) {
+// file (every one is read from it), so compare the counts before building anything.
+void check_file_holds(const TensorSource& src, const std::string& path, const ModelConfig& c) {
   validate_config(c, kWhere);
   const I64 need_n = Model::Impl(c, false).param_count;
   std::uint64_t have = 0;
-  for (const auto& [name, t] : f.tensors) have += t.values.size();
+  for (const std::string& name : src.names()) {
+    std::uint64_t n = 1;
+    for (I64 s : src.find(name)->shape) n *= static_cast<std::uint64_t>(s);
+    have += n;
+  }
   if (static_cast<std::uint64_t>(need_n) > have)
     detail::fail(kWhere, path, ": the configuration needs ", need_n, " parameters but the file holds only ", have, " values");
 }
@@ -53,87 +45,81 @@ I64 parse_heads(const std::string& text, const std::string& path) {
   return v;
 }
 
-std::int64_t count_layers(const SafetensorsFile& f, const std::string& prefix) {
-  I64 n = 0;
-  while (f.tensors.count(prefix + "h." + std::to_string(n) + ".ln_1.weight")) ++n;
-  return n;
+// attend's layout: every parameter under its own name, f32, [I, O] linears; optimizer moments
+// (opt.*) of a training checkpoint are not part of the model.
+Model load_attend(std::shared_ptr<const TensorSource> src, const std::string& path, const std::string& config_json) {
+  ModelArchitecture a;
+  a.config = config_from_json(config_json, path);
+  a.described_by = "attend_config";
+  check_file_holds(*src, path, a.config);
+  for (const ParamSpec& s : Model::Impl(a.config, false).specs) a.bindings[s.name] = {s.name, false, 0, 0, ""};
+  a.ignore_prefixes = {"opt."};
+  return Model::from_impl(build_model(a, std::move(src), path));
 }
 
-// GPT-2 layout -> attend layout (fused c_attn split into q, k, v columns).
-std::unique_ptr<Model::Impl> load_gpt2(const SafetensorsFile& f, const std::string& path) {
-  const std::string pre = f.tensors.count("transformer.wte.weight") ? "transformer." : "";
-  auto shape_of = [&](const std::string& n) -> const std::vector<I64>& {
-    auto it = f.tensors.find(pre + n);
-    if (it == f.tensors.end()) detail::fail(kWhere, path, ": missing tensor '", pre + n, "'");
-    if (it->second.shape.size() != 2 && n != "ln_f.weight") detail::fail(kWhere, path, ": tensor '", pre + n, "' is not a matrix");
-    return it->second.shape;
+// A lone GPT-2 (Hugging Face layout) safetensors file: the shapes come from the tensors, the head
+// count, which no tensor shows, from n_head metadata (a Hugging Face folder has config.json instead).
+Model load_gpt2_file(std::shared_ptr<const TensorSource> src, const std::string& path) {
+  const std::string pre = src->find("transformer.wte.weight") ? "transformer." : "";
+  auto matrix = [&](const std::string& n) -> const std::vector<I64>& {
+    const SourceTensor* t = src->find(pre + n);
+    if (!t) detail::fail(kWhere, path, ": missing tensor '", pre + n, "'");
+    if (t->shape.size() != 2) detail::fail(kWhere, path, ": tensor '", pre + n, "' is ", shape_string(t->shape), ", not a matrix");
+    return t->shape;
   };
-  ModelConfig c;
-  c.vocab = shape_of("wte.weight")[0];
-  c.d_model = shape_of("wte.weight")[1];
-  c.context = shape_of("wpe.weight")[0];
-  c.layers = count_layers(f, pre);
+  auto meta = src->metadata().find("n_head");
+  if (meta == src->metadata().end())
+    detail::fail(kWhere, path, ": a GPT-2 layout file does not show its head count: put its config.json (n_head) beside it, ",
+                 "or n_head metadata in the file");
+  ModelArchitecture a;
+  ModelConfig& c = a.config;
+  c.heads = parse_heads(meta->second, path);
+  c.vocab = matrix("wte.weight")[0];
+  c.d_model = matrix("wte.weight")[1];
+  c.context = matrix("wpe.weight")[0];
+  c.layers = 0;
+  while (c.layers < 257 && src->find(pre + "h." + std::to_string(c.layers) + ".ln_1.weight")) ++c.layers;
   if (c.layers < 1) detail::fail(kWhere, path, ": GPT-2 layout without h.0.ln_1.weight");
-  c.d_ff = shape_of("h.0.mlp.c_fc.weight").size() == 2 ? shape_of("h.0.mlp.c_fc.weight")[1] : 0;
-  auto meta = f.metadata.find("n_head");
-  c.heads = meta != f.metadata.end() ? parse_heads(meta->second, path) : (c.d_model % 64 == 0 ? c.d_model / 64 : 1);
+  c.d_ff = matrix("h.0.mlp.c_fc.weight")[1];
   c.kv_heads = c.heads;
   c.norm = NormKind::layernorm;
   c.position = PositionKind::learned;
   c.mlp = MlpKind::gelu;
-  c.tied_embeddings = true;
+  c.tied_embeddings = !src->find("lm_head.weight");
   c.bias = true;
-  check_file_holds(f, path, c);
-  auto impl = std::make_unique<Model::Impl>(c);
-  const I64 E = c.d_model, F = c.d_ff;
-  auto put = [&](I64 off, const std::string& name, const std::vector<I64>& shape) {
-    const SafeTensor& t = need(f, path, pre + name, shape);
-    std::memcpy(impl->params.data() + off, t.values.data(), t.values.size() * sizeof(float));
-  };
-  put(impl->wte, "wte.weight", {c.vocab, E});
-  put(impl->wpe, "wpe.weight", {c.context, E});
-  for (I64 l = 0; l < c.layers; ++l) {
-    const std::string h = "h." + std::to_string(l) + ".";
-    const LayerParams& lp = impl->layer[static_cast<std::size_t>(l)];
-    put(lp.ln1_w, h + "ln_1.weight", {E});
-    put(lp.ln1_b, h + "ln_1.bias", {E});
-    const SafeTensor& w = need(f, path, pre + h + "attn.c_attn.weight", {E, 3 * E});
-    const SafeTensor& b = need(f, path, pre + h + "attn.c_attn.bias", {3 * E});
-    float* P = impl->params.data();
-    for (I64 i = 0; i < E; ++i)
-      for (I64 j = 0; j < E; ++j) {
-        P[lp.wq + i * E + j] = w.values[static_cast<std::size_t>(i * 3 * E + j)];
-        P[lp.wk + i * E + j] = w.values[static_cast<std::size_t>(i * 3 * E + E + j)];
-        P[lp.wv + i * E + j] = w.values[static_cast<std::size_t>(i * 3 * E + 2 * E + j)];
-      }
-    for (I64 j = 0; j < E; ++j) {
-      P[lp.bq + j] = b.values[static_cast<std::size_t>(j)];
-      P[lp.bk + j] = b.values[static_cast<std::size_t>(E + j)];
-      P[lp.bv + j] = b.values[static_cast<std::size_t>(2 * E + j)];
-    }
-    put(lp.wo, h + "attn.c_proj.weight", {E, E});
-    put(lp.bo, h + "attn.c_proj.bias", {E});
-    put(lp.ln2_w, h + "ln_2.weight", {E});
-    put(lp.ln2_b, h + "ln_2.bias", {E});
-    put(lp.fc_w, h + "mlp.c_fc.weight", {E, F});
-    put(lp.fc_b, h + "mlp.c_fc.bias", {F});
-    put(lp.proj_w, h + "mlp.c_proj.weight", {F, E});
-    put(lp.proj_b, h + "mlp.c_proj.bias", {E});
-  }
-  put(impl->lnf_w, "ln_f.weight", {E});
-  put(impl->lnf_b, "ln_f.bias", {E});
-  return impl;
+  validate_config(c, kWhere);
+  a.described_by = "the GPT-2 layout (n_head " + std::to_string(c.heads) + " metadata)";
+  bind_gpt2(a, pre);
+  return Model::from_impl(build_model(a, std::move(src), path));
+}
+
+// A safetensors file's content decides: attend_config metadata, a config.json beside it (Hugging
+// Face), or the GPT-2 layout. config_dir: where to look for config.json ("" = nowhere).
+Model load_from_source(std::shared_ptr<const TensorSource> src, const std::string& path, const std::string& config_dir) {
+  auto meta = src->metadata().find("attend_config");
+  if (meta != src->metadata().end()) return load_attend(src, path, meta->second);
+  if (!config_dir.empty() && std::filesystem::exists(std::filesystem::path(config_dir) / "config.json"))
+    return load_hf_checkpoint(config_dir, std::move(src));
+  if (src->find("wte.weight") || src->find("transformer.wte.weight")) return load_gpt2_file(std::move(src), path);
+  detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight), ",
+               "and no config.json beside it");
 }
 
 }  // namespace
 
 std::string config_to_json(const ModelConfig& c) {
+  const RopeScaling& rs = c.rope_scaling;
+  const char* scaling = rs.kind == RopeScalingKind::none ? "none" : rs.kind == RopeScalingKind::linear ? "linear" : "llama3";
   nlohmann::json j = {{"vocab", c.vocab}, {"context", c.context}, {"d_model", c.d_model}, {"layers", c.layers},
                       {"heads", c.heads}, {"kv_heads", c.kv_heads}, {"d_ff", c.d_ff},
                       {"norm", c.norm == NormKind::layernorm ? "layernorm" : "rmsnorm"},
                       {"position", c.position == PositionKind::learned ? "learned" : "rope"},
                       {"mlp", c.mlp == MlpKind::gelu ? "gelu" : "swiglu"}, {"tied_embeddings", c.tied_embeddings},
-                      {"rope_base", c.rope_base}, {"norm_eps", c.norm_eps}, {"bias", c.bias}};
+                      {"rope_base", c.rope_base}, {"norm_eps", c.norm_eps}, {"bias", c.bias},
+                      {"qkv_bias", c.qkv_bias}, {"out_bias", c.out_bias}, {"mlp_bias", c.mlp_bias}, {"head_dim", c.head_dim},
+                      {"rope_scaling", scaling}, {"rope_factor", rs.factor}, {"rope_low_freq_factor", rs.low_freq_factor},
+                      {"rope_high_freq_factor", rs.high_freq_factor}, {"rope_original_context", rs.original_context},
+                      {"sliding_window", c.sliding_window}};
   return j.dump();
 }
 
@@ -148,6 +134,12 @@ ModelConfig config_from_json(const std::string& text, const std::string& path) {
       if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
         detail::fail(kWhere, path, ": attend_config '", key, "' is too large");
       return v.get<I64>();
+    };
+    auto float_of = [&](const char* key) -> float {
+      const nlohmann::json& v = j.at(key);
+      const double d = v.is_number() ? v.get<double>() : -1.0;
+      if (!v.is_number() || !(std::fabs(d) <= 3.0e38)) detail::fail(kWhere, path, ": attend_config '", key, "' is not a finite number");
+      return static_cast<float>(d);
     };
     c.vocab = int_of("vocab");
     c.context = int_of("context");
@@ -164,15 +156,25 @@ ModelConfig config_from_json(const std::string& text, const std::string& path) {
     c.position = pos == "learned" ? PositionKind::learned : PositionKind::rope;
     c.mlp = mlp == "gelu" ? MlpKind::gelu : MlpKind::swiglu;
     c.tied_embeddings = j.at("tied_embeddings").get<bool>();
-    auto float_of = [&](const char* key) -> float {
-      const nlohmann::json& v = j.at(key);
-      const double d = v.is_number() ? v.get<double>() : -1.0;
-      if (!v.is_number() || !(std::fabs(d) <= 3.0e38)) detail::fail(kWhere, path, ": attend_config '", key, "' is not a finite number");
-      return static_cast<float>(d);
-    };
     c.rope_base = float_of("rope_base");
     c.norm_eps = float_of("norm_eps");
     c.bias = j.at("bias").get<bool>();
+    // Keys added with the Hugging Face loaders; older checkpoints lack them (the defaults then hold).
+    if (j.contains("qkv_bias")) c.qkv_bias = j.at("qkv_bias").get<bool>();
+    if (j.contains("out_bias")) c.out_bias = j.at("out_bias").get<bool>();
+    if (j.contains("mlp_bias")) c.mlp_bias = j.at("mlp_bias").get<bool>();
+    if (j.contains("head_dim")) c.head_dim = int_of("head_dim");
+    if (j.contains("sliding_window")) c.sliding_window = int_of("sliding_window");
+    if (j.contains("rope_scaling")) {
+      const std::string s = j.at("rope_scaling");
+      if (s != "none" && s != "linear" && s != "llama3") detail::fail(kWhere, path, ": unknown rope_scaling '", s, "'");
+      RopeScaling& rs = c.rope_scaling;
+      rs.kind = s == "none" ? RopeScalingKind::none : s == "linear" ? RopeScalingKind::linear : RopeScalingKind::llama3;
+      if (j.contains("rope_factor")) rs.factor = float_of("rope_factor");
+      if (j.contains("rope_low_freq_factor")) rs.low_freq_factor = float_of("rope_low_freq_factor");
+      if (j.contains("rope_high_freq_factor")) rs.high_freq_factor = float_of("rope_high_freq_factor");
+      if (j.contains("rope_original_context")) rs.original_context = int_of("rope_original_context");
+    }
   } catch (const nlohmann::json::exception& e) {
     detail::fail(kWhere, path, ": bad attend_config metadata (", e.what(), ")");
   }
@@ -188,32 +190,59 @@ std::vector<SafeTensorRef> param_refs(const Model::Impl& impl, const std::vector
 
 void read_params(const SafetensorsFile& f, const std::string& path, const Model::Impl& impl, std::vector<float>& buffer,
                  const std::string& prefix) {
-  buffer.assign(impl.params.size(), 0.0f);
+  buffer.assign(static_cast<std::size_t>(impl.param_count), 0.0f);
   for (const ParamSpec& s : impl.specs) {
-    const SafeTensor& t = need(f, path, prefix + s.name, s.shape);
-    std::memcpy(buffer.data() + s.offset, t.values.data(), t.values.size() * sizeof(float));
+    auto it = f.tensors.find(prefix + s.name);
+    if (it == f.tensors.end()) detail::fail(kWhere, path, ": missing tensor '", prefix + s.name, "'");
+    if (it->second.shape != s.shape)
+      detail::fail(kWhere, path, ": tensor '", prefix + s.name, "' has shape ", shape_string(it->second.shape), ", expected ",
+                   shape_string(s.shape));
+    std::memcpy(buffer.data() + s.offset, it->second.values.data(), it->second.values.size() * sizeof(float));
   }
 }
 
 Model load_model_file(const SafetensorsFile& f, const std::string& path) {
-  if (f.tensors.count("wte.weight") || f.tensors.count("transformer.wte.weight")) return Model::from_impl(load_gpt2(f, path));
-  auto meta = f.metadata.find("attend_config");
-  if (meta == f.metadata.end()) detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight)");
-  const ModelConfig c = config_from_json(meta->second, path);
-  check_file_holds(f, path, c);
-  auto impl = std::make_unique<Model::Impl>(c);
-  read_params(f, path, *impl, impl->params, "");
-  std::size_t expected = impl->specs.size();
-  for (const auto& [name, t] : f.tensors)
-    if (!name.starts_with("opt.")) --expected;
-  if (expected != 0) detail::fail(kWhere, path, ": unexpected extra tensors for this configuration");
-  return Model::from_impl(std::move(impl));
+  return load_from_source(safetensors_source(std::make_shared<const SafetensorsFile>(f)), path, "");
 }
 
-Model Model::load(const std::string& path) { return load_model_file(read_safetensors(path), path); }
+Model Model::load(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  std::error_code ec;
+  if (!fs::exists(p, ec)) detail::fail(kWhere, "'", path, "': no such file or folder");
+  if (fs::is_directory(p, ec)) {
+    if (fs::exists(p / "config.json", ec)) return load_hf_checkpoint(path);
+    detail::fail(kWhere, path, ": a folder without config.json (a Hugging Face checkpoint folder holds config.json and ",
+                 "model.safetensors)");
+  }
+  const std::string name = p.filename().string();
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  if (name == "config.json" || name.ends_with(".safetensors.index.json")) return load_hf_checkpoint(dir);
+  // Other formats plug in here by extension: the GGUF reader (load_gguf(path)) builds a
+  // ModelArchitecture and a TensorSource from the file and calls build_model, as the readers above.
+  // A Hugging Face weights file (model.safetensors, or a shard model-0000k-of-0000n.safetensors)
+  // takes its architecture from the config.json beside it; any other name is a self-describing file.
+  const bool hf_name = name == "model.safetensors" || (name.starts_with("model-") && name.ends_with(".safetensors"));
+  if (hf_name && name != "model.safetensors" && fs::exists(p.parent_path() / "model.safetensors.index.json", ec) &&
+      fs::exists(p.parent_path() / "config.json", ec))
+    return load_hf_checkpoint(dir);  // one shard: the whole sharded checkpoint
+  return load_from_source(map_safetensors(path), path, hf_name ? dir : "");
+}
 
 void Model::save(const std::string& path) const {
-  write_safetensors(path, param_refs(*impl_, impl_->params, ""), {{"attend_config", config_to_json(impl_->config)}});
+  const std::map<std::string, std::string> meta = {{"attend_config", config_to_json(impl_->config)}};
+  if (impl_->trainable()) {
+    write_safetensors(path, param_refs(*impl_, impl_->params, ""), meta);
+    return;
+  }
+  // A loaded model: every parameter as f32 in attend's layout (a transposed copy of nn.Linear weights).
+  core::check_allocation("Model::save", static_cast<std::uint64_t>(impl_->param_count) * sizeof(float));
+  std::vector<float> all(static_cast<std::size_t>(impl_->param_count));
+  for (const ParamSpec& s : impl_->specs) {
+    const std::vector<float> v = impl_->materialize(s);
+    std::copy(v.begin(), v.end(), all.begin() + s.offset);
+  }
+  write_safetensors(path, param_refs(*impl_, all, ""), meta);
 }
 
 }  // namespace attend::nn

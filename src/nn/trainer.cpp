@@ -26,6 +26,7 @@ Trainer::Trainer(Model& model, const TaskData& data, const TrainConfig& config) 
     detail::fail("Trainer", "sequence length ", probe.T, " exceeds the model context ", model.config().context);
   if (data_.task() == Task::text && model.config().vocab != 256)
     detail::fail("Trainer", "the text task needs a byte-level model (vocab 256), got vocab ", model.config().vocab);
+  model.impl().make_trainable();  // a loaded model gets its f32 parameters and gradients only now
   m_.assign(model.impl().params.size(), 0.0f);
   v_.assign(model.impl().params.size(), 0.0f);
 }
@@ -105,12 +106,15 @@ void Trainer::save_checkpoint(const std::string& path) const {
 
 void Trainer::load_checkpoint(const std::string& path) {
   const SafetensorsFile f = read_safetensors(path);
-  Model loaded = load_model_file(f, path);
-  const Model::Impl& li = loaded.impl();
+  auto cfg = f.metadata.find("attend_config");
+  if (cfg == f.metadata.end()) detail::fail("Trainer::load_checkpoint", path, ": no attend_config metadata (not an attend checkpoint)");
+  const ModelConfig loaded = config_from_json(cfg->second, path);
   Model::Impl& m = model_.impl();
-  if (config_to_json(li.config) != config_to_json(m.config))
-    detail::fail("Trainer::load_checkpoint", path, ": model configuration ", config_to_json(li.config), " differs from ", config_to_json(m.config));
-  m.params = li.params;
+  if (config_to_json(loaded) != config_to_json(m.config))
+    detail::fail("Trainer::load_checkpoint", path, ": model configuration ", config_to_json(loaded), " differs from ", config_to_json(m.config));
+  std::vector<float> weights;
+  read_params(f, path, m, weights, "");
+  std::copy(weights.begin(), weights.end(), m.params.begin());  // in place: the weight views point into params
   read_params(f, path, m, m_, "opt.m.");
   read_params(f, path, m, v_, "opt.v.");
   auto it = f.metadata.find("train_state");

@@ -1,4 +1,5 @@
-// EMF operators (seed 003): M = W_Q·W_Kᵀ/√D and F = W_V·W_O per head, their spectra, composition
+// EMF operators (the EMF model of "The Flow of Attention", Towards AI: relevance scoring M and content
+// extraction F in the embedding space): M = W_Q·W_Kᵀ/√D and F = W_V·W_O per head, their spectra, composition
 // between heads; residual-stream trajectories (PCA to 2-D) and clustering (mean pairwise cosine).
 #include <algorithm>
 #include <cmath>

@@ -190,7 +190,7 @@ std::string report_html(const Recording& rec, const ReportOptions& opts) {
 <div class="note">mean over queries of A[i, i − d] for each recorded head</div></div>
 <div><h2>Trajectories (PCA of the residual stream)</h2><canvas class="plot" id="traj" width="460" height="260"></canvas><div id="trajnote" class="note"></div></div></section>
 <section class="row"><div><h2>A fixed token's share as context grows</h2><canvas class="plot" id="share" width="460" height="260"></canvas>
-<div class="note">A[i, 0] for i = 0 … N − 1: how much each later query still reads token 0 (seed 001 §12)</div></div>
+<div class="note">A[i, 0] for i = 0 … N − 1: how much each later query still reads token 0 (as context grows, softmax competition spreads the mass thinner)</div></div>
 <div><h2>Attended distance</h2><canvas class="plot" id="hist" width="460" height="260"></canvas>
 <div class="note">mass on keys at distance |i − j| in bins 0, 1, [2, 4), [4, 8), …, averaged over queries</div></div></section>
 <section class="row"><div><h2>Head similarity (Jensen–Shannon map)</h2><canvas class="plot" id="headmap" width="460" height="260"></canvas>

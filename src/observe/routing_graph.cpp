@@ -1,5 +1,6 @@
-// The routing graph (seed 001 §3): tokens as nodes, attention as weighted directed edges, with
-// GraphML, DOT and JSON exports.
+// The routing graph: tokens as nodes, attention as weighted directed edges (each forward pass builds
+// such a graph of token influence: attention as a routing primitive), with GraphML, DOT and JSON
+// exports.
 #include <algorithm>
 #include <cstdio>
 #include <numeric>

@@ -110,5 +110,24 @@ expect_error truncated "truncated" "$attend" sdpa --q "$dir/trunc.npy" --k "$dir
 expect_error bad_window "window" "$attend" sdpa --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/o.npy" --window=-3,2
 expect_error out_dir_missing "write_file_atomically" "$attend" sdpa --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/no/such/o.npy"
 
+# attend tokenize: a GPT-2-style vocab.json + merges.txt written here (and a broken copy).
+python3 - "$dir" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for name, merges in (("tok", "#version: 0.2\nh i\n\u0120 hi\n"), ("badtok", "#version: 0.2\nh q\n")):
+    os.makedirs(f"{d}/{name}", exist_ok=True)
+    json.dump({"h": 0, "i": 1, "hi": 2, "\u0120": 3, "\u0120hi": 4, "!": 5}, open(f"{d}/{name}/vocab.json", "w"))
+    open(f"{d}/{name}/merges.txt", "w", encoding="utf-8").write(merges)
+PY
+out=$("$attend" tokenize --tokenizer "$dir/tok" --text "hi hi!" --ids-only 2>&1)
+[ "$out" = "2 4 5" ] && passes=$((passes+1)) || { echo "FAIL tokenize ids: $out"; fails=$((fails+1)); }
+out=$("$attend" tokenize --tokenizer "$dir/tok" --decode "2,4 5" 2>&1)
+[ "$out" = "hi hi!" ] && passes=$((passes+1)) || { echo "FAIL tokenize decode: $out"; fails=$((fails+1)); }
+out=$("$attend" tokenize --tokenizer bytes --text "a" --json 2>&1)
+grep -q '"ids":\[97\]' <<<"$out" && passes=$((passes+1)) || { echo "FAIL tokenize json: $out"; fails=$((fails+1)); }
+expect_error tokenize_missing "does not exist" "$attend" tokenize --tokenizer "$dir/nope.json.d" --text x
+expect_error tokenize_no_text "give one of" "$attend" tokenize --tokenizer bytes
+expect_error tokenize_bad_id "token id 300" "$attend" tokenize --tokenizer bytes --decode 300
+expect_error tokenize_bad_merges "merges.txt line 2" "$attend" tokenize --tokenizer "$dir/badtok" --text x
 echo "cli: $passes passed, $fails failed"
 [ $fails -eq 0 ]

@@ -1,10 +1,12 @@
-// Table-driven tests of the fast backward against the double-precision reference backward.
+// The fast backward against the double-precision reference backward: the shared case table
+// (kernels/attention_cases.h) through every work split, determinism, and what the table does not cover.
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <string>
 
 #include "attend/attend.h"
+#include "kernels/attention_cases.h"
 #include "kernels/backward_plan.h"
 #include "test_util.h"
 
@@ -23,17 +25,8 @@ struct Mode {
   bool deterministic = false;
 };
 
-struct BwdCase {
-  std::string name;
-  std::int64_t b, nq, nk, hq, hkv, d, dv;
-  DType dtype = DType::f32;
-  bool bhsd = false, causal = false;
-  std::int64_t left = -1, right = -1;
-  float softcap = 0;
-  bool bias = false, alibi = false;
-  float dropout = 0;
-};
-void PrintTo(const BwdCase& c, std::ostream* os) { *os << c.name; }
+using kernels::AttentionCase;
+using kernels::CaseInputs;
 
 struct Grads {
   std::vector<float> dq, dk, dv, dbias;
@@ -41,48 +34,28 @@ struct Grads {
 
 // Runs forward (reference, for exact out/lse), then the reference backward and the fast backward
 // once per mode. Returns {fast per mode..., reference}.
-std::vector<Grads> run_modes(const BwdCase& c, const std::vector<Mode>& modes) {
-  auto make = [&](std::int64_t n, std::int64_t h, std::int64_t w) {
-    return c.bhsd ? Tensor(c.dtype, {c.b, h, n, w}) : Tensor(c.dtype, {c.b, n, h, w});
-  };
-  auto view = [&](const Tensor& t) { return c.bhsd ? t.view().permuted(0, 2, 1, 3) : t.view(); };
-  Tensor q = make(c.nq, c.hq, c.d), k = make(c.nk, c.hkv, c.d), v = make(c.nk, c.hkv, c.dv), dout = make(c.nq, c.hq, c.dv);
-  fill_uniform(q, 11); fill_uniform(k, 12); fill_uniform(v, 13); fill_uniform(dout, 14);
-  AttentionOptions opts;
-  opts.causal = c.causal;
-  opts.window_left = c.left;
-  opts.window_right = c.right;
-  opts.softcap = c.softcap;
-  opts.dropout_p = c.dropout;
-  opts.dropout_seed = 7;
-  Tensor bias;
-  if (c.bias) {
-    bias = Tensor(DType::f32, {1, c.hq, c.nq, c.nk});
-    fill_uniform(bias, 15, -2, 2);
-    for (std::int64_t i = 0; i < bias.numel(); i += 5) bias.data_as<float>()[i] = -std::numeric_limits<float>::infinity();
-    opts.bias = bias.view();
-  }
-  std::vector<float> slopes;
-  if (c.alibi) {
-    for (std::int64_t h = 0; h < c.hq; ++h) slopes.push_back(0.1f * static_cast<float>(h + 1));
-    opts.alibi_slopes = slopes;
-  }
-  Tensor out = make(c.nq, c.hq, c.dv), lse(DType::f32, {c.b, c.hq, c.nq});
-  reference::attention(view(q), view(k), view(v), view(out), opts, lse.view());
+std::vector<Grads> run_modes(const AttentionCase& c, const std::vector<Mode>& modes) {
+  CaseInputs in(c, 11);
+  Tensor out = in.new_out(), lse = in.new_lse();
+  reference::attention(in.view(in.q), in.view(in.k), in.view(in.v), in.view(out), in.opts, lse.view());
   auto grads = [&](const Mode* mode) {
-    Tensor dq = make(c.nq, c.hq, c.d), dk = make(c.nk, c.hkv, c.d), dv = make(c.nk, c.hkv, c.dv), db;
-    AttentionGrads g{view(dq), view(dk), view(dv), {}};
-    if (c.bias) { db = Tensor(DType::f32, {1, c.hq, c.nq, c.nk}); g.dbias = db.view(); }
+    Tensor dq = in.tensor(c.rows_q(), c.hq, c.d), dk = in.tensor(c.rows_k(), c.hkv, c.d), dv = in.tensor(c.rows_k(), c.hkv, c.dv), db;
+    AttentionGrads g{in.view(dq), in.view(dk), in.view(dv), {}};
+    if (c.bias) {
+      db = Tensor(DType::f32, in.bias.view().shape, 4);
+      g.dbias = db.view();
+    }
+    const TensorView q = in.view(in.q), k = in.view(in.k), v = in.view(in.v), o = in.view(out), dout = in.view(in.dout);
     if (mode) {
-      AttentionOptions o = opts;
-      o.threads = mode->threads;
-      o.deterministic = mode->deterministic;
+      AttentionOptions opts = in.opts;
+      opts.threads = mode->threads;
+      opts.deterministic = mode->deterministic;
       if (mode->split == BackwardSplit::automatic)
-        attention_backward(view(q), view(k), view(v), view(out), view(dout), lse.view(), g, o);
+        attention_backward(q, k, v, o, dout, lse.view(), g, opts);
       else
-        kernels::backward(kernels::make_backward_problem("test", view(q), view(k), view(v), view(out), view(dout), lse.view(), g, o), mode->split);
+        kernels::backward(kernels::make_backward_problem("test", q, k, v, o, dout, lse.view(), g, opts), mode->split);
     } else {
-      reference::attention_backward(view(q), view(k), view(v), view(out), view(dout), lse.view(), g, opts);
+      reference::attention_backward(q, k, v, o, dout, lse.view(), g, in.opts);
     }
     Grads r{to_f32(g.dq), to_f32(g.dk), to_f32(g.dv), {}};
     if (c.bias) r.dbias = to_f32(g.dbias);
@@ -104,57 +77,32 @@ void expect_close(const Grads& fast, const Grads& ref, double tol, const std::st
   }
 }
 
-class BackwardTable : public ::testing::TestWithParam<BwdCase> {};
+class BackwardTable : public ::testing::TestWithParam<AttentionCase> {};
 
-// Every case through every path: the public entry, one task per (sequence, KV head), and the
+// Every case of the shared table (src/kernels/attention_cases.h, also timed by `attend bench
+// --table`) through every path: the public entry, one task per (sequence, KV head), and the
 // KV-block split on 1 and 3 threads (partial dQ slots: in place and buffered).
 TEST_P(BackwardTable, MatchesReference) {
-  const BwdCase& c = GetParam();
+  const AttentionCase& c = GetParam();
   const std::vector<Mode> modes{{BackwardSplit::automatic, 0, false},
                                 {BackwardSplit::per_head, 2, false},
                                 {BackwardSplit::kv_blocks, 1, false},
                                 {BackwardSplit::kv_blocks, 3, false}};
   const auto r = run_modes(c, modes);
-  // f32: relative L2 ≤ 1e-5 (DESIGN.md). Low precision: the gradients are rounded to the dtype.
-  const double tol = c.dtype == DType::f32 ? 1e-5 : 1.5e-2;
   const char* names[] = {"automatic", "per_head", "kv_blocks/1", "kv_blocks/3"};
-  for (std::size_t m = 0; m < modes.size(); ++m) expect_close(r[m], r.back(), tol, c.name + " " + names[m]);
+  for (std::size_t m = 0; m < modes.size(); ++m) expect_close(r[m], r.back(), c.backward_tolerance(), c.name + " " + names[m]);
 }
 
-std::vector<BwdCase> table() {
-  std::vector<BwdCase> t;
-  for (std::int64_t n : {1, 7, 65, 300})
-    for (std::int64_t d : {8, 64, 80, 128}) {
-      t.push_back({"n" + std::to_string(n) + "_d" + std::to_string(d), 1, n, n, 2, 1, d, d});
-      t.push_back({"n" + std::to_string(n) + "_d" + std::to_string(d) + "_causal", 1, n, n, 2, 2, d, d, DType::f32, false, true});
-    }
-  t.push_back({"n1000_d64_causal_gqa", 1, 1000, 1000, 2, 1, 64, 64, DType::f32, false, true});
-  t.push_back({"d256", 1, 70, 70, 1, 1, 256, 256});
-  t.push_back({"mqa_dv_differs_bhsd", 2, 33, 50, 6, 1, 32, 24, DType::f32, true});
-  t.push_back({"causal_nq_gt_nk", 1, 90, 30, 2, 1, 32, 32, DType::f32, false, true});
-  t.push_back({"causal_nq_lt_nk", 2, 17, 130, 4, 2, 32, 32, DType::f32, false, true});
-  t.push_back({"window", 1, 200, 200, 2, 2, 32, 32, DType::f32, false, false, 20, 5});
-  t.push_back({"softcap", 1, 65, 70, 2, 1, 32, 32, DType::f32, false, false, -1, -1, 3.0f});
-  t.push_back({"bias_dbias", 2, 50, 60, 4, 2, 32, 32, DType::f32, false, false, -1, -1, 0, true});
-  t.push_back({"alibi_causal", 1, 100, 100, 4, 4, 32, 32, DType::f32, false, true, -1, -1, 0, false, true});
-  t.push_back({"dropout", 1, 65, 80, 2, 1, 32, 32, DType::f32, false, false, -1, -1, 0, false, false, 0.25f});
-  t.push_back({"everything", 2, 77, 99, 4, 2, 48, 24, DType::f32, true, true, 40, -1, 10.0f, true, true, 0.1f});
-  for (DType dt : {DType::bf16, DType::f16}) {
-    const std::string n = std::string(dtype_name(dt));
-    t.push_back({n + "_causal", 1, 130, 130, 2, 1, 64, 64, dt, false, true});
-    t.push_back({n + "_bhsd_window", 2, 65, 70, 4, 2, 32, 32, dt, true, false, 10, 3});
-  }
-  return t;
-}
-
-INSTANTIATE_TEST_SUITE_P(Backward, BackwardTable, ::testing::ValuesIn(table()), [](const auto& p) { return p.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backward, BackwardTable, ::testing::ValuesIn(kernels::backward_cases()),
+                         [](const auto& p) { return p.param.name; });
 
 TEST(BackwardDeterminism, BitwiseIdenticalForAnyThreadCount) {
   // Balanced heads (no split), a single KV head where the automatic mode would split (causal,
   // H = 1), and GQA with an odd head count: deterministic = true on 1, 2, 3 threads.
-  for (const BwdCase& c : {BwdCase{"det", 2, 150, 150, 4, 2, 64, 64, DType::f32, false, true},
-                           BwdCase{"det_h1", 1, 300, 300, 1, 1, 64, 64, DType::f32, false, true},
-                           BwdCase{"det_gqa", 3, 97, 120, 3, 1, 32, 32, DType::f32, true, false}}) {
+  for (const AttentionCase& c :
+       {AttentionCase{.name = "det", .b = 2, .nq = 150, .nk = 150, .hq = 4, .hkv = 2, .d = 64, .dv = 64, .causal = true},
+        AttentionCase{.name = "det_h1", .nq = 300, .nk = 300, .hq = 1, .hkv = 1, .d = 64, .dv = 64, .causal = true},
+        AttentionCase{.name = "det_gqa", .b = 3, .nq = 97, .nk = 120, .hq = 3, .hkv = 1, .d = 32, .dv = 32, .bhsd = true}}) {
     const auto r = run_modes(c, {{BackwardSplit::automatic, 1, true}, {BackwardSplit::automatic, 2, true},
                                  {BackwardSplit::automatic, 3, true}, {BackwardSplit::automatic, 2, false}});
     for (int m : {1, 2}) {
@@ -169,7 +117,7 @@ TEST(BackwardDeterminism, BitwiseIdenticalForAnyThreadCount) {
 TEST(BackwardDeterminism, KvBlockSplitIsRepeatableRunToRun) {
   // The KV-block split sums dQ through per-slot partials; tasks go to slots statically, so calls
   // with the same thread count agree bitwise (repeated many times to give a race a chance).
-  const BwdCase c{"kv_repeat", 1, 257, 257, 2, 1, 64, 64, DType::f32, false, true};
+  const AttentionCase c{.name = "kv_repeat", .nq = 257, .nk = 257, .hq = 2, .hkv = 1, .d = 64, .dv = 64, .causal = true};
   std::vector<Mode> modes;
   for (int i = 0; i < 8; ++i) modes.push_back({BackwardSplit::kv_blocks, 2, false});
   const auto r = run_modes(c, modes);
@@ -183,7 +131,7 @@ TEST(BackwardDeterminism, KvBlockSplitIsRepeatableRunToRun) {
 
 TEST(BackwardSemantics, FullyMaskedRowsGiveZeroGradients) {
   // Nq > Nk, causal: the first 20 query rows see no key.
-  const BwdCase c{"masked", 1, 30, 10, 1, 1, 16, 16, DType::f32, false, true};
+  const AttentionCase c{.name = "masked", .nq = 30, .nk = 10, .hq = 1, .hkv = 1, .d = 16, .dv = 16, .causal = true};
   const auto r = run_modes(c, {{BackwardSplit::automatic, 0, false}, {BackwardSplit::per_head, 2, false}, {BackwardSplit::kv_blocks, 2, false}});
   for (std::size_t m = 0; m + 1 < r.size(); ++m) {
     for (std::size_t i = 0; i < 20 * 16; ++i) ASSERT_EQ(r[m].dq[i], 0.0f) << "mode " << m;

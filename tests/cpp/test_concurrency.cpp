@@ -1,8 +1,12 @@
-// Many threads at once on shared read-only state give exactly (bitwise) the serial results:
-// decode over one KV cache (contiguous and paged) and the model's forward, Decoder and generate
-// over one set of weights. The names match the ThreadSanitizer stage's filter (*Concurren*).
+// The concurrency contracts of the public headers, each exercised from many threads at once and
+// compared bitwise with serial results: decode over one KV cache (contiguous and paged, many
+// readers); one KVCache whose sequences are appended, rolled back and decoded by different threads
+// at once (kv_cache.h); the model's forward, Decoder and generate over one set of weights
+// (model.h); runtime settings changed while kernels run (runtime.h). The names match the
+// ThreadSanitizer stage's filter (*Concurren*).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -121,6 +125,125 @@ TEST(ConcurrentModel, SharedWeightsGiveSerialResultsBitwise) {
     });
     for (int t = 0; t < kThreads; ++t) EXPECT_EQ(bad[static_cast<std::size_t>(t)], 0) << "caller " << t << " (kind " << t % 3 << ")";
   }
+}
+
+// One KVCache, one sequence per thread: each thread appends its tokens in chunks (the eviction
+// window compacts its buffer), rolls back one step now and then, and decodes its own sequence
+// after every append, all at once; every output equals the same steps run serially.
+TEST(ConcurrentKVCache, DistinctSequencesAppendRollBackAndDecodeAtOnce) {
+  const std::int64_t G = 2, D = 16, Hq = 4, N = 90, kChunk = 3;
+  KVCache cache(kThreads, 60, G, D, D, DType::bf16, EvictionPolicy{40, 2});
+  std::vector<Tensor> ks, vs;
+  for (int s = 0; s < kThreads; ++s) {
+    ks.push_back(Tensor(DType::f32, {N, G, D}));
+    vs.push_back(Tensor(DType::f32, {N, G, D}));
+    fill_uniform(ks.back(), static_cast<std::uint64_t>(100 + s));
+    fill_uniform(vs.back(), static_cast<std::uint64_t>(200 + s));
+  }
+  Tensor q(DType::f32, {1, 1, Hq, D});
+  fill_uniform(q, 5);
+  // Sequence s's steps; returns every decode output in order.
+  auto steps = [&](int s) {
+    std::vector<float> outs;
+    const std::vector<std::int64_t> ids{s};
+    DecodeOptions o;
+    o.sequences = ids;
+    o.threads = s % 2;  // half the callers also ask for the pool
+    Tensor out(DType::f32, {1, 1, Hq, D});
+    for (std::int64_t i = 0; i < N; i += kChunk) {
+      auto rows = [&](const Tensor& t) {
+        TensorView r = t.view();
+        r.data = t.data_as<float>() + i * G * D;
+        r.shape[0] = kChunk;
+        return r;
+      };
+      cache.append(s, rows(ks[static_cast<std::size_t>(s)]), rows(vs[static_cast<std::size_t>(s)]));
+      if ((i / kChunk) % 5 == 4) {  // roll back the last token and append it again
+        cache.truncate(s, cache.length(s) - 1);
+        TensorView k1 = rows(ks[static_cast<std::size_t>(s)]), v1 = rows(vs[static_cast<std::size_t>(s)]);
+        k1.data = static_cast<float*>(k1.data) + (kChunk - 1) * G * D;
+        v1.data = static_cast<float*>(v1.data) + (kChunk - 1) * G * D;
+        k1.shape[0] = v1.shape[0] = 1;
+        cache.append(s, k1, v1);
+      }
+      decode(q.view(), cache, out.view(), o);
+      const auto r = to_f32(out.view());
+      outs.insert(outs.end(), r.begin(), r.end());
+    }
+    return outs;
+  };
+  std::vector<std::vector<float>> want;
+  for (int s = 0; s < kThreads; ++s) want.push_back(steps(s));
+  for (int s = 0; s < kThreads; ++s) cache.clear(s);
+  std::vector<std::vector<float>> got(kThreads);
+  run_at_once([&](int t) { got[static_cast<std::size_t>(t)] = steps(t); });
+  for (int s = 0; s < kThreads; ++s) {
+    EXPECT_TRUE(same_bits(got[static_cast<std::size_t>(s)], want[static_cast<std::size_t>(s)])) << "sequence " << s;
+    EXPECT_EQ(cache.length(s), N);
+  }
+}
+
+// Threads run attention and decode while another changes the thread count and the SIMD path: a
+// call reads both once when it starts, so each result is bitwise the result of one path (the
+// forward and decode do not depend on the thread count).
+TEST(ConcurrentRuntime, SettingsChangeWhileKernelsRun) {
+  std::vector<Isa> isas{Isa::scalar};
+  if (detected_isa() >= Isa::avx2) isas.push_back(Isa::avx2);
+  if (detected_isa() >= Isa::avx512) isas.push_back(Isa::avx512);
+  const std::int64_t N = 150, H = 4, D = 32;
+  Tensor q(DType::f32, {1, N, H, D}), k(DType::f32, {1, N, 2, D}), v(DType::f32, {1, N, 2, D});
+  fill_uniform(q, 1);
+  fill_uniform(k, 2);
+  fill_uniform(v, 3);
+  KVCache cache(1, N, 2, D, D, DType::f32);
+  cache.append(0, TensorView::contiguous(k.data(), DType::f32, {N, 2, D}), TensorView::contiguous(v.data(), DType::f32, {N, 2, D}));
+  TensorView q1 = q.view();
+  q1.shape[1] = 1;
+  AttentionOptions ao;
+  ao.causal = true;
+  auto forward = [&] {
+    Tensor o(DType::f32, {1, N, H, D});
+    attention(q.view(), k.view(), v.view(), o.view(), ao);
+    return to_f32(o.view());
+  };
+  auto step = [&] {
+    Tensor o(DType::f32, {1, 1, H, D});
+    decode(q1, cache, o.view());
+    return to_f32(o.view());
+  };
+  std::vector<std::vector<float>> want_fwd, want_dec;  // per path
+  for (Isa isa : isas) {
+    set_isa_override(isa);
+    want_fwd.push_back(forward());
+    want_dec.push_back(step());
+  }
+  clear_isa_override();
+  auto one_of = [](const std::vector<float>& got, const std::vector<std::vector<float>>& want) {
+    for (const auto& w : want)
+      if (same_bits(got, w)) return true;
+    return false;
+  };
+  std::atomic<bool> stop{false};
+  std::thread changer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      set_isa_override(isas[static_cast<std::size_t>(i) % isas.size()]);
+      set_num_threads(i % 3);  // 0 (hardware), 1, 2
+      if (i % 4 == 3) clear_isa_override();
+      std::this_thread::yield();
+    }
+  });
+  std::vector<int> bad(kThreads, 0);
+  run_at_once([&](int t) {
+    for (int rep = 0; rep < 4; ++rep) {
+      const bool ok = t % 2 == 0 ? one_of(forward(), want_fwd) : one_of(step(), want_dec);
+      if (!ok) ++bad[static_cast<std::size_t>(t)];
+    }
+  });
+  stop.store(true);
+  changer.join();
+  clear_isa_override();
+  set_num_threads(0);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(bad[static_cast<std::size_t>(t)], 0) << "caller " << t;
 }
 
 }  // namespace

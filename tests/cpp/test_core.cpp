@@ -93,10 +93,15 @@ TEST(AtomicFile, ReplacesWholeOrNothing) {
 }
 
 TEST(Runtime, IsaOverrideNeverExceedsTheCpu) {
+  const Isa startup = active_isa();  // ATTEND_ISA when set, else the detected path
+  EXPECT_LE(static_cast<int>(startup), static_cast<int>(detected_isa()));
   EXPECT_NO_THROW(set_isa_override(Isa::scalar));
   EXPECT_EQ(active_isa(), Isa::scalar);
-  clear_isa_override();
-  EXPECT_EQ(active_isa(), detected_isa());
+  clear_isa_override();  // back to the start-up path, not to the detected one
+  EXPECT_EQ(active_isa(), startup);
+  if (detected_isa() != Isa::avx512) {
+    EXPECT_THROW(set_isa_override(Isa::avx512), Error);
+  }
 }
 
 // The forward sizes its key tiles from these: they must be real sizes (a fallback when the OS

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "attend/runtime.h"
-#include "kernels/forward_plan.h"
+#include "kernels/dispatch.h"
 
 namespace attend {
 namespace {
@@ -54,16 +54,16 @@ void check_path(Exp2Fn fn, const char* name) {
   EXPECT_TRUE(std::isinf(sy[4])) << name << ": 2^1e30";
 }
 
-TEST(Exp2Accuracy, ScalarPath) { check_path(kernels::exp2_array_scalar, "scalar"); }
+TEST(Exp2Accuracy, ScalarPath) { check_path(kernels::kernel_table(Isa::scalar).exp2_array, "scalar"); }
 
 TEST(Exp2Accuracy, Avx2Path) {
   if (detected_isa() < Isa::avx2) GTEST_SKIP() << "no AVX2 on this CPU";
-  check_path(kernels::exp2_array_avx2, "avx2");
+  check_path(kernels::kernel_table(Isa::avx2).exp2_array, "avx2");
 }
 
 TEST(Exp2Accuracy, Avx512Path) {
   if (detected_isa() < Isa::avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
-  check_path(kernels::exp2_array_avx512, "avx512");
+  check_path(kernels::kernel_table(Isa::avx512).exp2_array, "avx512");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "attend/attend.h"
+#include "kernels/dispatch.h"
 #include "kernels/forward_bf16.h"
 #include "test_util.h"
 
@@ -32,7 +33,7 @@ std::string describe(const Bf16Case& c) {
 
 bool takes_bf16_path(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& o,
                      const AttentionOptions& opts) {
-  return kernels::forward_bf16_applies(kernels::make_problem("attention", q, k, v, o, opts, {}));
+  return kernels::forward_bf16_applies(kernels::make_problem("attention", q, k, v, o, opts, {}), kernels::active_kernels());
 }
 
 // Tolerance: q, k, v are exactly bf16 for both sides, S is exact up to f32 accumulation, and the

@@ -40,10 +40,21 @@ TEST(FuzzRegressions, ModelInputsLoadOrThrow) {
   EXPECT_GE(seen, 7);
   EXPECT_EQ(accepted, 4);  // attend learned, attend RoPE/GQA, GPT-2, GPT-2 prefixed
 }
+TEST(FuzzRegressions, GgufInputsParseOrThrow) {
+  const auto [seen, accepted] = replay("gguf", fuzz::gguf_input);
+  EXPECT_GE(seen, 7);
+  EXPECT_EQ(accepted, 3);  // all types, tokenizer at alignment 64 (v2), adjacent f32 tensors
+}
 TEST(FuzzRegressions, LinksInputsParseOrThrow) {
   const auto [seen, accepted] = replay("links", fuzz::links_input);
   EXPECT_GE(seen, 4);
   EXPECT_EQ(accepted, 2);  // valid, CRLF without header
+}
+
+TEST(FuzzRegressions, TokenizerInputsParseOrThrow) {
+  const auto [seen, accepted] = replay("tokenizer", fuzz::tokenizer_input);
+  EXPECT_GE(seen, 11);
+  EXPECT_EQ(accepted, 8);  // byte-level/Llama-2/Metaspace tokenizer.json, GPT-2 files, SentencePiece, tiktoken, two VocabSpecs
 }
 
 // safetensors bytes: u64 header length, header, data.

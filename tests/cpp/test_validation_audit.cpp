@@ -1,4 +1,4 @@
-// Validation gaps found by the entry-point audit (issue 11): each test asserts the error names the
+// Validation gaps found by an audit of the entry points: each test asserts the error names the
 // offending argument.
 #include <gtest/gtest.h>
 

@@ -14,11 +14,15 @@
 #include <vector>
 
 #include "attend/error.h"
+#include "attend/gguf.h"
 #include "attend/graph.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"
+#include "attend/tokenizer.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
+#include "text/tokenizer_impl.h"
+#include "text/utf8.h"
 
 namespace attend::fuzz {
 
@@ -89,6 +93,135 @@ inline bool links_input(std::string_view bytes) {
   } catch (const Error&) {
     return false;
   }
+}
+
+// GGUF: parse; every getter returns or throws attend::Error; tensor spans lie inside the input
+// and convertible rows dequantize; a parsed file written back parses to the same keys, values and
+// tensor bytes, and writing that again gives the same bytes (a fixed point).
+inline bool gguf_input(std::string_view bytes) {
+  gguf::File f;
+  try {
+    f = gguf::File::from_bytes(std::string(bytes), "fuzz");
+  } catch (const Error&) {
+    return false;
+  }
+  for (const std::string& k : f.keys()) {
+    check(f.has(k), "every listed key is found");
+    try { (void)f.get_u32(k); } catch (const Error&) {}
+    try { (void)f.get_f32(k); } catch (const Error&) {}
+    try { (void)f.get_string(k); } catch (const Error&) {}
+    try { (void)f.get_array<std::string>(k); } catch (const Error&) {}
+    try { (void)f.get_array<std::int32_t>(k); } catch (const Error&) {}
+  }
+  bool writable = f.alignment() <= (1u << 20);
+  // The start of the file, seen through the first tensor's span.
+  const std::byte* base = f.tensors().empty() ? nullptr : f.tensor_data(f.tensors()[0]).data() - f.tensors()[0].file_offset;
+  for (const gguf::TensorInfo& t : f.tensors()) {
+    const auto d = f.tensor_data(t);
+    check(d.size() == t.bytes && t.file_offset + t.bytes <= f.file_size(), "tensor bytes lie inside the file");
+    check(d.data() == base + t.file_offset && t.file_offset % f.alignment() == 0, "tensor offsets are aligned");
+    const std::int64_t ne0 = t.dims.empty() ? 1 : t.dims[0];
+    if (has_reference_conversion(t.type) && t.elements() > 0 && ne0 <= 4096) {
+      std::vector<float> row(static_cast<std::size_t>(ne0));
+      dequantize_row(t.type, d.data(), row.data(), ne0);
+      std::vector<float> ones(row.size(), 1.0f);
+      (void)dot_row(t.type, d.data(), ones.data(), ne0);
+    }
+    writable = writable && !t.name.empty() && t.name.size() < 64 && !t.dims.empty();
+  }
+  if (!writable) return true;  // what the writer refuses: alignment > 2^20, names of 0 or 64 bytes, 0 dims
+  auto rewrite = [](const gguf::File& g) {
+    gguf::Writer w;
+    for (const std::string& k : g.keys()) w.set(k, g.get(k));
+    for (const gguf::TensorInfo& t : g.tensors()) w.add_tensor(t.name, t.dims, t.type, g.tensor_data(t));
+    return w.bytes();
+  };
+  const std::string once = rewrite(f);
+  const gguf::File back = gguf::File::from_bytes(once, "fuzz-roundtrip");
+  check(back.keys().size() >= f.keys().size() && back.tensors().size() == f.tensors().size(), "round trip keeps keys and tensors");
+  for (std::size_t i = 0; i < f.keys().size(); ++i) check(back.keys()[i] == f.keys()[i], "round trip keeps key order");
+  for (std::size_t i = 0; i < f.tensors().size(); ++i) {
+    const auto a = f.tensor_data(f.tensors()[i]), b = back.tensor_data(back.tensors()[i]);
+    check(back.tensors()[i].dims == f.tensors()[i].dims && back.tensors()[i].type == f.tensors()[i].type, "round trip keeps shapes");
+    check(a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0), "round trip keeps tensor bytes");
+  }
+  check(rewrite(back) == once, "writing is a fixed point");
+  return true;
+}
+
+// Tokenizer files. The first byte picks the parser, the rest is the file:
+//   'j' tokenizer.json ["\0" tokenizer_config.json]   'g' vocab.json "\0" merges.txt
+//   's' SentencePiece tokenizer.model                   't' tiktoken ranks (cl100k pattern, one special)
+//   'v' VocabSpec as lines: model, pre, then "type score token" lines, "" then merges
+// An accepted tokenizer must encode texts (its own bytes included) to ids in range, decode them,
+// and label every id with valid UTF-8; attend::Error is the only exception allowed.
+inline text::VocabSpec vocab_spec_from_lines(std::string_view b) {
+  text::VocabSpec v;
+  std::vector<std::string_view> lines;
+  for (std::size_t at = 0; at <= b.size();) {
+    const std::size_t end = std::min(b.find('\n', at), b.size());
+    lines.push_back(b.substr(at, end - at));
+    at = end + 1;
+  }
+  std::size_t i = 0;
+  if (i < lines.size()) v.model = std::string(lines[i++]);
+  if (i < lines.size()) v.pre = std::string(lines[i++]);
+  for (; i < lines.size() && !lines[i].empty(); ++i) {
+    const std::string_view l = lines[i];
+    v.token_types.push_back(l.empty() ? 1 : l[0] - '0');
+    v.scores.push_back(l.size() > 1 ? static_cast<float>(l[1] - '0') : 0.0f);
+    v.tokens.emplace_back(l.size() > 3 ? l.substr(3) : std::string_view());
+  }
+  for (++i; i < lines.size(); ++i)
+    if (!lines[i].empty()) v.merges.emplace_back(lines[i]);
+  v.bos = v.tokens.size() > 1 ? 1 : -1;
+  v.eos = v.tokens.size() > 2 ? 2 : -1;
+  v.unk = v.tokens.empty() ? -1 : 0;
+  return v;
+}
+
+inline bool tokenizer_input(std::string_view bytes) {
+  if (bytes.empty()) return false;
+  const char kind = bytes[0];
+  const std::string_view rest = bytes.substr(1);
+  const std::size_t cut = rest.find('\0');
+  const std::string_view first = rest.substr(0, cut), second = cut == std::string_view::npos ? std::string_view() : rest.substr(cut + 1);
+  std::shared_ptr<text::detail::TokenizerImpl> impl;
+  try {
+    if (kind == 'j') impl = text::detail::parse_hf_json(first, second, "fuzz");
+    else if (kind == 'g') impl = text::detail::parse_gpt2_files(first, second, "fuzz");
+    else if (kind == 's') impl = text::detail::parse_sentencepiece(rest, "fuzz");
+    else if (kind == 't') {
+      text::TiktokenSpec spec;
+      spec.pattern = text::tiktoken_pattern("cl100k_base");
+      impl = text::detail::parse_tiktoken(rest, spec, "fuzz");
+    } else if (kind == 'v') impl = text::detail::build_from_vocab(vocab_spec_from_lines(rest), "fuzz");
+    else return false;
+  } catch (const Error&) {
+    return false;
+  }
+  const text::Tokenizer tok = text::detail::TokenizerImpl::wrap(impl);
+  const std::string_view own = rest.substr(0, std::min<std::size_t>(rest.size(), 200));
+  for (const std::string_view s : {std::string_view(), std::string_view("Hello world! 123 <s> </s>  \xE2\x96\x81x\n"), own}) {
+    for (const bool special : {false, true}) {
+      std::vector<std::int32_t> ids;
+      try {
+        ids = tok.encode(s, {special, special});
+      } catch (const Error&) {
+        continue;  // e.g. a character with no token and no unknown token
+      }
+      for (const auto id : ids) check(id >= 0 && id < tok.size(), "encoded ids are in range");
+      (void)tok.decode(ids);
+      (void)tok.decode(ids, {true});
+    }
+  }
+  for (std::int32_t id = 0; id < tok.size() && id < 2000; ++id) {
+    try {
+      check(text::detail::is_valid_utf8(tok.piece(id)), "display pieces are valid UTF-8");
+    } catch (const Error&) {  // an id no token uses
+    }
+  }
+  return true;
 }
 
 }  // namespace attend::fuzz

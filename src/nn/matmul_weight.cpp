@@ -1,0 +1,92 @@
+// matmul_weight: the product of activations with a stored weight (f32 straight to OpenBLAS; bf16
+// and f16 converted to f32 a panel of rows at a time, then OpenBLAS or a plain dot product).
+// Correctness first: a later task replaces the low-precision path with fused kernels.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/check.h"
+#include "core/thread_pool.h"
+#include "nn/weight.h"
+
+namespace attend::nn {
+namespace {
+
+using I64 = std::int64_t;
+int i32(I64 v) { return static_cast<int>(v); }
+
+constexpr I64 kPanelRows = 64;  // rows converted at a time: 64 × 8192 f32 = 2 MiB of scratch at most
+constexpr I64 kDotRows = 4;     // up to this many activation rows (decode) use parallel dot products
+
+// The calling thread's conversion scratch (pool workers are long-lived, so it is reused).
+float* scratch(std::size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// dst[n_rows, cols] = rows r0 .. r0 + n_rows of W as dense f32
+void convert_rows(const WeightView& w, I64 r0, I64 n_rows, float* dst) {
+  for (I64 r = 0; r < n_rows; ++r) convert_to_f32(w.row(r0 + r), w.dtype, dst + r * w.cols, static_cast<std::size_t>(w.cols));
+}
+
+// Σ a[i]·b[i] with 8 independent partial sums (lets the compiler vectorise without reassociating)
+float dot(const float* a, const float* b, I64 n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  I64 i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
+  float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) t += a[i] * b[i];
+  return t;
+}
+
+}  // namespace
+
+// x: [R, I], W: [O, I] (out_rows) or [I, O], y: [R, O], b: [O]
+void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const float* b) {
+  const I64 I = w.in(), O = w.out();
+  ATTEND_ASSERT(w.data != nullptr && w.ld >= w.cols && R >= 0);
+  if (R == 0 || O == 0) return;
+  if (b)  // y starts as the bias and the products accumulate onto it
+    for (I64 r = 0; r < R; ++r) std::memcpy(y + r * O, b, static_cast<std::size_t>(O) * sizeof(float));
+  if (w.dtype == DType::f32) {  // stored f32: OpenBLAS reads the weight in place
+    const auto* W = static_cast<const float*>(w.data);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, w.out_rows ? CblasTrans : CblasNoTrans, i32(R), i32(O), i32(I), 1.0f, x, i32(I), W,
+                i32(w.ld), b ? 1.0f : 0.0f, y, i32(O));
+    return;
+  }
+  if (!b) std::fill(y, y + R * O, 0.0f);
+  const I64 panels = (w.rows + kPanelRows - 1) / kPanelRows;
+  if (w.out_rows && R <= kDotRows) {  // decode: panels of output rows over the pool, one dot per output
+    core::global_pool().parallel_for(panels, [&](I64 p, int) {
+      const I64 o0 = p * kPanelRows, n = std::min(kPanelRows, O - o0);
+      float* panel = scratch(static_cast<std::size_t>(n * I));
+      convert_rows(w, o0, n, panel);
+      for (I64 r = 0; r < R; ++r)
+        for (I64 o = 0; o < n; ++o) y[r * O + o0 + o] += dot(x + r * I, panel + o * I, I);
+    });
+    return;
+  }
+  // Otherwise panel by panel on this thread, each product through OpenBLAS (which threads itself).
+  for (I64 p = 0; p < panels; ++p) {
+    const I64 r0 = p * kPanelRows, n = std::min(kPanelRows, w.rows - r0);
+    float* panel = scratch(static_cast<std::size_t>(n * w.cols));
+    convert_rows(w, r0, n, panel);
+    if (w.out_rows)  // y[:, r0 : r0 + n] += x · panelᵀ, panel [n, I]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i32(R), i32(n), i32(I), 1.0f, x, i32(I), panel, i32(I), 1.0f, y + r0,
+                  i32(O));
+    else  // y += x[:, r0 : r0 + n] · panel, panel [n, O]
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i32(R), i32(O), i32(n), 1.0f, x + r0, i32(I), panel, i32(O), 1.0f, y,
+                  i32(O));
+  }
+}
+
+void weight_row(const WeightView& w, I64 r, float* out) {
+  ATTEND_ASSERT(r >= 0 && r < w.rows);
+  convert_to_f32(w.row(r), w.dtype, out, static_cast<std::size_t>(w.cols));
+}
+
+}  // namespace attend::nn

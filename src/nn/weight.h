@@ -1,0 +1,36 @@
+#pragma once
+// Weight matrices in their stored dtype (f32, bf16 or f16; mapped from a checkpoint or owned), and
+// the one product every layer of the model uses with them: matmul_weight. A later performance
+// task replaces its body with fast mixed-precision kernels; nothing else multiplies by a weight.
+//
+// Shape letters: R rows of activations, I input width, O output width.
+#include <cstdint>
+
+#include "attend/dtype.h"
+
+namespace attend::nn {
+
+// A stored matrix: `rows` rows of `cols` elements of `dtype`, row r at data + r·ld elements
+// (ld > cols for a column slice of a wider matrix, e.g. GPT-2's fused c_attn). Owns nothing.
+struct WeightView {
+  const void* data = nullptr;
+  DType dtype = DType::f32;
+  std::int64_t rows = 0, cols = 0, ld = 0;
+  bool out_rows = false;  // true: W is [O, I] (nn.Linear, embedding tables); false: [I, O] (x·W)
+
+  std::int64_t in() const { return out_rows ? cols : rows; }
+  std::int64_t out() const { return out_rows ? rows : cols; }
+  const void* row(std::int64_t r) const {
+    return static_cast<const char*>(data) + static_cast<std::size_t>(r * ld) * dtype_size(dtype);
+  }
+};
+
+// y[R, O] = x[R, I] · W (+ b[O]; b may be null), products accumulated in f32 whatever W's dtype.
+// x and y are dense row-major f32 and must not overlap. Any thread may call it; bf16/f16 weights
+// are converted a panel of rows at a time into the calling worker's own scratch.
+void matmul_weight(const float* x, std::int64_t R, const WeightView& w, float* y, const float* b = nullptr);
+
+// out[cols] = row r of W as f32 (embedding lookups).
+void weight_row(const WeightView& w, std::int64_t r, float* out);
+
+}  // namespace attend::nn
