@@ -3,7 +3,10 @@
 #include <string>
 
 #include "attend/attend.h"
+#include "cli_paths.h"
 #include "command.h"
+#include "core/check.h"
+#include "core/printable.h"
 #include "graph_demo.h"
 
 namespace attend::cli {
@@ -14,17 +17,23 @@ struct EvalArgs {
   std::int64_t seq_len = 0, sequences = 256;
   std::uint64_t seed = 1;
   int threads = 0;
+  bool allow_nonfinite = false;
 };
 
 int run_eval(const EvalArgs& a) {
+  const nn::Task task = nn::parse_task(a.task);
+  PathCheck("eval").input("--model", a.model).input("--data", task == nn::Task::text ? a.data : "").check();
+  require_positive("eval", "--sequences", a.sequences);
+  if (a.seq_len < 0) detail::fail("eval", "--seq-len must be >= 1 (or 0: the model context), got ", a.seq_len);
   if (a.threads > 0) set_num_threads(a.threads);
-  const nn::Model model = nn::Model::load(a.model);
+  const nn::Model model = nn::Model::load(a.model, {.allow_nonfinite = a.allow_nonfinite});
   const std::int64_t T = a.seq_len > 0 ? a.seq_len : model.config().context;
-  const nn::TaskData data(nn::parse_task(a.task), model.config().vocab, T, a.data);
+  const nn::TaskData data(task, model.config().vocab, T, a.data);
   const double loss = nn::evaluate_loss(model, data, a.sequences, a.seed);
   const double acc = nn::evaluate_accuracy(model, data, a.sequences, a.seed);
-  std::printf("%s on %s (%lld sequences of %lld tokens): loss %.4f, next-token accuracy %.2f%%\n", a.model.c_str(), a.task.c_str(),
-              static_cast<long long>(a.sequences), static_cast<long long>(T), loss, 100 * acc);
+  std::printf("%s on %s (%lld sequences of %lld tokens%s): loss %.4f, next-token accuracy %.2f%%\n", printable(a.model).c_str(),
+              a.task.c_str(), static_cast<long long>(a.sequences), static_cast<long long>(T),
+              task == nn::Task::text ? ", from the held-out last 10 % of --data" : "", loss, 100 * acc);
   if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences), a.seed);
   return 0;
 }
@@ -38,6 +47,7 @@ const bool registered = register_command("eval", "held-out loss and accuracy of 
   sub.add_option("--sequences", a->sequences, "held-out sequences")->capture_default_str();
   sub.add_option("--seed", a->seed, "held-out seed")->capture_default_str();
   sub.add_option("--threads", a->threads, "worker threads (0: all cores)");
+  sub.add_flag("--allow-nonfinite", a->allow_nonfinite, "load a checkpoint even if it holds NaN or infinite weights");
   return [a] { return run_eval(*a); };
 });
 

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "attend/attend.h"
+#include "cli_paths.h"
 #include "command.h"
+#include "core/printable.h"
 
 namespace attend::cli {
 namespace {
@@ -31,6 +33,7 @@ double peak_rss_mib() {
 }
 
 int run(const Args& a) {
+  PathCheck("focus").input("--links", a.links).input("--stakes", a.stakes).output("--out", a.out, {".csv"}).check();
   graph::FocusOptions o = a.o;
   o.threads = a.threads;
   o.mode = a.mode == "pagerank" ? graph::FocusMode::pagerank : a.mode == "trikernel" ? graph::FocusMode::trikernel : graph::FocusMode::cyber;
@@ -77,7 +80,7 @@ int run(const Args& a) {
     std::printf("%4zu  %-24s %.6g\n", k + 1, (g.particle_names.empty() ? std::to_string(i) : g.particle_names[i]).c_str(), r.rank[i]);
   }
   if (o.mode == graph::FocusMode::cyber && a.generate == 0)
-    for (std::size_t u = 0; u < r.karma.size() && u < 20; ++u) std::printf("karma %s %.6g\n", g.neuron_names[u].c_str(), r.karma[u]);
+    for (std::size_t u = 0; u < r.karma.size() && u < 20; ++u) std::printf("karma %s %.6g\n", printable(g.neuron_names[u]).c_str(), r.karma[u]);
   return 0;
 }
 

@@ -4,7 +4,9 @@
 #include <string>
 
 #include "attend/attend.h"
+#include "cli_paths.h"
 #include "command.h"
+#include "core/printable.h"
 #include "core/check.h"
 
 namespace attend::cli {
@@ -13,13 +15,52 @@ namespace {
 struct GenerateArgs {
   std::string model, prompt, stop;
   nn::Model::GenerateOptions opts;
-  bool no_cache = false;
+  bool no_cache = false, allow_nonfinite = false;
   int threads = 0;
 };
 
+// Streams bytes to the terminal as they come: whole UTF-8 characters pass, control characters
+// and invalid bytes are shown escaped (a model's output must not drive the terminal); new lines
+// and tabs are kept. An incomplete character waits for its next bytes.
+class SafeStream {
+ public:
+  void put(const std::string& bytes) {
+    pending_ += bytes;
+    std::size_t cut = pending_.size();  // hold back the start of a character that may continue
+    for (std::size_t k = 1; k <= 3 && k <= pending_.size(); ++k) {
+      const auto c = static_cast<unsigned char>(pending_[pending_.size() - k]);
+      if ((c & 0xC0) == 0x80) continue;
+      const std::size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+      if (need > k) cut = pending_.size() - k;
+      break;
+    }
+    emit(pending_.substr(0, cut));
+    pending_.erase(0, cut);
+  }
+  void flush() {
+    emit(pending_);
+    pending_.clear();
+  }
+
+ private:
+  static void emit(const std::string& s) {
+    std::size_t b = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i)
+      if (i == s.size() || s[i] == '\n' || s[i] == '\t') {
+        std::fputs(printable(std::string_view(s).substr(b, i - b)).c_str(), stdout);
+        if (i < s.size()) std::fputc(s[i], stdout);
+        b = i + 1;
+      }
+    std::fflush(stdout);  // streaming: each token as soon as it is chosen
+  }
+  std::string pending_;
+};
+
 int run_generate(const GenerateArgs& a) {
+  PathCheck("generate").input("--model", a.model).check();
+  require_positive("generate", "--max-new", a.opts.max_new_tokens);
   if (a.threads > 0) set_num_threads(a.threads);
-  const nn::Model model = nn::Model::load(a.model);
+  const nn::Model model = nn::Model::load(a.model, {.allow_nonfinite = a.allow_nonfinite});
   const std::vector<std::int32_t> prompt = model.encode(a.prompt);
   nn::Model::GenerateOptions o = a.opts;
   o.use_cache = !a.no_cache;
@@ -28,13 +69,13 @@ int run_generate(const GenerateArgs& a) {
     if (st.size() != 1) detail::fail("generate", "--stop must be one token, got '", a.stop, "'");
     o.stop_token = st[0];
   }
-  std::printf("%s", a.prompt.c_str());
-  std::fflush(stdout);
+  SafeStream out;
+  out.put(a.prompt);
   model.generate(prompt, o, [&](std::int32_t t) {
-    std::printf("%s", model.decode_token(t).c_str());
-    std::fflush(stdout);  // streaming: each token as soon as it is chosen
+    out.put(model.decode_token(t));
     return true;
   });
+  out.flush();
   std::printf("\n");
   return 0;
 }
@@ -50,6 +91,7 @@ const bool registered = register_command("generate", "continue a prompt with a m
   sub.add_option("--top-p", a->opts.top_p, "nucleus sampling mass (1: off)")->capture_default_str();
   sub.add_option("--seed", a->opts.seed, "sampling seed")->capture_default_str();
   sub.add_option("--stop", a->stop, "stop after emitting this token");
+  sub.add_flag("--allow-nonfinite", a->allow_nonfinite, "load a checkpoint even if it holds NaN or infinite weights");
   sub.add_flag("--no-cache", a->no_cache, "recompute the whole sequence per token instead of using the KV cache");
   sub.add_option("--threads", a->threads, "worker threads (0: all cores)");
   return [a] { return run_generate(*a); };

@@ -5,7 +5,9 @@
 
 #include "attend/model.h"
 #include "attend/observe_report.h"
+#include "cli_paths.h"
 #include "command.h"
+#include "core/printable.h"
 #include "core/check.h"
 #include "inspect_common.h"
 
@@ -13,8 +15,9 @@ namespace attend::cli {
 namespace {
 
 int run_inspect(const std::string& ckpt, const std::string& prompt, const std::string& layers, const std::string& heads,
-                const std::string& out, bool emf) {
-  const nn::Model model = nn::Model::load(ckpt);
+                const std::string& out, bool emf, bool allow_nonfinite) {
+  PathCheck("inspect").input("--model", ckpt).output_folder("--out", out).check();
+  const nn::Model model = nn::Model::load(ckpt, {.allow_nonfinite = allow_nonfinite});
   const nn::ModelConfig& cfg = model.config();
   observe::Recording rec;
   rec.title = prompt;
@@ -42,7 +45,7 @@ int run_inspect(const std::string& ckpt, const std::string& prompt, const std::s
     for (int l = 0; l < cfg.layers; ++l)
       for (auto& op : layer_operators(model.attention_weights(l))) opts.operators.push_back(std::move(op));
   const std::string path = observe::write_report(rec, out, opts);
-  std::printf("wrote %s (%lld tokens, %lld layers, %lld heads)\n", path.c_str(), static_cast<long long>(rec.n),
+  std::printf("wrote %s (%lld tokens, %lld layers, %lld heads)\n", printable(path).c_str(), static_cast<long long>(rec.n),
               static_cast<long long>(cfg.layers), static_cast<long long>(cfg.heads));
   return 0;
 }
@@ -50,14 +53,15 @@ int run_inspect(const std::string& ckpt, const std::string& prompt, const std::s
 const bool kRegistered = register_command("inspect", "Run a checkpoint on a prompt and write the observatory report", [](CLI::App& sub) {
   auto ckpt = std::make_shared<std::string>(), prompt = std::make_shared<std::string>(), layers = std::make_shared<std::string>(),
        heads = std::make_shared<std::string>(), out = std::make_shared<std::string>("attend_report");
-  auto emf = std::make_shared<bool>(true);
+  auto emf = std::make_shared<bool>(true), allow_nonfinite = std::make_shared<bool>(false);
   sub.add_option("--model", *ckpt, "Hugging Face folder (config.json + safetensors) or attend checkpoint")->required();
   sub.add_option("--prompt", *prompt, "text to run")->required();
   sub.add_option("--layers", *layers, "layers with full matrices and activations, e.g. 0,2 or 0-3 (default all)");
   sub.add_option("--heads", *heads, "heads with full matrices (default all)");
-  sub.add_option("--out", *out, "output folder");
+  sub.add_option("--out", *out, "output folder (replaced as a whole; must be new, empty or an earlier report)");
   sub.add_flag("!--no-emf", *emf, "skip the EMF operators (W_Q·W_Kᵀ, W_V·W_O spectra)");
-  return [=] { return run_inspect(*ckpt, *prompt, *layers, *heads, *out, *emf); };
+  sub.add_flag("--allow-nonfinite", *allow_nonfinite, "load a checkpoint even if it holds NaN or infinite weights");
+  return [=] { return run_inspect(*ckpt, *prompt, *layers, *heads, *out, *emf, *allow_nonfinite); };
 });
 
 }  // namespace

@@ -7,7 +7,9 @@
 
 #include "attend/attention.h"
 #include "attend/observe_report.h"
+#include "cli_paths.h"
 #include "command.h"
+#include "core/printable.h"
 #include "core/check.h"
 #include "inspect_common.h"
 #include "observe/induction_toy.h"
@@ -54,6 +56,8 @@ observe::Recording synthetic(std::int64_t n, std::uint64_t seed) {
 
 int run_toy(const std::string& prompt, const std::string& layers, const std::string& heads, const std::string& out,
             std::int64_t synth) {
+  PathCheck("inspect-toy").output_folder("--out", out).check();
+  if (synth < 0) detail::fail("inspect-toy", "--synthetic must be a positive count, got ", synth);
   observe::Recording rec;
   observe::ReportOptions opts;
   if (synth > 0) {
@@ -74,7 +78,7 @@ int run_toy(const std::string& prompt, const std::string& layers, const std::str
       for (int h = 0; h < model.kHeads; ++h) opts.operators.push_back(observe::head_operators(model.head_weights(l, h)));
   }
   const std::string path = observe::write_report(rec, out, opts);
-  std::printf("wrote %s (%lld tokens)\n", path.c_str(), static_cast<long long>(rec.n));
+  std::printf("wrote %s (%lld tokens)\n", printable(path).c_str(), static_cast<long long>(rec.n));
   return 0;
 }
 
@@ -87,7 +91,7 @@ const bool kRegistered = register_command(
       sub.add_option("--prompt", *prompt, "text (one token per character, at most 128)");
       sub.add_option("--layers", *layers, "layers with full matrices and activations (default all)");
       sub.add_option("--heads", *heads, "heads with full matrices (default all)");
-      sub.add_option("--out", *out, "output folder");
+      sub.add_option("--out", *out, "output folder (replaced as a whole; must be new, empty or an earlier report)");
       sub.add_option("--synthetic", *synth, "instead: one random causal head over N tokens (N <= 8192)");
       return [=] { return run_toy(*prompt, *layers, *heads, *out, *synth); };
     });

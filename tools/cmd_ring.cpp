@@ -17,6 +17,7 @@
 
 #include "attend/attend.h"
 #include "attend/dist.h"
+#include "cli_paths.h"
 #include "command.h"
 #include "core/check.h"
 
@@ -73,6 +74,9 @@ int run_ring(const RingArgs& a) {
     const dist::Layout layout = a.layout == "zigzag" ? dist::Layout::zigzag : dist::Layout::contiguous;
     const bool random = a.random_n > 0;
     if (!random && (a.q.empty() || a.k.empty() || a.v.empty())) detail::fail("sdpa-ring", "give --q, --k and --v, or --random N");
+    PathCheck check("sdpa-ring");
+    if (!random) check.input("--q", a.q).input("--k", a.k).input("--v", a.v);
+    check.output("--out", rank == 0 ? a.out : std::string(), {".npy"}).check();
     Tensor gq, gk, gv;  // whole inputs (file mode)
     if (!random) gq = read_npy(a.q), gk = read_npy(a.k), gv = read_npy(a.v);
     const std::int64_t N = random ? a.random_n : gq.dim(1);

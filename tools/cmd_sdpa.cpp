@@ -4,6 +4,7 @@
 #include <string>
 
 #include "attend/attend.h"
+#include "cli_paths.h"
 #include "command.h"
 #include "core/check.h"
 
@@ -27,6 +28,11 @@ TensorView as_bnhd(const Tensor& t, const std::string& layout, const char* name)
 }
 
 int run_sdpa(const SdpaArgs& a) {
+  PathCheck("sdpa")
+      .input("--q", a.q).input("--k", a.k).input("--v", a.v).input("--bias", a.bias).input("--alibi", a.alibi).input("--dout", a.dout)
+      .output("--out", a.out, {".npy"}).output("--lse", a.lse, {".npy"})
+      .output("--dq", a.dq, {".npy"}).output("--dk", a.dk, {".npy"}).output("--dv", a.dv, {".npy"})
+      .check();
   const Tensor q = read_npy(a.q), k = read_npy(a.k), v = read_npy(a.v);
   const TensorView qv = as_bnhd(q, a.layout, "--q"), kv = as_bnhd(k, a.layout, "--k"), vv = as_bnhd(v, a.layout, "--v");
   AttentionOptions opts;
@@ -82,19 +88,19 @@ int run_sdpa(const SdpaArgs& a) {
 
 const bool registered = register_command("sdpa", "scaled-dot-product attention on .npy files", [](CLI::App& sub) {
   auto a = std::make_shared<SdpaArgs>();
-  sub.add_option("--q", a->q, "queries .npy [B,N,H,D] (or [B,H,N,D] with --layout bhsd)")->required()->check(CLI::ExistingFile);
-  sub.add_option("--k", a->k, "keys .npy")->required()->check(CLI::ExistingFile);
-  sub.add_option("--v", a->v, "values .npy")->required()->check(CLI::ExistingFile);
+  sub.add_option("--q", a->q, "queries .npy [B,N,H,D] (or [B,H,N,D] with --layout bhsd)")->required();
+  sub.add_option("--k", a->k, "keys .npy")->required();
+  sub.add_option("--v", a->v, "values .npy")->required();
   sub.add_option("--out", a->out, "output .npy (written atomically)")->required();
   sub.add_option("--lse", a->lse, "optional log-sum-exp output .npy [B,H,Nq]");
   sub.add_flag("--causal", a->causal, "causal mask (bottom-right aligned)");
   sub.add_option("--window", a->window, "sliding window L,R (-1 = unbounded)")->delimiter(',')->expected(2);
   sub.add_option("--scale", a->scale, "softmax scale (default 1/sqrt(D))")->each([a](const std::string&) { a->has_scale = true; });
   sub.add_option("--softcap", a->softcap, "logit soft-capping c: s <- c*tanh(s/c)")->check(CLI::NonNegativeNumber);
-  sub.add_option("--bias", a->bias, "additive bias .npy broadcastable to [B,H,Nq,Nk]")->check(CLI::ExistingFile);
-  sub.add_option("--alibi", a->alibi, "ALiBi slopes .npy [H]")->check(CLI::ExistingFile);
+  sub.add_option("--bias", a->bias, "additive bias .npy broadcastable to [B,H,Nq,Nk]");
+  sub.add_option("--alibi", a->alibi, "ALiBi slopes .npy [H]");
   sub.add_option("--layout", a->layout, "memory layout of the arrays")->check(CLI::IsMember({"bshd", "bhsd"}));
-  sub.add_option("--dout", a->dout, "gradient of the loss w.r.t. the output .npy: runs the backward too")->check(CLI::ExistingFile);
+  sub.add_option("--dout", a->dout, "gradient of the loss w.r.t. the output .npy: runs the backward too");
   sub.add_option("--dq", a->dq, "output: gradient w.r.t. q .npy");
   sub.add_option("--dk", a->dk, "output: gradient w.r.t. k .npy");
   sub.add_option("--dv", a->dv, "output: gradient w.r.t. v .npy");

@@ -7,6 +7,8 @@
 #include "command.h"
 #include "graph_demo.h"
 #include "core/check.h"
+#include "cli_paths.h"
+#include "core/printable.h"
 #include "model_cli.h"
 
 namespace attend::cli {
@@ -54,32 +56,60 @@ struct TrainArgs {
 };
 
 int run_train(TrainArgs a) {
-  if (a.threads > 0) set_num_threads(a.threads);
   const nn::Task task = nn::parse_task(a.task);
+  // Every file argument and count is checked before a single step runs.
+  require_positive("train", "--steps", a.train.steps);
+  require_positive("train", "--batch", a.train.batch);
+  require_positive("train", "--accum", a.train.accum);
+  require_positive("train", "--seq-len", a.seq_len);
+  require_positive("train", "--eval-sequences", a.eval_sequences);
+  if (a.train.log_every < 0) detail::fail("train", "--log-every must be >= 0, got ", a.train.log_every);
+  const std::string curve = a.curve.empty() ? std::filesystem::path(a.out).replace_extension("").string() + ".loss" : a.curve;
+  PathCheck("train")
+      .input("--data", task == nn::Task::text ? a.data : "")
+      .input("--resume", a.resume, /*replaceable=*/true)
+      .output("--out", a.out, {".safetensors"})
+      .output("--curve (csv)", curve + ".csv", {".csv"})
+      .output("--curve (png)", curve + ".png", {".png"})
+      .check();
+  if (a.threads > 0) set_num_threads(a.threads);
   const nn::ModelConfig cfg = model_config(a.model, task, a.seq_len);
   nn::Model model = a.resume.empty() ? nn::Model(cfg, a.init_seed) : nn::Model::load(a.resume);
   const nn::TaskData data(task, model.config().vocab, a.seq_len, a.data);
+  if (task == nn::Task::text)
+    std::fprintf(stderr, "text: %lld bytes of %s; the last %lld (10 %%) are held out for evaluation\n", static_cast<long long>(data.text_bytes()),
+                 printable(a.data).c_str(), static_cast<long long>(data.text_bytes() - data.held_out_begin()));
   if (a.train.log_every == 0) a.train.log_every = std::max<std::int64_t>(1, a.train.steps / 20);
   nn::Trainer trainer(model, data, a.train);
   if (!a.resume.empty()) {
     trainer.load_checkpoint(a.resume);
-    std::fprintf(stderr, "resumed %s at step %lld\n", a.resume.c_str(), static_cast<long long>(trainer.steps_done()));
+    std::fprintf(stderr, "resumed %s at step %lld\n", printable(a.resume).c_str(), static_cast<long long>(trainer.steps_done()));
   }
   std::fprintf(stderr, "training %s: %lld layers, width %lld, %lld heads (%lld KV), vocab %lld, context %lld, %lld steps of %lld x %lld tokens\n",
                a.task.c_str(), static_cast<long long>(model.config().layers), static_cast<long long>(model.config().d_model),
                static_cast<long long>(model.config().heads), static_cast<long long>(model.config().kv_heads),
                static_cast<long long>(model.config().vocab), static_cast<long long>(a.seq_len), static_cast<long long>(a.train.steps),
                static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len));
-  trainer.run();
-  trainer.save_checkpoint(a.out);
-  const std::string curve = a.curve.empty() ? std::filesystem::path(a.out).replace_extension("").string() + ".loss" : a.curve;
+  try {
+    trainer.run();
+    trainer.save_checkpoint(a.out);
+  } catch (const Error& e) {  // a diverged run: say that the previous checkpoint (if any) is intact
+    const bool kept = std::filesystem::exists(a.out);
+    detail::fail("train", e.what(), "; nothing was saved", kept ? ", " + a.out + " is the previous file, unchanged" : std::string());
+  }
   nn::write_curve_csv(curve + ".csv", trainer.curve());
   nn::write_curve_png(curve + ".png", trainer.curve());
   const double acc = nn::evaluate_accuracy(model, data, a.eval_sequences, a.train.seed + 1);
   const double loss = nn::evaluate_loss(model, data, a.eval_sequences, a.train.seed + 1);
-  std::printf("held-out (%lld sequences): loss %.4f, next-token accuracy %.2f%%\n", static_cast<long long>(a.eval_sequences), loss, 100 * acc);
+  if (task == nn::Task::text)
+    std::printf("held-out (%lld windows from the last %lld bytes of %s, never trained on): loss %.4f, next-token accuracy %.2f%%\n",
+                static_cast<long long>(a.eval_sequences), static_cast<long long>(data.text_bytes() - data.held_out_begin()),
+                printable(a.data).c_str(), loss, 100 * acc);
+  else
+    std::printf("held-out (%lld fresh sequences, a seed stream training never used): loss %.4f, next-token accuracy %.2f%%\n",
+                static_cast<long long>(a.eval_sequences), loss, 100 * acc);
   if (task == nn::Task::search) print_search_summary(model, 500, a.train.seed + 1);
-  std::printf("saved %s, loss curve %s.csv and %s.png\n", a.out.c_str(), curve.c_str(), curve.c_str());
+  std::printf("saved %s, loss curve %s.csv and %s.png\n", printable(a.out).c_str(), printable(curve).c_str(), printable(curve).c_str());
   return 0;
 }
 
@@ -99,7 +129,7 @@ const bool registered = register_command("train", "train a small transformer on 
   sub.add_option("--seed", a->train.seed, "data order seed")->capture_default_str();
   sub.add_option("--init-seed", a->init_seed, "weight initialisation seed")->capture_default_str();
   sub.add_option("--log-every", a->train.log_every, "progress line every n steps (default steps/20)");
-  sub.add_option("--eval-sequences", a->eval_sequences, "held-out sequences for the final accuracy")->capture_default_str();
+  sub.add_option("--eval-sequences", a->eval_sequences, "held-out sequences for the final accuracy (text: windows of the last 10 % of --data)")->capture_default_str();
   sub.add_option("--out", a->out, "checkpoint (safetensors, with optimizer state)")->capture_default_str();
   sub.add_option("--resume", a->resume, "continue from a checkpoint written by attend train");
   sub.add_option("--curve", a->curve, "loss curve path prefix (writes PREFIX.csv, PREFIX.png; default OUT without extension + .loss)");

@@ -4,12 +4,14 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "attend/error.h"
 #include "attend/version.h"
 #include "command.h"
+#include "core/printable.h"
 
 namespace attend::cli {
 namespace {
@@ -48,7 +50,7 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 int usage_error(const std::string& what, const std::string& command) {
   std::string line = what;
   std::replace(line.begin(), line.end(), '\n', ' ');
-  std::fprintf(stderr, "%s: %s (see '%s --help')\n", command.c_str(), line.c_str(), command.c_str());
+  std::fprintf(stderr, "%s: %s (see '%s --help')\n", command.c_str(), attend::printable(line).c_str(), command.c_str());
   return kUsageErrorExit;
 }
 
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
     const std::vector<CLI::App*> subs = app.get_subcommands();
     return usage_error(e.what(), subs.empty() ? "attend" : "attend " + subs.front()->get_name());
   }
+  // Every message goes out through printable(): nothing from a file can drive the terminal.
   const char* command = "attend";
   try {
     for (auto& [sub, run] : runners)
@@ -100,10 +103,14 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     return usage_error(e.what(), std::string("attend ") + command);
   } catch (const attend::Error& e) {
-    std::fprintf(stderr, "attend: %s\n", e.what());
+    std::fprintf(stderr, "attend: %s\n", attend::printable(e.what()).c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "attend %s: out of memory: a request for memory failed (the input or the settings need more than this "
+                 "machine or its limits allow)\n", command);
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "attend: error: %s\n", e.what());
+    std::fprintf(stderr, "attend: error: %s\n", attend::printable(e.what()).c_str());
     return 1;
   }
   return 1;

@@ -77,6 +77,11 @@ struct AttentionWeights {
   std::vector<float> w_q, w_k, w_v, w_o;
 };
 
+// How Model::load treats what it reads.
+struct LoadOptions {
+  bool allow_nonfinite = false;  // accept NaN/±inf weights (refused by default, naming the tensor)
+};
+
 class Model {
  public:
   Model(const ModelConfig& config, std::uint64_t seed);  // randomly initialised
@@ -91,9 +96,12 @@ class Model {
   //  - a .safetensors file: attend's own layout (attend_config metadata); with a config.json beside
   //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata.
   // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32); no
-  // gradient buffers exist until training starts.
-  static Model load(const std::string& path);
-  void save(const std::string& path) const;  // attend's layout, f32, atomically
+  // gradient buffers exist until training starts. Non-finite weights are refused, naming the
+  // tensor, unless options.allow_nonfinite.
+  static Model load(const std::string& path, const LoadOptions& options = {});
+  // attend's layout, f32, atomically; refuses a model with a non-finite weight and leaves `path`
+  // as it was.
+  void save(const std::string& path) const;
 
   const ModelConfig& config() const;
   std::int64_t num_parameters() const;

@@ -29,20 +29,31 @@ struct Batch {
   std::vector<std::int32_t> tokens, targets;
 };
 
+// Which part of the data a batch comes from. Text: the last 10 % of the file (at least seq_len + 1
+// bytes) is held out, training windows lie entirely before it and held-out windows inside it.
+// Synthetic tasks draw fresh sequences either way (evaluation uses a disjoint seed stream).
+enum class Split { train, held_out };
+
 // Task sequences over a vocabulary of `vocab` tokens (the last is the separator). Text reads
-// bytes (vocab 256). The batch is a pure function of (seed, index).
+// bytes (vocab 256). The batch is a pure function of (seed, index, split).
 class TaskData {
  public:
   TaskData(Task task, std::int64_t vocab, std::int64_t seq_len, const std::string& text_path = {});
-  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index) const;
+  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index, Split split = Split::train) const;
   Task task() const { return task_; }
+  // Text: bytes [0, held_out_begin()) train, [held_out_begin(), text_bytes()) are held out.
+  std::int64_t text_bytes() const { return static_cast<std::int64_t>(text_.size()); }
+  std::int64_t held_out_begin() const { return held_begin_; }
 
  private:
   Task task_;
   std::int64_t vocab_, T_;
   std::string text_;
+  std::int64_t held_begin_ = 0;
 };
 
+// Every floating-point field must be finite (the Trainer refuses NaN and infinity, and a range
+// violation, with a message naming the field).
 struct TrainConfig {
   std::int64_t steps = 1000;        // optimizer steps (total, including resumed ones)
   std::int64_t batch = 16;          // sequences per micro-batch
@@ -71,7 +82,10 @@ struct PhaseTimes {
 class Trainer {
  public:
   Trainer(Model& model, const TaskData& data, const TrainConfig& config);  // both must outlive it
-  double step();                  // one optimizer step; returns its mean loss
+  // One optimizer step; returns its mean loss. A non-finite loss or gradient norm throws
+  // attend::Error ("training diverged at step s ...") before the weights change; an update that
+  // makes a weight non-finite throws too (the model can then no longer be saved).
+  double step();
   void run();                     // steps until config.steps
   std::int64_t steps_done() const { return step_; }
   const std::vector<CurvePoint>& curve() const { return curve_; }
@@ -79,7 +93,9 @@ class Trainer {
   const PhaseTimes& phase_times() const { return phases_; }
   void reset_phase_times() { phases_ = {}; }
 
-  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + loss curve.
+  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + loss curve. Saving
+  // refuses non-finite weights or moments (the file at `path` is then left as it was); loading
+  // refuses them too.
   void save_checkpoint(const std::string& path) const;
   void load_checkpoint(const std::string& path);  // model weights, moments, step, curve
 
@@ -93,8 +109,8 @@ class Trainer {
   PhaseTimes phases_;
 };
 
-// Accuracy of argmax predictions on the scored targets of `sequences` held-out sequences
-// (a seed stream disjoint from training's).
+// Accuracy of argmax predictions on the scored targets of `sequences` (>= 1) held-out sequences
+// (Split::held_out: for text the held-out end of the file, else a seed stream disjoint from training's).
 double evaluate_accuracy(const Model& model, const TaskData& data, std::int64_t sequences, std::uint64_t seed);
 // Mean loss on the same held-out sequences.
 double evaluate_loss(const Model& model, const TaskData& data, std::int64_t sequences, std::uint64_t seed);

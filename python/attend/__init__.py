@@ -39,10 +39,13 @@ set_isa = _friendly("attend.set_isa", _attend.set_isa)
 train = _friendly("attend.train", _attend.train)
 capture = _friendly("attend.capture", _attend.capture)
 write_report = _friendly("attend.write_report", _attend.write_report)
+residual_flow = _friendly("attend.residual_flow", _attend.residual_flow)
+wasserstein2 = _friendly("attend.wasserstein2", _attend.wasserstein2)
 
 __all__ = ["attention", "attention_backward", "decode", "flash_attn_func", "flash_attn_varlen_func",
            "flash_attn_with_kvcache", "KVCache", "PagedKVCache", "Model", "Trainer", "Recording", "set_num_threads",
-           "num_threads", "isa_info", "set_isa", "train", "capture", "write_report", "reference", "__version__"]
+           "num_threads", "isa_info", "set_isa", "train", "capture", "write_report", "residual_flow", "wasserstein2", "reference",
+           "__version__"]
 
 
 def __getattr__(name):

@@ -263,3 +263,16 @@ def capture(model: Model, tokens: Union[ArrayLike, str], *, layers: Optional[Seq
 def write_report(recording: Recording, out_dir: str, *, graph_top_k: int = 2,
                  graph_min_weight: float = 0.05) -> str:
     """Writes the observatory report into out_dir; returns the HTML path."""
+
+# ---- the residual stream as a flow (include/attend/residual_flow.h, transport.h). N tokens.
+
+def residual_flow(model: Model, tokens: ArrayLike, *, cluster_cos: float = 0.9,
+                  transport: bool = True) -> dict[str, Any]:
+    """Runs model on tokens [N] and returns {tokens, predicted, clusters_embedded,
+    embedded_last_cos, layers}: per layer a dict with update/attention/mlp ([N] norms of the
+    block's update and of its attention and MLP parts), their means, w2 (exact W2 between the
+    clouds entering and leaving the block, None when transport=False), clusters (on the sphere,
+    cosine >= cluster_cos), last_cos, last_attention_along, last_mlp_along (the last token against
+    the predicted token's unembedding)."""
+def wasserstein2(x: ArrayLike, y: ArrayLike) -> float:
+    """Exact W2 between equal-size point clouds x, y [n, d] with uniform weights."""

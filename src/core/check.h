@@ -5,6 +5,7 @@
 #include <string>
 
 #include "attend/error.h"
+#include "core/printable.h"
 
 namespace attend::detail {
 
@@ -15,10 +16,11 @@ std::string concat(const Parts&... parts) {
   return os.str();
 }
 
-// Throw attend::Error("<where>: <parts...>").
+// Throw attend::Error("<where>: <parts...>"). Parts often come from files (names, headers), so
+// the message goes through printable(): a NUL does not cut it, control bytes cannot reach a terminal.
 template <typename... Parts>
 [[noreturn]] void fail(const char* where, const Parts&... parts) {
-  throw Error(concat(where, ": ", parts...));
+  throw Error(printable(concat(where, ": ", parts...)));
 }
 
 [[noreturn]] void assert_failed(const char* expr, const char* file, int line);

@@ -22,20 +22,25 @@
 namespace attend::graph {
 namespace {
 
+// Sums of stakes: up to 2^32 neurons of stake < 2^64 each sum to < 2^96, so 128 bits cannot
+// overflow (64 bits did: two stakes near 2^63 on one link wrapped to a small total, a weight > 1
+// and infinite ranks). Converted to double only for ratios.
+__extension__ typedef unsigned __int128 StakeSum;
+double as_double(StakeSum x) { return static_cast<double>(x); }
+
 struct Structure {
   std::int64_t n = 0;
   std::vector<std::int64_t> out_off, in_off;     // [n + 1]
   std::vector<std::uint32_t> out_to, in_from;    // [pairs]
-  std::vector<std::uint64_t> out_stake;          // [pairs] link stake (cyber units)
   std::vector<double> in_w;                      // [pairs] weight from→to, normalised per source
-  std::vector<std::uint64_t> out_total, in_total;  // [n] Σ link stakes out of / into a particle
+  std::vector<StakeSum> out_total, in_total;     // [n] Σ link stakes out of / into a particle
   std::vector<std::uint64_t> norm_stake;         // [neurons]
   // (from, to, neuron) unique triples, sorted; karma walks them.
   std::vector<std::uint64_t> tri_pair;           // from<<32 | to
   std::vector<std::uint32_t> tri_neuron;
   std::size_t bytes() const {
-    return out_off.size() * 8 + in_off.size() * 8 + out_to.size() * 4 + in_from.size() * 4 + out_stake.size() * 8 +
-           in_w.size() * 8 + out_total.size() * 8 + in_total.size() * 8 + norm_stake.size() * 8 +
+    return out_off.size() * 8 + in_off.size() * 8 + out_to.size() * 4 + in_from.size() * 4 + in_w.size() * 8 +
+           out_total.size() * 16 + in_total.size() * 16 + norm_stake.size() * 8 +
            tri_pair.size() * 8 + tri_neuron.size() * 4;
   }
 };
@@ -82,23 +87,24 @@ Structure build(const LinkGraph& g, int threads) {
   for (std::size_t i = 0; i < keys.size(); ++i) s.tri_pair[i] = keys[i].first, s.tri_neuron[i] = keys[i].second;
   keys.clear();
   keys.shrink_to_fit();
-  // Out-CSR over unique (from, to) pairs with summed stakes.
+  // Out-CSR over unique (from, to) pairs with summed stakes (needed only while building).
   const std::size_t n = static_cast<std::size_t>(s.n);
+  std::vector<StakeSum> out_stake;  // [pairs] link stake (cyber units)
   s.out_off.assign(n + 1, 0);
   for (std::size_t i = 0; i < s.tri_pair.size(); ++i) {
     if (i > 0 && s.tri_pair[i] == s.tri_pair[i - 1]) {
-      s.out_stake.back() += s.norm_stake[s.tri_neuron[i]];
+      out_stake.back() += s.norm_stake[s.tri_neuron[i]];
       continue;
     }
     s.out_to.push_back(static_cast<std::uint32_t>(s.tri_pair[i] & 0xffffffffu));
-    s.out_stake.push_back(s.norm_stake[s.tri_neuron[i]]);
+    out_stake.push_back(s.norm_stake[s.tri_neuron[i]]);
     ++s.out_off[(s.tri_pair[i] >> 32) + 1];
   }
   for (std::size_t i = 0; i < n; ++i) s.out_off[i + 1] += s.out_off[i];
   s.out_total.assign(n, 0);
   s.in_total.assign(n, 0);
   for (std::size_t f = 0; f < n; ++f)
-    for (auto e = s.out_off[f]; e < s.out_off[f + 1]; ++e) s.out_total[f] += s.out_stake[static_cast<std::size_t>(e)];
+    for (auto e = s.out_off[f]; e < s.out_off[f + 1]; ++e) s.out_total[f] += out_stake[static_cast<std::size_t>(e)];
   // In-CSR by counting sort over `to`; sources stay sorted within each target (stable pass).
   s.in_off.assign(n + 1, 0);
   for (std::uint32_t t : s.out_to) ++s.in_off[t + 1];
@@ -110,9 +116,9 @@ Structure build(const LinkGraph& g, int threads) {
     for (auto e = s.out_off[f]; e < s.out_off[f + 1]; ++e) {
       const std::uint32_t t = s.out_to[static_cast<std::size_t>(e)];
       const auto at = static_cast<std::size_t>(fill[t]++);
-      const std::uint64_t ls = s.out_stake[static_cast<std::size_t>(e)];
+      const StakeSum ls = out_stake[static_cast<std::size_t>(e)];
       s.in_from[at] = static_cast<std::uint32_t>(f);
-      s.in_w[at] = (ls == 0 || s.out_total[f] == 0) ? 0.0 : static_cast<double>(ls) / static_cast<double>(s.out_total[f]);
+      s.in_w[at] = (ls == 0 || s.out_total[f] == 0) ? 0.0 : as_double(ls) / as_double(s.out_total[f]);
       s.in_total[t] += ls;
     }
   return s;
@@ -174,7 +180,7 @@ void cyber_rank(const Structure& s, const FocusOptions& o, FocusResult& r, int t
   // entropyCalc
   r.entropy.assign(n, 0.0);
   std::vector<double> swd(n), sumswd(n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) swd[i] = d * static_cast<double>(s.in_total[i]) + (1 - d) * static_cast<double>(s.out_total[i]);
+  for (std::size_t i = 0; i < n; ++i) swd[i] = d * as_double(s.in_total[i]) + (1 - d) * as_double(s.out_total[i]);
   for (std::size_t i = 0; i < n; ++i) {
     for (auto k = s.in_off[i]; k < s.in_off[i + 1]; ++k) sumswd[i] += d * swd[s.in_from[static_cast<std::size_t>(k)]];
     for (auto k = s.out_off[i]; k < s.out_off[i + 1]; ++k) sumswd[i] += (1 - d) * swd[s.out_to[static_cast<std::size_t>(k)]];
@@ -195,7 +201,7 @@ void cyber_rank(const Structure& s, const FocusOptions& o, FocusResult& r, int t
     const std::size_t from = static_cast<std::size_t>(s.tri_pair[t] >> 32);
     const std::uint64_t ns = s.norm_stake[s.tri_neuron[t]];
     if (s.out_total[from] == 0 || ns == 0) continue;
-    const double w = static_cast<double>(ns) / static_cast<double>(s.out_total[from]);
+    const double w = static_cast<double>(ns) / as_double(s.out_total[from]);
     r.karma[s.tri_neuron[t]] += w * (r.rank[from] * r.entropy[from]);
   }
 }

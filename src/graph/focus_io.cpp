@@ -1,6 +1,10 @@
 // Link graphs for focus: CSV input (every field validated, errors name file and line) and a
 // synthetic generator.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -15,6 +19,9 @@ namespace attend::graph {
 namespace {
 
 std::string slurp(const std::string& path) {
+  struct stat st {};  // regular files only: a FIFO would block, /dev/zero never end, a folder read as empty
+  if (::stat(path.c_str(), &st) != 0) detail::fail("graph::read_links_csv", "cannot open '", path, "': ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) detail::fail("graph::read_links_csv", "'", path, "' is not a regular file");
   std::ifstream f(path, std::ios::binary);
   if (!f) detail::fail("graph::read_links_csv", "cannot open '", path, "'");
   std::ostringstream os;

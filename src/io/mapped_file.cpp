@@ -28,6 +28,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
+      if (err == ENOMEM)  // the address-space limit (ulimit -v) or memory: say so in words
+        detail::fail("MappedFile", "not enough memory to read '", path, "' (", size_, " bytes cannot be mapped)");
       detail::fail("MappedFile", "cannot map '", path, "' (", size_, " bytes): ", std::strerror(err));
     }
     data_ = p;

@@ -10,6 +10,7 @@
 #include "attend/safetensors.h"
 #include "core/check.h"
 #include "core/memory.h"
+#include "io/json_limits.h"
 #include "nn/hf_model.h"
 #include "nn/model_build.h"
 #include "nn/model_impl.h"
@@ -105,7 +106,33 @@ Model load_from_source(std::shared_ptr<const TensorSource> src, const std::strin
                "and no config.json beside it");
 }
 
+// A diverged run's weights (NaN, ±inf) would make every later forward silent garbage. Reads one
+// parameter at a time in f32 (a loaded model's weights stay in their stored dtype).
+void check_finite(const Model& m, const std::string& path) {
+  const Model::Impl& impl = m.impl();
+  for (const ParamSpec& s : impl.specs) {
+    const std::vector<float> v = impl.materialize(s);
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]))
+        detail::fail(kWhere, path, ": tensor '", s.name, "' holds ", v[i], " at index ", i,
+                     " (a diverged training run?); LoadOptions::allow_nonfinite (--allow-nonfinite) loads it anyway");
+  }
+}
+
+Model checked(Model m, const std::string& path, const LoadOptions& options) {
+  if (!options.allow_nonfinite) check_finite(m, path);
+  return m;
+}
+
 }  // namespace
+
+std::string first_nonfinite(const Model::Impl& impl, const std::vector<float>& buffer, const std::string& prefix) {
+  for (const ParamSpec& s : impl.specs)
+    for (I64 i = 0; i < s.size; ++i)
+      if (const float v = buffer[static_cast<std::size_t>(s.offset + i)]; !std::isfinite(v))
+        return detail::concat("parameter '", prefix, s.name, "' holds ", v, " at index ", i);
+  return {};
+}
 
 std::string config_to_json(const ModelConfig& c) {
   const RopeScaling& rs = c.rope_scaling;
@@ -126,7 +153,7 @@ std::string config_to_json(const ModelConfig& c) {
 ModelConfig config_from_json(const std::string& text, const std::string& path) {
   ModelConfig c;
   try {
-    const nlohmann::json j = nlohmann::json::parse(text);
+    const nlohmann::json j = io::parse_json_bounded(text, 1, kWhere, path, "attend_config metadata");
     // Integers must be JSON integers (a float like 1e30 would be converted with undefined behaviour).
     auto int_of = [&](const char* key) -> I64 {
       const nlohmann::json& v = j.at(key);
@@ -201,11 +228,12 @@ void read_params(const SafetensorsFile& f, const std::string& path, const Model:
   }
 }
 
-Model load_model_file(const SafetensorsFile& f, const std::string& path) {
-  return load_from_source(safetensors_source(std::make_shared<const SafetensorsFile>(f)), path, "");
+Model load_model_file(const SafetensorsFile& f, const std::string& path, const LoadOptions& options) {
+  return checked(load_from_source(safetensors_source(std::make_shared<const SafetensorsFile>(f)), path, ""), path, options);
 }
 
-Model Model::load(const std::string& path) {
+namespace {
+Model load_unchecked(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path p(path);
   std::error_code ec;
@@ -228,13 +256,20 @@ Model Model::load(const std::string& path) {
     return load_hf_checkpoint(dir);  // one shard: the whole sharded checkpoint
   return load_from_source(map_safetensors(path), path, hf_name ? dir : "");
 }
+}  // namespace
+
+Model Model::load(const std::string& path, const LoadOptions& options) {
+  return checked(load_unchecked(path), path, options);
+}
 
 void Model::save(const std::string& path) const {
   const std::map<std::string, std::string> meta = {{"attend_config", config_to_json(impl_->config)}};
-  if (impl_->trainable()) {
-    write_safetensors(path, param_refs(*impl_, impl_->params, ""), meta);
-    return;
-  }
+  auto write = [&](const std::vector<float>& buffer) {
+    if (const std::string bad = first_nonfinite(*impl_, buffer, ""); !bad.empty())
+      detail::fail("Model::save", "refusing to write a non-finite model to ", path, ": ", bad, " (", path, " was left as it was)");
+    write_safetensors(path, param_refs(*impl_, buffer, ""), meta);
+  };
+  if (impl_->trainable()) return write(impl_->params);
   // A loaded model: every parameter as f32 in attend's layout (a transposed copy of nn.Linear weights).
   core::check_allocation("Model::save", static_cast<std::uint64_t>(impl_->param_count) * sizeof(float));
   std::vector<float> all(static_cast<std::size_t>(impl_->param_count));
@@ -242,7 +277,7 @@ void Model::save(const std::string& path) const {
     const std::vector<float> v = impl_->materialize(s);
     std::copy(v.begin(), v.end(), all.begin() + s.offset);
   }
-  write_safetensors(path, param_refs(*impl_, all, ""), meta);
+  write(all);
 }
 
 }  // namespace attend::nn

@@ -16,6 +16,8 @@ std::vector<SafeTensorRef> param_refs(const Model::Impl& impl, const std::vector
 // Reads every parameter named prefix + spec.name, checking shapes.
 void read_params(const SafetensorsFile& f, const std::string& path, const Model::Impl& impl, std::vector<float>& buffer,
                  const std::string& prefix);
-Model load_model_file(const SafetensorsFile& f, const std::string& path);
+Model load_model_file(const SafetensorsFile& f, const std::string& path, const LoadOptions& options = {});
+// "" when every value of `buffer` is finite, else "parameter '<prefix><name>' holds nan at index i".
+std::string first_nonfinite(const Model::Impl& impl, const std::vector<float>& buffer, const std::string& prefix);
 
 }  // namespace attend::nn

@@ -37,9 +37,15 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
   if (task == Task::text) {
     if (vocab != 256) detail::fail("TaskData", "the text task is byte-level and needs vocab 256, got ", vocab);
     if (text_path.empty()) detail::fail("TaskData", "the text task needs a data file");
+    if (seq_len < 1) detail::fail("TaskData", "seq_len must be >= 1, got ", seq_len);
     text_ = read_file(text_path);
-    if (static_cast<I64>(text_.size()) < seq_len + 1)
-      detail::fail("TaskData", text_path, " has ", text_.size(), " bytes; need at least seq_len + 1 = ", seq_len + 1);
+    // The last 10 % (at least one window of seq_len + 1 bytes) is held out; training needs one
+    // window before it.
+    const I64 size = static_cast<I64>(text_.size()), held = std::max<I64>(size / 10, seq_len + 1);
+    if (size - held < seq_len + 1)
+      detail::fail("TaskData", text_path, " has ", size, " bytes; a held-out tail of ", held, " bytes and one training window need at least ",
+                   held + seq_len + 1, " (seq_len ", seq_len, ")");
+    held_begin_ = size - held;
   } else if (task == Task::search) {
     if (graph::max_search_lookahead(vocab, seq_len) < 1)
       detail::fail("TaskData", "the search task needs vocab >= 8 and seq_len >= 14 (lookahead 1), got vocab ", vocab, ", seq_len ", seq_len);
@@ -52,7 +58,8 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
 }
 
 // tokens/targets: [B, T]
-Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
+Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split) const {
+  if (B < 1) detail::fail("TaskData::batch", "batch size must be >= 1, got ", B);
   Batch b;
   b.B = B;
   b.T = T_;
@@ -67,7 +74,10 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index) const {
     std::int32_t* tgt = b.targets.data() + s * T_;
     std::uniform_int_distribution<std::int32_t> sym(0, sep - 1);
     if (task_ == Task::text) {
-      std::uniform_int_distribution<I64> start(0, static_cast<I64>(text_.size()) - T_ - 1);
+      // A window of T + 1 bytes lies wholly inside its split.
+      const I64 lo = split == Split::train ? 0 : held_begin_;
+      const I64 hi = (split == Split::train ? held_begin_ : static_cast<I64>(text_.size())) - T_ - 1;
+      std::uniform_int_distribution<I64> start(lo, hi);
       const I64 o = start(rng);
       for (I64 i = 0; i < T_; ++i) {
         tok[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i)]);

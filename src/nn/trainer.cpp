@@ -8,6 +8,7 @@
 #include "attend/safetensors.h"
 #include "attend/train.h"
 #include "core/check.h"
+#include "io/json_limits.h"
 #include "nn/model_impl.h"
 #include "nn/layers.h"
 #include "nn/model_io.h"
@@ -17,10 +18,25 @@ namespace attend::nn {
 
 using I64 = std::int64_t;
 
+namespace {
+
+// Every floating-point hyper-parameter: finite and inside its range, else a message naming it.
+void check_hyper(const char* name, float v, bool ok, const char* range) {
+  if (!std::isfinite(v) || !ok) detail::fail("Trainer", name, " must be a finite number ", range, ", got ", v);
+}
+
+}  // namespace
+
 Trainer::Trainer(Model& model, const TaskData& data, const TrainConfig& config) : model_(model), data_(data), cfg_(config) {
-  if (cfg_.steps < 0 || cfg_.batch < 1 || cfg_.accum < 1 || cfg_.warmup < 0 || !(cfg_.lr > 0) || cfg_.min_lr < 0 || cfg_.clip < 0)
-    detail::fail("Trainer", "bad configuration: steps ", cfg_.steps, ", batch ", cfg_.batch, ", accum ", cfg_.accum, ", warmup ",
-                 cfg_.warmup, ", lr ", cfg_.lr, ", clip ", cfg_.clip);
+  if (cfg_.steps < 0 || cfg_.batch < 1 || cfg_.accum < 1 || cfg_.warmup < 0)
+    detail::fail("Trainer", "bad configuration: steps ", cfg_.steps, ", batch ", cfg_.batch, ", accum ", cfg_.accum, ", warmup ", cfg_.warmup);
+  check_hyper("lr", cfg_.lr, cfg_.lr > 0, "> 0");
+  check_hyper("min_lr", cfg_.min_lr, cfg_.min_lr >= 0, ">= 0");
+  check_hyper("weight_decay", cfg_.weight_decay, cfg_.weight_decay >= 0, ">= 0");
+  check_hyper("beta1", cfg_.beta1, cfg_.beta1 >= 0 && cfg_.beta1 < 1, "in [0, 1)");
+  check_hyper("beta2", cfg_.beta2, cfg_.beta2 >= 0 && cfg_.beta2 < 1, "in [0, 1)");
+  check_hyper("eps", cfg_.eps, cfg_.eps > 0, "> 0");
+  check_hyper("clip", cfg_.clip, cfg_.clip >= 0, ">= 0 (0: off)");
   const Batch probe = data_.batch(1, cfg_.seed, 0);
   if (probe.T > model.config().context)
     detail::fail("Trainer", "sequence length ", probe.T, " exceeds the model context ", model.config().context);
@@ -71,9 +87,16 @@ double Trainer::step() {
   phases_.attention_backward += acts.attention_backward_s;
   loss /= static_cast<double>(std::max<I64>(1, scored));
   const double norm = grad_norm(m.grads);
-  if (cfg_.clip > 0 && norm > cfg_.clip) scale_grads(m.grads, static_cast<float>(cfg_.clip / norm));
   const float lr = lr_at(step_);
+  // A diverged run stops here, before its weights change: they are still the last finite ones.
+  if (!std::isfinite(loss) || !std::isfinite(norm))
+    detail::fail("Trainer::step", "training diverged at step ", step_ + 1, ": loss ", loss, ", gradient norm ", norm, " (lr ", lr,
+                 "); the weights were not updated");
+  if (cfg_.clip > 0 && norm > cfg_.clip) scale_grads(m.grads, static_cast<float>(cfg_.clip / norm));
   adamw_update(m, m_, v_, {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, step_ + 1});
+  if (const std::string bad = first_nonfinite(m, m.params, ""); !bad.empty())
+    detail::fail("Trainer::step", "training diverged at step ", step_ + 1, ": the update (lr ", lr, ") made ", bad,
+                 "; this model can no longer be saved");
   phases_.optimizer += since(t);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tps = static_cast<double>(cfg_.accum * cfg_.batch * micro[0].T) / std::max(secs, 1e-9);
@@ -95,6 +118,9 @@ void Trainer::run() {
 
 void Trainer::save_checkpoint(const std::string& path) const {
   const Model::Impl& m = model_.impl();
+  for (const auto& [buffer, prefix] : {std::pair{&m.params, ""}, std::pair{&m_, "opt.m."}, std::pair{&v_, "opt.v."}})
+    if (const std::string bad = first_nonfinite(m, *buffer, prefix); !bad.empty())
+      detail::fail("Trainer::save_checkpoint", "refusing to write a non-finite model to ", path, ": ", bad, " (", path, " was left as it was)");
   std::vector<SafeTensorRef> refs = param_refs(m, m.params, "");
   for (auto& r : param_refs(m, m_, "opt.m.")) refs.push_back(r);
   for (auto& r : param_refs(m, v_, "opt.v.")) refs.push_back(r);
@@ -112,15 +138,23 @@ void Trainer::load_checkpoint(const std::string& path) {
   Model::Impl& m = model_.impl();
   if (config_to_json(loaded) != config_to_json(m.config))
     detail::fail("Trainer::load_checkpoint", path, ": model configuration ", config_to_json(loaded), " differs from ", config_to_json(m.config));
-  std::vector<float> weights;
-  read_params(f, path, m, weights, "");
+  // A diverged run's state (NaN, ±inf) would make every later step garbage: refused, nothing changed.
+  auto read_finite = [&](std::vector<float>& buffer, const std::string& prefix) {
+    read_params(f, path, m, buffer, prefix);
+    if (const std::string bad = first_nonfinite(m, buffer, prefix); !bad.empty())
+      detail::fail("Trainer::load_checkpoint", path, ": ", bad, " (a diverged training run?)");
+  };
+  std::vector<float> weights, opt_m, opt_v;
+  read_finite(weights, "");
+  read_finite(opt_m, "opt.m.");
+  read_finite(opt_v, "opt.v.");
   std::copy(weights.begin(), weights.end(), m.params.begin());  // in place: the weight views point into params
-  read_params(f, path, m, m_, "opt.m.");
-  read_params(f, path, m, v_, "opt.v.");
+  m_ = std::move(opt_m);
+  v_ = std::move(opt_v);
   auto it = f.metadata.find("train_state");
   if (it == f.metadata.end()) detail::fail("Trainer::load_checkpoint", path, ": no train_state metadata (a model-only file?)");
   try {
-    const nlohmann::json s = nlohmann::json::parse(it->second);
+    const nlohmann::json s = io::parse_json_bounded(it->second, 3, "Trainer::load_checkpoint", path, "train_state metadata");
     step_ = s.at("step").get<I64>();
     curve_.clear();
     for (const auto& p : s.at("curve"))
@@ -138,8 +172,9 @@ template <typename Fn>
 void for_eval_batches(const Model& model, const TaskData& data, I64 sequences, std::uint64_t seed, Fn fn) {
   constexpr I64 kBatch = 16;
   Acts acts;
+  if (sequences < 1) detail::fail("evaluate", "sequences must be >= 1, got ", sequences);
   for (I64 done = 0, idx = 0; done < sequences; done += kBatch, ++idx) {
-    const Batch b = data.batch(std::min(kBatch, sequences - done), seed ^ 0x9e3779b97f4a7c15ull, (1ll << 40) + idx);
+    const Batch b = data.batch(std::min(kBatch, sequences - done), seed ^ 0x9e3779b97f4a7c15ull, (1ll << 40) + idx, Split::held_out);
     model.impl().forward(b.tokens.data(), b.B, b.T, acts, nullptr, nullptr);
     fn(b, acts);
   }

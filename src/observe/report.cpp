@@ -8,6 +8,7 @@
 #include "attend/io.h"
 #include "attend/observe_report.h"
 #include "core/check.h"
+#include "io/atomic_file.h"
 #include "observe/report_panels.h"
 #include "observe/web_assets.h"
 
@@ -210,10 +211,46 @@ std::string report_html(const Recording& rec, const ReportOptions& opts) {
   return html;
 }
 
-std::string write_report(const Recording& rec, const std::string& dir, const ReportOptions& opts) {
+namespace {
+
+bool digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The names write_report creates (and leftovers of earlier in-place writes): a folder holding
+// only these may be replaced; anything else in it is someone's file, never deleted by us.
+bool report_file_name(std::string_view n) {
+  if (io::is_temp_name(n)) return true;
+  if (const std::size_t t = n.find(".tmp."); t != std::string_view::npos && n.size() - t == 11) n = n.substr(0, t);
+  if (n == "report.html" || n == "recording_summary.json") return true;
+  if (n.starts_with("heatmap_L") && n.ends_with(".png")) {
+    const std::string_view mid = n.substr(9, n.size() - 13);
+    const std::size_t h = mid.find("_H");
+    return h != std::string_view::npos && digits(mid.substr(0, h)) && digits(mid.substr(h + 2));
+  }
+  if (n.starts_with("graph_L")) {
+    for (std::string_view ext : {".graphml", ".dot", ".json"})
+      if (n.ends_with(ext)) return digits(n.substr(7, n.size() - 7 - ext.size()));
+  }
+  return false;
+}
+
+void check_replaceable(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) detail::fail("write_report", "cannot create '", dir, "': ", ec.message());
+  const auto st = std::filesystem::symlink_status(dir, ec);
+  if (ec || st.type() == std::filesystem::file_type::not_found) return;
+  if (st.type() != std::filesystem::file_type::directory) detail::fail("write_report", "'", dir, "' exists and is not a folder");
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!report_file_name(name) || !e.is_regular_file())
+      detail::fail("write_report", "'", dir, "' holds '", name, "', which is not part of an attend report; the report replaces the whole ",
+                   "folder, so give a new or empty folder");
+  }
+  if (ec) detail::fail("write_report", "cannot list '", dir, "': ", ec.message());
+}
+
+// Writes every file of the report into `dir` (a fresh folder).
+void write_report_files(const Recording& rec, const std::string& dir, const ReportOptions& opts) {
   const std::string html = report_html(rec, opts);
   json summary;
   summary["title"] = rec.title;
@@ -264,9 +301,28 @@ std::string write_report(const Recording& rec, const std::string& dir, const Rep
     summary["rollout_note"] = "rollout and attention flow are heuristics over head-averaged attention, not causal attributions";
   }
   write_file_atomically(dir + "/recording_summary.json", summary.dump(1, ' ', false, json::error_handler_t::replace));
-  const std::string path = dir + "/report.html";
-  write_file_atomically(path, html);
-  return path;
+  write_file_atomically(dir + "/report.html", html);
+}
+
+}  // namespace
+
+// The folder is written as one unit: every file goes into a temporary sibling folder, which then
+// replaces `dir` in one rename (io::replace_folder), so a crash or a full disk leaves either the
+// old report or the new one, never new heatmaps beside an old report.html.
+std::string write_report(const Recording& rec, const std::string& dir_in, const ReportOptions& opts) {
+  std::string dir = dir_in;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) detail::fail("write_report", "empty folder name");
+  check_replaceable(dir);
+  const std::string tmp = io::make_temp_folder(dir);
+  try {
+    write_report_files(rec, tmp, opts);
+  } catch (...) {
+    io::remove_tree(tmp);
+    throw;
+  }
+  io::replace_folder(tmp, dir);
+  return dir + "/report.html";
 }
 
 }  // namespace attend::observe

@@ -10,6 +10,7 @@
 
 #include "attend/observe_metrics.h"
 #include "core/check.h"
+#include "core/printable.h"
 
 namespace attend::observe {
 namespace {
@@ -20,31 +21,30 @@ std::string number(double x) {
   return buf;
 }
 
-// XML text/attribute escaping; control characters (invalid in XML 1.0) become U+FFFD.
-std::string escape_xml(const std::string& s) {
+// Token labels are arbitrary bytes (one byte of a multi-byte character on a byte-level model,
+// control bytes, NUL). printable() turns them into valid UTF-8 without control characters or
+// U+FFFE/U+FFFF (invalid bytes and controls become visible escapes such as \xC3 or \n), which
+// XML 1.0 and DOT both accept; then the format's own metacharacters are escaped.
+std::string escape_xml(const std::string& raw) {
   std::string out;
-  for (unsigned char c : s) {
+  for (char c : printable(raw)) {
     switch (c) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default:
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') out += "\xEF\xBF\xBD";
-        else out += static_cast<char>(c);
+      default: out += c;
     }
   }
   return out;
 }
 
-std::string escape_dot(const std::string& s) {
+std::string escape_dot(const std::string& raw) {
   std::string out;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
-    else if (c == '\n') out += "\\n";
-    else if (c < 0x20) out += ' ';
-    else out += static_cast<char>(c);
+  for (char c : printable(raw)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
   }
   return out;
 }

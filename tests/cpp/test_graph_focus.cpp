@@ -106,6 +106,30 @@ TEST(GraphFocus, PageRankMatchesDenseSolve) {
   }
 }
 
+// Finding 2: legal stakes near 2^64 overflowed the 64-bit per-particle sums (infinite ranks, NaN
+// karma). Multiplying every stake by K = 2^60 (exact in binary) must change nothing: each weight,
+// entropy term and karma share is a ratio of stakes. Here the out-total of particle 0 is 17·2^60 > 2^64.
+TEST(GraphFocus, StakesNear2To64DoNotOverflow) {
+  const std::vector<std::array<std::uint32_t, 3>> links = {{0, 0, 1}, {0, 0, 2}, {1, 0, 1}, {2, 1, 2}, {2, 1, 2}};
+  const std::uint64_t K = std::uint64_t{1} << 60;
+  FocusOptions o;
+  o.tolerance = 1e-15;
+  const FocusResult small = focus(make(3, {10, 7, 3}, links), o);
+  const FocusResult huge = focus(make(3, {10 * K, 7 * K, 3 * K}, links), o);
+  ASSERT_EQ(huge.rank.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(std::isfinite(huge.rank[i]) && std::isfinite(huge.entropy[i])) << i;
+    EXPECT_DOUBLE_EQ(huge.rank[i], small.rank[i]) << i;
+    EXPECT_NEAR(huge.entropy[i], small.entropy[i], 1e-12) << i;
+    EXPECT_NEAR(huge.karma[i], small.karma[i], 1e-12) << i;
+  }
+  // The largest legal stakes: every neuron at 2^64 − 1 on one shared link, all sums finite.
+  const std::uint64_t max = ~std::uint64_t{0};
+  const FocusResult top = focus(make(2, {max, max, max}, {{0, 0, 1}, {1, 0, 1}, {2, 1, 0}}), o);
+  for (double v : top.rank) EXPECT_TRUE(std::isfinite(v) && v > 0 && v < 1);
+  for (double v : top.karma) EXPECT_TRUE(std::isfinite(v) && v >= 0);
+}
+
 TEST(GraphFocus, DeterministicAcrossThreads) {
   const LinkGraph g = generate_links(200000, 30000, 500, 9);
   for (FocusMode m : {FocusMode::cyber, FocusMode::pagerank}) {

@@ -4,6 +4,7 @@
 // functions in the normal and sanitizer builds. Each must accept or throw attend::Error: any other
 // exception, crash, leak or sanitizer report is a bug. Each returns whether the input was accepted.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -89,6 +90,19 @@ inline bool links_input(std::string_view bytes) {
           "counts match");
     for (std::size_t i = 0; i < g.neuron.size(); ++i)
       check(g.neuron[i] < g.neurons && g.from[i] < g.particles && g.to[i] < g.particles, "indices in range");
+    // Any legal stakes (up to 2^64 - 1 each) give finite ranks, entropies and karma.
+    if (g.particles <= 2000 && g.neuron.size() <= 20000) {
+      for (graph::FocusMode mode : {graph::FocusMode::cyber, graph::FocusMode::pagerank}) {
+        graph::FocusOptions o;
+        o.mode = mode;
+        o.max_iter = 60;
+        o.threads = 1;
+        const graph::FocusResult r = graph::focus(g, o);
+        for (double v : r.rank) check(std::isfinite(v) && v >= 0, "focus ranks are finite");
+        for (double v : r.entropy) check(std::isfinite(v), "focus entropy is finite");
+        for (double v : r.karma) check(std::isfinite(v), "focus karma is finite");
+      }
+    }
     return true;
   } catch (const Error&) {
     return false;
