@@ -40,6 +40,8 @@ int run_decode_bench(const BenchCommon& c) {
   }
   std::printf("%-5s %6s %5s %3s | %10s %17s %9s %8s %8s | %10s\n", "cache", "L", "batch", "thr", "ms/token", "(min-max)", "GB/s", "read-bw",
               "%read-bw", "cpu-ms/thr");
+  int points = 0, above = 0;
+  double worst = 0;
   for (const std::string& dt : dtypes)
     for (std::int64_t L : lens)
       for (std::int64_t B : batches) {
@@ -75,11 +77,15 @@ int run_decode_bench(const BenchCommon& c) {
           std::sort(times.begin(), times.end());
           std::sort(cpu.begin(), cpu.end());
           const double med = times[times.size() / 2], gbs = bytes / med / 1e9;
+          ++points;
+          above += gbs > bw_line;
+          worst = std::max(worst, 100 * gbs / bw_line);
           std::printf("%-5s %6ld %5ld %3d | %10.3f (%7.3f-%7.3f) %9.1f %8.1f %7.1f%% | %10.3f\n", dt.c_str(), static_cast<long>(L), static_cast<long>(B), t,
                       med * 1e3, times.front() * 1e3, times.back() * 1e3, gbs, bw_line, 100 * gbs / bw_line, cpu[cpu.size() / 2] * 1e3);
           std::fflush(stdout);
         }
       }
+  warn_if_disturbed("read bandwidth", above, points, worst);
   return 0;
 }
 

@@ -19,6 +19,7 @@ struct BenchCommon {
   bool quick = false;
   bool peak_only = false, no_baseline = false;                    // the forward sweep's own flags
   bool ns_given = false, ds_given = false, dtypes_given = false;  // mode may pick its own defaults
+  std::string format = "text";  // the forward sweep's output: text | csv | json (stdout; notes go to stderr)
 };
 
 using BenchMode = std::function<int(const BenchCommon&)>;

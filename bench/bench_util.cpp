@@ -1,5 +1,7 @@
 #include "bench/bench_util.h"
 
+#include <cstdio>
+
 namespace attend::bench {
 
 void fill_random(const Tensor& t, std::uint64_t seed) {
@@ -8,6 +10,14 @@ void fill_random(const Tensor& t, std::uint64_t seed) {
   std::vector<float> tmp(static_cast<std::size_t>(t.numel()));
   for (float& x : tmp) x = u(rng);
   convert_from_f32(tmp.data(), t.data(), t.dtype(), tmp.size());
+}
+
+void warn_if_disturbed(const char* instrument, int above, int points, double worst_percent) {
+  if (above == 0) return;
+  std::fprintf(stderr,
+               "attend bench: warning: %d of %d measurements exceed the %s measured in this run (up to %.0f %%): the machine "
+               "was disturbed (other load) while it was measured, so the percentages are not reliable; rerun on an idle machine\n",
+               above, points, instrument, worst_percent);
 }
 
 }  // namespace attend::bench

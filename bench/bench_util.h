@@ -30,6 +30,11 @@ Timing time_runs(int runs, Fn fn) {
   return {t[t.size() / 2], t.front(), t.back()};
 }
 
+// A measurement above the instrument measured in the same run (more than 100 % of the FMA peak or
+// of the read bandwidth) means the machine was disturbed while the instrument ran: says so on
+// stderr, with how many of `points` were above and the largest percentage. Nothing when above == 0.
+void warn_if_disturbed(const char* instrument, int above, int points, double worst_percent);
+
 // Fills a tensor of any dtype with uniform values in [-1, 1).
 void fill_random(const Tensor& t, std::uint64_t seed);
 

@@ -1,13 +1,16 @@
-# The layers of src/ as one static library each (docs/DESIGN.md, "The house"). A layer sees only
-# its own sources and public headers and those of the layers it links: its include root is a tree
-# of symbolic links in the build folder (build/layers/<name>/), so a wrong-direction #include does
-# not compile. Each layer is also linked once as a shared object with --no-undefined against only
-# the layers it names, so a wrong-direction call does not link. tests/layering proves both.
+# The layers of src/ as one static library each, or shared ones with ATTEND_BUILD_SHARED
+# (docs/DESIGN.md, "The house"). A layer sees only its own sources and public headers and those of
+# the layers it links: its include root is a tree of symbolic links in the build folder
+# (build/layers/<name>/), so a wrong-direction #include does not compile. Each layer is also linked
+# once as a shared object with --no-undefined against only the layers it names, so a
+# wrong-direction call does not link (with ATTEND_BUILD_SHARED the layer's own shared library is
+# that object). tests/layering proves both.
 
 # attend_add_layer(<name> DIRS <src dirs> [DEPS <layers>] HEADERS <include/attend/*.h it owns>
+#                  [GENERATED <headers generated into the build folder, as attend/<file>>]
 #                  [LIBS <public link items>] [PRIVATE_LIBS <private link items>])
 function(attend_add_layer name)
-  cmake_parse_arguments(PARSE_ARGV 1 L "" "" "DIRS;DEPS;HEADERS;LIBS;PRIVATE_LIBS")
+  cmake_parse_arguments(PARSE_ARGV 1 L "" "" "DIRS;DEPS;HEADERS;GENERATED;LIBS;PRIVATE_LIBS")
   set(target attend_${name})
   set(tree ${PROJECT_BINARY_DIR}/layers/${name})
   file(REMOVE_RECURSE ${tree})
@@ -18,6 +21,11 @@ function(attend_add_layer name)
     endif()
     file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/attend/${h} ${tree}/attend/${h} SYMBOLIC)
     set_property(GLOBAL APPEND PROPERTY ATTEND_OWNED_HEADERS ${h})
+  endforeach()
+  foreach(path ${L_GENERATED})
+    get_filename_component(h ${path} NAME)
+    file(CREATE_LINK ${path} ${tree}/attend/${h} SYMBOLIC)
+    set_property(GLOBAL APPEND PROPERTY ATTEND_GENERATED_HEADERS ${path})
   endforeach()
   set(sources)
   foreach(dir ${L_DIRS})
@@ -31,17 +39,37 @@ function(attend_add_layer name)
     list(APPEND deps attend_${d})
   endforeach()
 
-  add_library(${target} STATIC ${sources})
+  if(ATTEND_BUILD_SHARED)
+    add_library(${target} SHARED ${sources})
+    # SONAME libattend_<layer>.so.<major>. No <target>_EXPORTS define: the objects compile exactly
+    # as in the static build (ccache shares them). Every symbol is exported (default visibility;
+    # the stable ABI is the C API's, see docs/engine.md).
+    set_target_properties(${target} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
+                                               DEFINE_SYMBOL "")
+  else()
+    add_library(${target} STATIC ${sources})
+  endif()
   add_library(attend::${name} ALIAS ${target})
-  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})   # installed as attend::<name>
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name}   # installed as attend::<name>
+                        SPDX_LICENSE Apache-2.0 EXPORT_PROPERTIES SPDX_LICENSE)
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${tree}> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${target} PUBLIC ${deps} ${L_LIBS} PRIVATE ${L_PRIVATE_LIBS})
   attend_set_warnings(${target})
   attend_set_isa_flags(sources)
   attend_apply_sanitizers(${target})
   set_property(GLOBAL APPEND PROPERTY ATTEND_LAYER_TARGETS ${target})
+  # For the package files (cmake/AttendPackage.cmake): what each layer links.
+  set_property(GLOBAL APPEND PROPERTY ATTEND_LAYER_NAMES ${name})
+  set_property(GLOBAL PROPERTY ATTEND_LAYER_${name}_DEPS ${L_DEPS})
+  set_property(GLOBAL PROPERTY ATTEND_LAYER_${name}_LIBS ${L_LIBS})
+  set_property(GLOBAL PROPERTY ATTEND_LAYER_${name}_PRIVATE_LIBS ${L_PRIVATE_LIBS})
   if(NOT ATTEND_SANITIZE)
-    attend_add_link_check(${target}_link_check ${target} ALL)
+    if(ATTEND_BUILD_SHARED)
+      # The layer is itself the shared object of the link check: it links only its DEPS.
+      target_link_options(${target} PRIVATE -Wl,--no-undefined)
+    else()
+      attend_add_link_check(${target}_link_check ${target} ALL)
+    endif()
   endif()
 endfunction()
 

@@ -15,8 +15,8 @@ packages=(
   libopenmpi-dev openmpi-bin
   graphviz
 )
-# Optional peers and browser test tools (set ATTEND_SETUP_MINIMAL=1 to skip):
-extras=(python3-torch chromium clang libclang-rt-14-dev time)
+# Optional peers, browser test tools and the API reference's Doxygen (set ATTEND_SETUP_MINIMAL=1 to skip):
+extras=(python3-torch chromium clang libclang-rt-14-dev time doxygen)
 # Node.js for the viewer's browser test: Debian's, unless a node/npm is already installed
 # (another distribution's nodejs conflicts with Debian's npm package).
 command -v npm >/dev/null 2>&1 || extras+=(nodejs npm)

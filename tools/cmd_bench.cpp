@@ -13,11 +13,18 @@ namespace {
 struct BenchArgs {
   bench::BenchCommon common;
   std::map<std::string, bool> mode_on;  // registered modes chosen on the command line
+  bool json = false, csv = false;
 };
 
-int run_bench(const BenchArgs& a) {
+int run_bench(BenchArgs a) {
+  if (a.json) a.common.format = "json";
+  if (a.csv) a.common.format = "csv";
   for (const bench::BenchModeEntry& m : bench::bench_modes())
-    if (a.mode_on.at(m.flag)) return m.run(a.common);
+    if (a.mode_on.at(m.flag)) {
+      if (a.common.format != "text")
+        throw UsageError("--" + a.common.format + " is for the forward sweep (attend bench without a mode); " + m.flag + " prints text");
+      return m.run(a.common);
+    }
   return bench::run_forward_sweep(a.common);
 }
 
@@ -33,6 +40,8 @@ const bool registered = register_command("bench", "benchmark the forward kernel 
   sub.add_option("--causal", a->common.causal, "causal settings to sweep (0,1)")->delimiter(',');
   sub.add_option("--heads", a->common.heads, "heads")->check(CLI::PositiveNumber);
   sub.add_option("--runs", a->common.runs, "timed runs per point")->check(CLI::PositiveNumber);
+  CLI::Option* json = sub.add_flag("--json", a->json, "the forward sweep as one JSON object on stdout (notes on stderr)");
+  sub.add_flag("--csv", a->csv, "the forward sweep as CSV on stdout, a header line first (notes on stderr)")->excludes(json);
   for (const bench::BenchModeEntry& m : bench::bench_modes()) sub.add_flag(m.flag, a->mode_on[m.flag], m.help);
   return [a] { return run_bench(*a); };
 });

@@ -1,5 +1,5 @@
 // attend focus: rank particles of a link graph (go-cyber x/rank, PageRank or the tri-kernel).
-//   attend focus --links links.csv --stakes stakes.csv [--mode cyber|pagerank|trikernel] [--out ranks.csv]
+//   attend focus --links links.csv --stakes stakes.csv [--mode cyber|pagerank|trikernel] [--out ranks.csv] [--top K]
 //   attend focus --generate N [--runs 5]     synthetic graph of N links; times build + rank
 #include <sys/resource.h>
 
@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "attend/attend.h"
 #include "cli_paths.h"
@@ -20,7 +22,7 @@ namespace {
 struct Args {
   std::string links, stakes, out, mode = "cyber", heat = "laplacian";
   std::int64_t generate = 0;
-  int runs = 1, threads = 0;
+  int runs = 1, threads = 0, top = 10;
   graph::FocusOptions o;
 };
 
@@ -40,7 +42,7 @@ int run(const Args& a) {
   if (a.generate > 0) {
     g = graph::generate_links(a.generate, std::max<std::int64_t>(1, a.generate / 10), std::max<std::int64_t>(1, a.generate / 100), 1);
   } else {
-    if (a.links.empty() || a.stakes.empty()) throw Error("attend focus: give --links and --stakes, or --generate N");
+    if (a.links.empty() || a.stakes.empty()) throw UsageError("give --links and --stakes, or --generate N");
     g = graph::read_links_csv(a.links, a.stakes);
   }
   std::vector<double> times;
@@ -67,6 +69,17 @@ int run(const Args& a) {
     }
     write_file_atomically(a.out, os.str());
   }
+  // The top ranks on stdout (all of them go to --out): highest first, ties by particle index.
+  std::vector<std::size_t> order(r.rank.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const std::size_t top = std::min(order.size(), static_cast<std::size_t>(a.top));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                    [&](std::size_t x, std::size_t y) { return r.rank[x] > r.rank[y] || (r.rank[x] == r.rank[y] && x < y); });
+  if (top > 0) std::printf("top %zu of %zu particles by rank:\n", top, order.size());
+  for (std::size_t k = 0; k < top; ++k) {
+    const std::size_t i = order[k];
+    std::printf("%4zu  %-24s %.6g\n", k + 1, (g.particle_names.empty() ? std::to_string(i) : g.particle_names[i]).c_str(), r.rank[i]);
+  }
   if (o.mode == graph::FocusMode::cyber && a.generate == 0)
     for (std::size_t u = 0; u < r.karma.size() && u < 20; ++u) std::printf("karma %s %.6g\n", printable(g.neuron_names[u]).c_str(), r.karma[u]);
   return 0;
@@ -78,6 +91,7 @@ const bool registered = register_command("focus", "rank particles of a link grap
   sub.add_option("--stakes", a->stakes, "CSV: neuron,stake per line");
   sub.add_option("--mode", a->mode, "cyber | pagerank | trikernel")->check(CLI::IsMember({"cyber", "pagerank", "trikernel"}));
   sub.add_option("--out", a->out, "write ranks CSV (atomically)");
+  sub.add_option("--top", a->top, "print the K highest-ranked particles (default 10; 0: none)")->check(CLI::NonNegativeNumber);
   sub.add_option("--generate", a->generate, "synthetic graph with N links (N/10 particles, N/100 neurons)")->check(CLI::PositiveNumber);
   sub.add_option("--runs", a->runs, "repeat and report the median time")->check(CLI::PositiveNumber);
   sub.add_option("--threads", a->threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);

@@ -38,7 +38,7 @@ int run_sdpa(const SdpaArgs& a) {
   AttentionOptions opts;
   opts.causal = a.causal;
   if (!a.window.empty()) {
-    if (a.window.size() != 2) detail::fail("sdpa", "--window takes L,R");
+    if (a.window.size() != 2) throw UsageError("--window takes L,R");
     opts.window_left = a.window[0];
     opts.window_right = a.window[1];
   }
@@ -64,9 +64,9 @@ int run_sdpa(const SdpaArgs& a) {
   const TensorView ov = a.layout == "bhsd" ? out.view().permuted(0, 2, 1, 3) : out.view();
   const bool backward = !a.dout.empty();
   if (backward && (a.dq.empty() || a.dk.empty() || a.dv.empty()))
-    detail::fail("sdpa", "--dout needs --dq, --dk and --dv (the gradient outputs)");
+    throw UsageError("--dout needs --dq, --dk and --dv (the gradient outputs)");
   if (!backward && (!a.dq.empty() || !a.dk.empty() || !a.dv.empty()))
-    detail::fail("sdpa", "--dq/--dk/--dv need --dout (the gradient of the loss with respect to the output)");
+    throw UsageError("--dq/--dk/--dv need --dout (the gradient of the loss with respect to the output)");
   Tensor lse;
   if (!a.lse.empty() || backward) lse = Tensor(DType::f32, {B, H, Nq});
   attention(qv, kv, vv, ov, opts, lse.view());

@@ -59,7 +59,7 @@ int run_tokenize(const TokenizeArgs& a) {
     else std::printf("%s\n", out.c_str());
     return 0;
   }
-  if (a.has_text == a.has_file) detail::fail("tokenize", "give one of --text, --file or --decode");
+  if (a.has_text == a.has_file) throw UsageError("give one of --text, --file or --decode");
   const std::string input = a.has_file ? read_file(a.file) : a.text;
   const auto ids = tok.encode(input, {!a.no_special, a.parse_special});
   if (a.json) {

@@ -24,3 +24,4 @@
 #include "attend/observe_report.h"
 #include "attend/kv_cache.h"
 #include "attend/tensor.h"
+#include "attend/version.h"

@@ -27,7 +27,7 @@
 // Never allocates an Nq x Nk buffer; parallel over (batch, head, query block).
 #include <cstdint>
 #include <optional>
-#include <span>
+#include "attend/span.h"
 
 #include "attend/capture.h"
 #include "attend/tensor.h"
@@ -42,14 +42,14 @@ struct AttentionOptions {
   float softcap = 0;                     // 0: off
   std::int64_t position_offset = 0;      // added to i' = i + (Nk − Nq) (masks and ALiBi)
   TensorView bias;                       // optional, broadcastable to [B, Hq, Nq, Nk]
-  std::span<const float> alibi_slopes;   // optional, [Hq]
+  Span<const float> alibi_slopes;   // optional, [Hq]
 
   // Ragged batch, packed: q is [1, Σ Nq_b, Hq, D], k and v [1, Σ Nk_b, Hkv, D]; these hold B + 1
   // cumulative offsets (first 0). The bias is then indexed [b, h, local i, local j].
-  std::span<const std::int32_t> cu_seqlens_q;
-  std::span<const std::int32_t> cu_seqlens_k;
+  Span<const std::int32_t> cu_seqlens_q;
+  Span<const std::int32_t> cu_seqlens_k;
   // Ragged batch, padded: sequence b uses only its first seqlens_k[b] keys (alignment included).
-  std::span<const std::int32_t> seqlens_k;
+  Span<const std::int32_t> seqlens_k;
 
   // Attention dropout (training): weight p_ij is kept with probability 1 − dropout_p and scaled by
   // 1/(1 − dropout_p); the keep decision is a pure function of (seed, b, h, i, j), so the backward

@@ -6,7 +6,7 @@
 // each (batch, head, row) exactly once per call. A sink must make its own writes thread-safe
 // (writing into disjoint preallocated slots, as the sinks in attend/observe do, needs no lock).
 #include <cstdint>
-#include <span>
+#include "attend/span.h"
 
 namespace attend {
 
@@ -30,7 +30,7 @@ class CaptureSink {
   virtual int sink_tokens() const { return 1; }
   // Statistics for rows [row0, row0 + stats.size()) of (batch, head). Worker threads.
   virtual void on_stats(std::int64_t batch, std::int64_t head, std::int64_t row0,
-                        std::span<const RowStats> stats) {
+                        Span<const RowStats> stats) {
     (void)batch; (void)head; (void)row0; (void)stats;
   }
 
@@ -42,7 +42,7 @@ class CaptureSink {
   }
   // scores: the logits after scale, soft-cap, bias and ALiBi (-inf where masked); weights: p_ij.
   virtual void on_row(std::int64_t batch, std::int64_t head, std::int64_t row,
-                      std::span<const float> scores, std::span<const float> weights) {
+                      Span<const float> scores, Span<const float> weights) {
     (void)batch; (void)head; (void)row; (void)scores; (void)weights;
   }
 
@@ -53,7 +53,7 @@ class CaptureSink {
   // For (batch, head, row): bin_sum[b] = Σ_{j in bin b} p_ij and bin_max[b] = max_{j in bin b} p_ij
   // (weights before dropout; 0 for masked keys), both [C]. Worker threads; the sink pools rows.
   virtual void on_thumb_row(std::int64_t batch, std::int64_t head, std::int64_t row,
-                            std::span<const float> bin_sum, std::span<const float> bin_max) {
+                            Span<const float> bin_sum, Span<const float> bin_max) {
     (void)batch; (void)head; (void)row; (void)bin_sum; (void)bin_max;
   }
 };

@@ -13,7 +13,7 @@
 // and the partial results are merged exactly through their log-sum-exp.
 #include <cstdint>
 #include <optional>
-#include <span>
+#include "attend/span.h"
 
 #include "attend/capture.h"
 #include "attend/kv_cache.h"
@@ -25,8 +25,8 @@ struct DecodeOptions {
   std::optional<float> scale;            // default 1/√D
   float softcap = 0;
   std::int64_t window_left = -1;         // extra sliding-window mask by position (-1: none)
-  std::span<const float> alibi_slopes;   // [Hq] or empty
-  std::span<const std::int64_t> sequences;  // which cache sequences q's S rows are (default 0..S−1)
+  Span<const float> alibi_slopes;   // [Hq] or empty
+  Span<const std::int64_t> sequences;  // which cache sequences q's S rows are (default 0..S−1)
   int threads = 0;
 };
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <string_view>
 #include <variant>
@@ -45,7 +45,9 @@ struct Array {
   Array(std::vector<T> v) : items(std::move(v)) {}  // NOLINT(google-explicit-constructor): Value{vector}
   ValueType element_type() const { return static_cast<ValueType>(items.index()); }
   std::size_t size() const;
-  bool operator==(const Array&) const = default;
+  // Written out rather than defaulted, so the header compiles as C++17.
+  bool operator==(const Array& other) const { return items == other.items; }
+  bool operator!=(const Array& other) const { return !(*this == other); }
 };
 
 // One metadata value; the alternative's index is its ValueType.
@@ -105,8 +107,8 @@ class File {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(std::string_view name) const;  // nullptr when absent
   const TensorInfo& tensor(std::string_view name) const;       // throws when absent
-  std::span<const std::byte> tensor_data(const TensorInfo& t) const;
-  std::span<const std::byte> tensor_data(std::string_view name) const { return tensor_data(tensor(name)); }
+  Span<const std::byte> tensor_data(const TensorInfo& t) const;
+  Span<const std::byte> tensor_data(std::string_view name) const { return tensor_data(tensor(name)); }
   // All elements converted to f32 (types with a reference conversion, quant.h): dims[0]-fastest order.
   std::vector<float> tensor_f32(std::string_view name) const;
 
@@ -138,7 +140,7 @@ class Writer {
   // Adds a tensor whose bytes are `data` (exactly its size), which must stay alive until
   // bytes() / write(); nothing is copied. dims in GGUF order (dims[0] fastest), 1 to 4 of them;
   // names are 1 to 63 bytes (ggml's limit) and unique.
-  void add_tensor(const std::string& name, std::vector<std::int64_t> dims, GgmlType type, std::span<const std::byte> data);
+  void add_tensor(const std::string& name, std::vector<std::int64_t> dims, GgmlType type, Span<const std::byte> data);
   // Adds a tensor converted from f32 values (dims[0]-fastest order) with quantize_row; the
   // converted bytes are kept by the writer.
   void add_tensor_f32(const std::string& name, std::vector<std::int64_t> dims, GgmlType type, const float* values);
@@ -149,7 +151,7 @@ class Writer {
  private:
   struct Pending {
     TensorInfo info;
-    std::span<const std::byte> data;
+    Span<const std::byte> data;
     std::shared_ptr<std::vector<std::byte>> owned;  // add_tensor_f32's bytes
   };
   std::vector<std::string_view> pieces(std::string& header, std::string& padding) const;

@@ -1,7 +1,7 @@
 #pragma once
 // File formats: NumPy .npy arrays (f32 and f16; rank <= 4) and atomic file writes.
 #include <initializer_list>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <string_view>
 
@@ -23,7 +23,7 @@ std::string npy_bytes(const TensorView& t);
 void write_file_atomically(const std::string& path, std::string_view bytes);
 // The same for content in several pieces written one after another (no concatenated copy).
 void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces);
-void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces);
+void write_file_atomically(const std::string& path, Span<const std::string_view> pieces);
 std::string read_file(const std::string& path);
 
 }  // namespace attend

@@ -7,7 +7,7 @@
 // changes what a token means: masks and ALiBi use positions, and a RoPE model rotates keys by
 // their position before appending them (keys are cached after RoPE, as in every major engine).
 #include <cstdint>
-#include <span>
+#include "attend/span.h"
 #include <vector>
 
 #include "attend/tensor.h"

@@ -6,7 +6,7 @@
 //
 // Shape letters: L layers, H heads, N tokens, E model width, D head size, V vocabulary.
 #include <cstdint>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <vector>
 
@@ -39,9 +39,9 @@ struct Run {
   std::vector<float> logits;  // [N, V]
   observe::Recording rec;
 };
-Run run(const nn::Model& model, std::span<const std::int32_t> tokens, const observe::Selection& sel, ModelHooks* hooks = nullptr,
+Run run(const nn::Model& model, Span<const std::int32_t> tokens, const observe::Selection& sel, ModelHooks* hooks = nullptr,
         const std::string& title = {});
-std::vector<int> next_tokens(std::span<const std::int32_t> tokens);  // [N]: tokens[i + 1], -1 at the end
+std::vector<int> next_tokens(Span<const std::int32_t> tokens);  // [N]: tokens[i + 1], -1 at the end
 
 // ---- interventions ----------------------------------------------------------------------------
 enum class Ablation { zero, mean, resample };
@@ -61,7 +61,7 @@ class AblationHooks : public ModelHooks {
  public:
   AblationHooks(const nn::Model& model, AblationSpec spec);
   bool wants(HookPoint point, int layer) const override;
-  void on_activation(const HookSite& site, std::span<float> x) override;
+  void on_activation(const HookSite& site, Span<float> x) override;
   const AblationSpec& spec() const { return spec_; }
 
  private:
@@ -86,9 +86,9 @@ class PatchHooks : public ModelHooks {
  public:
   PatchHooks(const observe::Recording& source, std::vector<Patch> patches, std::vector<HeadRef> pattern_heads = {});
   bool wants(HookPoint point, int layer) const override;
-  void on_activation(const HookSite& site, std::span<float> x) override;
+  void on_activation(const HookSite& site, Span<float> x) override;
   bool wants_pattern(int layer, int head) const override;
-  void on_patterns(int layer, std::span<const int> heads, std::span<float> patterns, std::int64_t tokens) override;
+  void on_patterns(int layer, Span<const int> heads, Span<float> patterns, std::int64_t tokens) override;
 
  private:
   const observe::Recording& src_;
@@ -112,7 +112,7 @@ struct CompareOptions {
 // each layer at each position (layer × position), each layer's attention and MLP output — and, when
 // noising, the corrupted ones into the clean run. Each cell is the recovered fraction
 // (metric_patched − metric_corrupt) / (metric_clean − metric_corrupt).
-observe::Comparison compare(const nn::Model& model, std::span<const std::int32_t> clean, std::span<const std::int32_t> corrupt,
+observe::Comparison compare(const nn::Model& model, Span<const std::int32_t> clean, Span<const std::int32_t> corrupt,
                             const CompareOptions& opts = {});
 
 // ---- head detectors ---------------------------------------------------------------------------
@@ -145,6 +145,6 @@ struct Inspection {
 // Runs `tokens` (with the ablation, if any, and without it for the baseline predictions), then the
 // analyses the options ask for. The DLA and lens follow the actual next token at each position and
 // the model's top prediction at the last.
-Inspection inspect(const nn::Model& model, std::span<const std::int32_t> tokens, const InspectOptions& opts);
+Inspection inspect(const nn::Model& model, Span<const std::int32_t> tokens, const InspectOptions& opts);
 
 }  // namespace attend::lab

@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,13 +115,13 @@ class Model {
   // encode adds BOS where the tokenizer's configuration asks for it (Llama, Mistral) unless add_special is false.
   std::vector<std::int32_t> encode(std::string_view text, bool add_special = true) const;
   std::string decode_token(std::int32_t token) const;  // the bytes one token stands for (streaming)
-  std::string decode(std::span<const std::int32_t> tokens) const;  // tokens -> text (bytes; special tokens kept)
+  std::string decode(Span<const std::int32_t> tokens) const;  // tokens -> text (bytes; special tokens kept)
   std::int32_t eos_token() const;                      // the tokenizer's end of sequence, -1: none
   std::string tokenizer_description() const;           // e.g. "tokenizer.json: BPE (byte-level), 50257 tokens"
 
   // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer; `hooks` may read and
   // change activations and attention patterns on the way (attend/trace.h, ModelHooks).
-  Tensor forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr, ModelHooks* hooks = nullptr) const;
+  Tensor forward(Span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr, ModelHooks* hooks = nullptr) const;
   AttentionWeights attention_weights(int layer) const;
 
   // Generation (added by the model runtime). Incremental decoding through a per-layer key/value
@@ -137,7 +137,7 @@ class Model {
   };
   // Returns the generated tokens (prompt excluded); on_token (optional) sees each as it is chosen
   // and may return false to stop. Stops at the context length.
-  std::vector<std::int32_t> generate(std::span<const std::int32_t> prompt, const GenerateOptions& opts,
+  std::vector<std::int32_t> generate(Span<const std::int32_t> prompt, const GenerateOptions& opts,
                                      const std::function<bool(std::int32_t)>& on_token = {}) const;
 
   struct Impl;
@@ -155,7 +155,7 @@ class Decoder {
  public:
   explicit Decoder(const Model& model);  // the model must outlive the decoder
   ~Decoder();
-  Tensor step(std::span<const std::int32_t> tokens);  // tokens: [n] -> logits [n, V]
+  Tensor step(Span<const std::int32_t> tokens);  // tokens: [n] -> logits [n, V]
   std::int64_t length() const;                        // tokens consumed so far
 
  private:

@@ -5,7 +5,7 @@
 // Nothing here allocates N x N unless the caller selects full matrices (Selection::full_heads).
 #include <cstdint>
 #include <memory>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <vector>
 
@@ -21,10 +21,10 @@ class StatsSink : public CaptureSink {
   StatsSink(std::int64_t batch, std::int64_t heads, std::int64_t rows, int sink_tokens = 1);
   bool wants_stats() const override { return true; }
   int sink_tokens() const override { return sink_tokens_; }
-  void on_stats(std::int64_t batch, std::int64_t head, std::int64_t row0, std::span<const RowStats> stats) override;
+  void on_stats(std::int64_t batch, std::int64_t head, std::int64_t row0, Span<const RowStats> stats) override;
 
   const RowStats& at(std::int64_t batch, std::int64_t head, std::int64_t row) const;
-  std::span<const RowStats> head_rows(std::int64_t batch, std::int64_t head) const;  // [N]
+  Span<const RowStats> head_rows(std::int64_t batch, std::int64_t head) const;  // [N]
   std::int64_t heads() const { return heads_; }
   std::int64_t rows() const { return rows_; }
 
@@ -41,12 +41,12 @@ class RowSink : public CaptureSink {
   RowSink(std::int64_t heads, std::int64_t rows, std::int64_t keys, std::vector<int> select_heads,
           std::vector<std::int64_t> select_rows);
   bool wants_row(std::int64_t batch, std::int64_t head, std::int64_t row) const override;
-  void on_row(std::int64_t batch, std::int64_t head, std::int64_t row, std::span<const float> scores,
-              std::span<const float> weights) override;
+  void on_row(std::int64_t batch, std::int64_t head, std::int64_t row, Span<const float> scores,
+              Span<const float> weights) override;
 
   bool has(std::int64_t head, std::int64_t row) const;
-  std::span<const float> scores(std::int64_t head, std::int64_t row) const;   // [Nk]
-  std::span<const float> weights(std::int64_t head, std::int64_t row) const;  // [Nk]
+  Span<const float> scores(std::int64_t head, std::int64_t row) const;   // [Nk]
+  Span<const float> weights(std::int64_t head, std::int64_t row) const;  // [Nk]
   std::int64_t keys() const { return keys_; }
 
  private:
@@ -67,8 +67,8 @@ class ThumbnailSink : public CaptureSink {
   ThumbnailSink(std::int64_t heads, std::int64_t rows, std::int64_t keys, std::int64_t side = 256);
   ~ThumbnailSink() override;
   std::int64_t thumb_columns() const override { return cols_; }
-  void on_thumb_row(std::int64_t batch, std::int64_t head, std::int64_t row, std::span<const float> bin_sum,
-                    std::span<const float> bin_max) override;
+  void on_thumb_row(std::int64_t batch, std::int64_t head, std::int64_t row, Span<const float> bin_sum,
+                    Span<const float> bin_max) override;
 
   std::int64_t out_rows() const { return out_rows_; }  // R
   std::int64_t out_cols() const { return cols_; }      // C
@@ -92,18 +92,18 @@ class TeeSink : public CaptureSink {
       : stats_(stats), rows_(rows), more_rows_(more_rows), thumbs_(thumbs) {}
   bool wants_stats() const override { return stats_ != nullptr; }
   int sink_tokens() const override { return stats_ ? stats_->sink_tokens() : 1; }
-  void on_stats(std::int64_t b, std::int64_t h, std::int64_t r0, std::span<const RowStats> s) override {
+  void on_stats(std::int64_t b, std::int64_t h, std::int64_t r0, Span<const RowStats> s) override {
     if (stats_) stats_->on_stats(b, h, r0, s);
   }
   bool wants_row(std::int64_t b, std::int64_t h, std::int64_t r) const override {
     return (rows_ && rows_->wants_row(b, h, r)) || (more_rows_ && more_rows_->wants_row(b, h, r));
   }
-  void on_row(std::int64_t b, std::int64_t h, std::int64_t r, std::span<const float> s, std::span<const float> w) override {
+  void on_row(std::int64_t b, std::int64_t h, std::int64_t r, Span<const float> s, Span<const float> w) override {
     if (rows_ && rows_->wants_row(b, h, r)) rows_->on_row(b, h, r, s, w);
     if (more_rows_ && more_rows_->wants_row(b, h, r)) more_rows_->on_row(b, h, r, s, w);
   }
   std::int64_t thumb_columns() const override { return thumbs_ ? thumbs_->thumb_columns() : 0; }
-  void on_thumb_row(std::int64_t b, std::int64_t h, std::int64_t r, std::span<const float> s, std::span<const float> m) override {
+  void on_thumb_row(std::int64_t b, std::int64_t h, std::int64_t r, Span<const float> s, Span<const float> m) override {
     if (thumbs_) thumbs_->on_thumb_row(b, h, r, s, m);
   }
 
@@ -156,11 +156,11 @@ struct Recording {
 
   const LayerRecord& layer(int l) const;
   // Full weights of (layer, head); throws attend::Error when that head was not recorded in full.
-  std::span<const float> weights(int layer, int head) const;
+  Span<const float> weights(int layer, int head) const;
   bool has_weights(int layer, int head) const;
   // The head's exact weights [N, N]: recorded in full, or a thumbnail with one cell per entry.
   // Empty when neither was kept.
-  std::span<const float> exact_weights(int layer, int head) const;
+  Span<const float> exact_weights(int layer, int head) const;
 };
 
 // ModelTraceSink that fills a Recording. The model must hand layer l's kernel attention_sink(l)

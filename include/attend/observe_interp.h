@@ -7,7 +7,7 @@
 // Shape letters: L layers, H heads, N tokens, E model width, D head size, V vocabulary, S lens stages.
 #include <cstdint>
 #include <memory>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <vector>
 
@@ -21,9 +21,9 @@ struct Unembedding {
   std::int64_t d_model = 0, vocab = 0;
   bool rmsnorm = false;
   float eps = 1e-5f;
-  std::span<const float> gain;  // [E]
-  std::span<const float> bias;  // [E], empty: none
-  std::span<const float> w_u;   // [V, E]
+  Span<const float> gain;  // [E]
+  Span<const float> bias;  // [E], empty: none
+  Span<const float> w_u;   // [V, E]
   // Keeps alive f32 copies the spans may point into (a loaded model's matrices stay in their
   // stored dtype and layout, so the lab reads them through copies).
   std::shared_ptr<const std::vector<std::vector<float>>> owner;
@@ -42,7 +42,7 @@ struct Predictions {
   double accuracy = 0;           // share of those where the actual token is the top prediction
 };
 // logits: [N, V]; next: [N] the next token at each position (-1: none, e.g. the last).
-Predictions predictions(std::span<const float> logits, std::int64_t n, std::int64_t vocab, std::span<const int> next, int top_k = 5);
+Predictions predictions(Span<const float> logits, std::int64_t n, std::int64_t vocab, Span<const int> next, int top_k = 5);
 
 // ---- logit lens ---------------------------------------------------------------------------------
 // Every stage of the residual stream (layer l: pre, mid, post; post of l is pre of l + 1, listed
@@ -57,7 +57,7 @@ struct LogitLens {
   std::vector<float> top_prob;      // [S, N]
 };
 // rec: activations of every layer (resid_pre/mid/post); target: [N] token ids (>= 0).
-LogitLens logit_lens(const Recording& rec, const Unembedding& u, std::span<const int> target);
+LogitLens logit_lens(const Recording& rec, const Unembedding& u, Span<const int> target);
 
 // ---- direct logit attribution -------------------------------------------------------------------
 // The final residual is a sum of components (token + position embedding, each head's W_O·z, each
@@ -68,8 +68,8 @@ LogitLens logit_lens(const Recording& rec, const Unembedding& u, std::span<const
 // bias · w_u[t]. The values sum to the model's logit (up to rounding). With a baseline token the
 // attributed quantity is logit_target − logit_baseline.
 struct OutputWeights {
-  std::span<const float> w_o;  // [H·D, E]
-  std::span<const float> b_o;  // [E], empty: none
+  Span<const float> w_o;  // [H·D, E]
+  Span<const float> b_o;  // [E], empty: none
   std::shared_ptr<const std::vector<std::vector<float>>> owner;  // as Unembedding::owner
 };
 struct Attribution {
@@ -84,7 +84,7 @@ struct Attribution {
 // rec: activations of every layer (resid_pre of layer 0, head_out, mlp_out, resid_post of the last);
 // layers: [L] output weights; target, baseline: [N] (baseline may be empty or -1 entries).
 Attribution direct_logit_attribution(const Recording& rec, const Unembedding& u, const std::vector<OutputWeights>& layers,
-                                     std::span<const int> target, std::span<const int> baseline = {});
+                                     Span<const int> target, Span<const int> baseline = {});
 
 // ---- head detectors ---------------------------------------------------------------------------
 // Scores of one head measured on repeated random sequences of several periods P and offsets a

@@ -5,7 +5,7 @@
 // A "matrix" below is an attention-weight matrix A: [N, N] row-major, row i = query i, rows sum to
 // 1 over the keys the query may see (0 elsewhere).
 #include <cstdint>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <vector>
 
@@ -17,17 +17,17 @@ namespace attend::observe {
 // H_i / log(visible_i); 0 for rows that see at most one key (nothing to spread over).
 float normalized_entropy(const RowStats& s);
 // Mean normalised entropy and mean sink mass over the rows of one head's stats [N].
-float head_entropy(std::span<const RowStats> rows);
-float sink_score(std::span<const RowStats> rows);
+float head_entropy(Span<const RowStats> rows);
+float sink_score(Span<const RowStats> rows);
 
 // Attended-distance histogram: mass Σ_i p_ij with |i − j| in bin b = [edges[b], edges[b+1]),
 // averaged over rows. a: [N, N]; edges ascending, the last bin is open to +inf.
-std::vector<double> distance_histogram(std::span<const float> a, std::int64_t n, std::span<const int> edges);
+std::vector<double> distance_histogram(Span<const float> a, std::int64_t n, Span<const int> edges);
 // Decay curve: mean over queries i >= d of A[i, i − d], for d = 0 .. n − 1.
-std::vector<double> decay_by_distance(std::span<const float> a, std::int64_t n);
+std::vector<double> decay_by_distance(Span<const float> a, std::int64_t n);
 // A fixed key's share as context grows (softmax competition: early tokens lose influence as the
 // context grows): A[i, key] for i = key .. n − 1.
-std::vector<double> token_share(std::span<const float> a, std::int64_t n, std::int64_t key);
+std::vector<double> token_share(Span<const float> a, std::int64_t n, std::int64_t key);
 
 // ---- head types (on full weights and the token ids) -----------------------------------------
 struct HeadTypeScores {
@@ -35,12 +35,12 @@ struct HeadTypeScores {
   double duplicate_token = 0; // mean over i with an earlier copy of its token: mass on those copies
   double induction = 0;       // mean over i with an earlier copy at j: mass on the tokens j + 1
 };
-HeadTypeScores head_type_scores(std::span<const float> a, std::span<const int> tokens);
+HeadTypeScores head_type_scores(Span<const float> a, Span<const int> tokens);
 
 // Jensen–Shannon divergence (nats) between two heads, averaged over query rows; both [N, N].
-double js_divergence(std::span<const float> a, std::span<const float> b, std::int64_t n);
+double js_divergence(Span<const float> a, Span<const float> b, std::int64_t n);
 // Classical MDS of a symmetric distance matrix d: [M, M] to 2-D points: [M, 2].
-std::vector<double> classical_mds(std::span<const double> d, std::int64_t m);
+std::vector<double> classical_mds(Span<const double> d, std::int64_t m);
 
 // ---- flow across layers -----------------------------------------------------------------------
 // Attention rollout (Abnar & Zuidema 2020): per layer Â_l = rownorm(mean_h A_lh + I), and
@@ -67,7 +67,7 @@ struct RoutingGraph {
 };
 // Keep, per query, its top_k keys (top_k <= 0: all), then drop edges below min_weight; and, when
 // mass > 0, per query only the largest keys until their cumulative weight reaches `mass`.
-RoutingGraph routing_graph(std::span<const float> a, std::int64_t n, const std::vector<std::string>& tokens,
+RoutingGraph routing_graph(Span<const float> a, std::int64_t n, const std::vector<std::string>& tokens,
                            int top_k, double min_weight, double mass = 0, std::string name = {});
 std::string to_graphml(const RoutingGraph& g);
 std::string to_dot(const RoutingGraph& g);
@@ -87,7 +87,7 @@ struct HeadOperators {
 };
 HeadOperators head_operators(const HeadWeights& w);
 // Singular values (descending) of a [rows, cols] matrix (one-sided Jacobi; small matrices).
-std::vector<double> singular_values(std::span<const double> a, std::int64_t rows, std::int64_t cols);
+std::vector<double> singular_values(Span<const double> a, std::int64_t rows, std::int64_t cols);
 // Composition of an earlier head (its F) into a later head (its M), Elhage et al. 2021:
 // Q: ‖F₁·M₂‖/(‖F₁‖‖M₂‖), K: ‖M₂·F₁ᵀ‖/(‖M₂‖‖F₁‖), V: ‖F₁·F₂‖/(‖F₁‖‖F₂‖) (Frobenius norms).
 struct Composition { double q = 0, k = 0, v = 0; };
@@ -108,7 +108,7 @@ struct LayerWeights {
 };
 // Folds the norm in front of the attention into its reading weights: W ← P·diag(gain)·W for W_Q, W_K,
 // W_V, with P = I − 11ᵀ/E (LayerNorm: its input is centred) or P = I (center = false: RMSNorm).
-void fold_norm_into_reads(LayerWeights& w, std::span<const float> gain, bool center);
+void fold_norm_into_reads(LayerWeights& w, Span<const float> gain, bool center);
 // Spectra and symmetric/antisymmetric norms of one head through its cores (m and f stay empty).
 HeadOperators head_operators_factored(const HeadWeights& w);
 struct EmfAnalysis {
@@ -123,11 +123,11 @@ EmfAnalysis emf_factored(const std::vector<LayerWeights>& layers);
 // Projects every point onto the top two principal components of all points: [S, N, 2]. Dense
 // eigen-decomposition of the covariance up to width 64, above it block subspace iteration on the
 // centred data (never E × E): any width. Each component's sign makes its largest-|x| loading positive.
-std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
+std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
 // The same through the dense covariance (the reference; widths up to 1024).
-std::vector<double> pca_2d_dense(std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
+std::vector<double> pca_2d_dense(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
 // Mean pairwise cosine similarity of the N token states of one stage [N, E] (1 = all aligned).
-double mean_pairwise_cosine(std::span<const float> x, std::int64_t n, std::int64_t e);
+double mean_pairwise_cosine(Span<const float> x, std::int64_t n, std::int64_t e);
 
 // ---- report panels -------------------------------------------------------------------------
 // Head similarity: Jensen–Shannon divergence (nats) between every pair of K heads (each [N, N]),
@@ -137,19 +137,19 @@ struct HeadMap {
   std::int64_t count = 0;
   std::vector<double> js, xy;
 };
-HeadMap head_similarity_map(const std::vector<std::span<const float>>& heads, std::int64_t n, std::int64_t max_rows = 256);
+HeadMap head_similarity_map(const std::vector<Span<const float>>& heads, std::int64_t n, std::int64_t max_rows = 256);
 // Composition scores of every earlier-layer head into every later-layer head. ops: [L * H] in
 // layer-major order. Returns [L·H, L·H]: entry (later, earlier); zero unless layer(earlier) < layer(later).
 std::vector<Composition> composition_matrix(const std::vector<HeadOperators>& ops, std::int64_t heads);
 // Rows `rows` of the rollout R (see rollout) without forming R: r_i = e_iᵀ · Â_{L−1} · … · Â_0,
 // O(|rows| · L · N²). Returns [|rows|, N].
-std::vector<double> rollout_rows(const std::vector<std::vector<double>>& layers, std::int64_t n, std::span<const std::int64_t> rows);
+std::vector<double> rollout_rows(const std::vector<std::vector<double>>& layers, std::int64_t n, Span<const std::int64_t> rows);
 // The same rows of the rollout over every head of every layer, from the recorded queries, keys and
 // row log-sum-exps (activations and statistics of every layer), at any N and without any N × N
 // matrix: v ← (Āᵀv + v)/2 per layer with Āᵀv = (1/H) Σ_h A_hᵀ v, and A_hᵀ v is the dV of
 // attend::attention_backward with dO = v (the exact kernel recomputes A_h tile by tile).
 // Returns [|rows|, N].
-std::vector<double> rollout_rows_exact(const Recording& rec, std::span<const std::int64_t> rows);
+std::vector<double> rollout_rows_exact(const Recording& rec, Span<const std::int64_t> rows);
 // Bin edges 0, 1, 2, 4, 8, … (< n) for attended-distance histograms.
 std::vector<int> log2_distance_edges(std::int64_t n);
 

@@ -15,7 +15,7 @@
 namespace attend::observe {
 
 // a: [N, N] weights -> an image with `cell` pixels per entry (cells shrink so the side <= max_side).
-Image heatmap(std::span<const float> a, std::int64_t n, int max_side = 1024);
+Image heatmap(Span<const float> a, std::int64_t n, int max_side = 1024);
 
 // The residual stream as a flow (lab::residual_flow fills it): per layer the mean norm of the
 // tokens' updates and of their attention and MLP parts, W₂ between the clouds entering and leaving

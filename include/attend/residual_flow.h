@@ -8,7 +8,7 @@
 // Shape letters: N tokens, E model width, L layers.
 #include <cstdint>
 #include <optional>
-#include <span>
+#include "attend/span.h"
 #include <vector>
 
 #include "attend/model.h"
@@ -47,14 +47,14 @@ struct ResidualFlow {
 };
 
 // Runs the model on `tokens` (1 <= N <= context) with a trace and measures the flow.
-ResidualFlow residual_flow(const nn::Model& model, std::span<const std::int32_t> tokens,
+ResidualFlow residual_flow(const nn::Model& model, Span<const std::int32_t> tokens,
                            const ResidualFlowOptions& options = {});
 
 // The same measures from the residual states themselves: pre, mid, post [L][N·E] (entering the
 // block, after the attention update, leaving it) and the unembedding vector u [E] of the
 // predicted token. residual_flow() calls this with what the model's trace hands it.
 ResidualFlow residual_flow_from_states(const std::vector<std::vector<float>>& pre, const std::vector<std::vector<float>>& mid,
-                                       const std::vector<std::vector<float>>& post, std::span<const float> unembedding,
+                                       const std::vector<std::vector<float>>& post, Span<const float> unembedding,
                                        std::int64_t n, std::int64_t e, const ResidualFlowOptions& options = {});
 
 // The report's flow panel from a recorded run (its activations: the residual stream entering,

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,7 +108,7 @@ class Tokenizer {
   // ids -> bytes (not necessarily valid UTF-8 when the ids cut a character). Byte-level tokens map
   // back to their bytes, SentencePiece "▁" to a space and <0xNN> to the byte; the space the encoder
   // put before the text is dropped from the first token decoded, as libsentencepiece does.
-  std::string decode(std::span<const std::int32_t> ids, const DecodeOptions& options = {}) const;
+  std::string decode(Span<const std::int32_t> ids, const DecodeOptions& options = {}) const;
   // The bytes one token stands for (no leading-space rule); for streaming output.
   std::string token_bytes(std::int32_t id) const;
   // A label for one token, always valid UTF-8: token_bytes with invalid bytes and control

@@ -4,7 +4,7 @@
 // src/lab (which read and intervene). Pointers and spans are valid only during the call; a sink or
 // hook copies what it keeps.
 #include <cstdint>
-#include <span>
+#include "attend/span.h"
 
 #include "attend/capture.h"
 
@@ -72,14 +72,14 @@ class ModelHooks {
   // Whether on_activation wants (point, layer): lets the model skip work for points nobody reads.
   virtual bool wants(HookPoint point, int layer) const { (void)point; (void)layer; return true; }
   // x: the activation at `site` (shape in HookPoint's comment), row-major; may be modified in place.
-  virtual void on_activation(const HookSite& site, std::span<float> x) { (void)site; (void)x; }
+  virtual void on_activation(const HookSite& site, Span<float> x) { (void)site; (void)x; }
   // Heads of `layer` whose attention pattern the model materialises (N × N each, only for these
   // heads) and hands to on_patterns after the kernel ran.
   virtual bool wants_pattern(int layer, int head) const { (void)layer; (void)head; return false; }
   // patterns: [heads.size(), N, N] weights softmax(q·kᵀ/√D) (row = query, 0 above the diagonal);
   // may be modified. The model then recomputes those heads' outputs as pattern · v (before the
   // head_out hook runs).
-  virtual void on_patterns(int layer, std::span<const int> heads, std::span<float> patterns, std::int64_t tokens) {
+  virtual void on_patterns(int layer, Span<const int> heads, Span<float> patterns, std::int64_t tokens) {
     (void)layer; (void)heads; (void)patterns; (void)tokens;
   }
 };

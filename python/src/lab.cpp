@@ -83,7 +83,7 @@ class PyHooks : public ModelHooks {
       if (!e.at.pattern && e.at.point == point && e.at.layer == layer) return true;
     return false;
   }
-  void on_activation(const HookSite& s, std::span<float> x) override {
+  void on_activation(const HookSite& s, Span<float> x) override {
     for (const Entry& e : entries_) {
       if (e.at.pattern || e.at.point != s.point || e.at.layer != s.layer) continue;
       std::vector<py::ssize_t> shape{s.tokens, s.d_model};
@@ -97,7 +97,7 @@ class PyHooks : public ModelHooks {
       if (e.at.pattern && e.at.layer == layer) return true;
     return false;
   }
-  void on_patterns(int layer, std::span<const int> heads, std::span<float> p, std::int64_t n) override {
+  void on_patterns(int layer, Span<const int> heads, Span<float> p, std::int64_t n) override {
     for (const Entry& e : entries_)
       if (e.at.pattern && e.at.layer == layer) call(e, p, {static_cast<py::ssize_t>(heads.size()), n, n});
   }

@@ -10,7 +10,7 @@
 namespace attend::graph {
 
 // cost: [n, n]
-Assignment min_cost_assignment(std::span<const double> cost, int n) {
+Assignment min_cost_assignment(Span<const double> cost, int n) {
   if (n < 0 || cost.size() != static_cast<std::size_t>(n) * static_cast<std::size_t>(n))
     detail::fail("graph::min_cost_assignment", "cost holds ", cost.size(), " values, expected n·n for n = ", n);
   for (double c : cost)
@@ -60,7 +60,7 @@ Assignment min_cost_assignment(std::span<const double> cost, int n) {
 }
 
 // x, y: [n, d]
-double wasserstein2(std::span<const float> x, std::span<const float> y, int n, int d) {
+double wasserstein2(Span<const float> x, Span<const float> y, int n, int d) {
   if (n < 1 || d < 1) detail::fail("graph::wasserstein2", "need n, d >= 1, got n = ", n, ", d = ", d);
   if (n > kMaxExactTransport)
     detail::fail("graph::wasserstein2", n, " points: the exact O(n³) solve is limited to ", kMaxExactTransport);

@@ -225,7 +225,7 @@ void write_file_atomically(const std::string& path, std::initializer_list<std::s
   write_file_atomically(path, std::span<const std::string_view>(pieces.begin(), pieces.size()));
 }
 
-void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces) {
+void write_file_atomically(const std::string& path, Span<const std::string_view> pieces) {
   io::write_file_atomically(path, pieces, io::TempKind::unnamed);
 }
 

@@ -318,7 +318,7 @@ File File::parse(std::shared_ptr<const Storage> storage, const std::string& name
   return f;
 }
 
-std::span<const std::byte> File::tensor_data(const TensorInfo& t) const {
+Span<const std::byte> File::tensor_data(const TensorInfo& t) const {
   // Only TensorInfos of this file are valid here: check the range again rather than trust it.
   if (t.file_offset > file_size() || t.bytes > file_size() - t.file_offset)
     bad(name_, "tensor_data: tensor '", printable(t.name), "' lies outside the file");

@@ -75,7 +75,7 @@ void Writer::set(const std::string& key, Value value) {
 
 void Writer::set_alignment(std::uint32_t alignment) { set(detail::kAlignmentKey, Value(alignment)); }
 
-void Writer::add_tensor(const std::string& name, std::vector<std::int64_t> dims, GgmlType type, std::span<const std::byte> data) {
+void Writer::add_tensor(const std::string& name, std::vector<std::int64_t> dims, GgmlType type, Span<const std::byte> data) {
   const char* where = "gguf::Writer::add_tensor";
   if (name.empty() || name.size() > detail::kMaxWriteNameBytes)
     fail(where, "tensor name '", detail::printable(name), "' has ", name.size(), " bytes (1 to ", detail::kMaxWriteNameBytes, " allowed)");

@@ -158,13 +158,13 @@ void forward(const Problem& p) {
       RowStats st[ForwardScratch::kBlockRows];
       run(p, layout, panels, t, mine, stats, sink, st);
       if (!p.capture) return;
-      if (stats) p.capture->on_stats(t.seq, t.head, t.i0, std::span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
+      if (stats) p.capture->on_stats(t.seq, t.head, t.i0, Span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
       if (layout.thumb_cols > 0) {
         const std::int64_t c = std::min(layout.thumb_cols, p.seqs[static_cast<std::size_t>(t.seq)].nk);
         for (std::int64_t i = t.i0; i < t.i1; ++i) {
           const float* bins = mine + layout.thumb + (i - t.i0) * 3 * layout.thumb_cols;
-          p.capture->on_thumb_row(t.seq, t.head, i, std::span<const float>(bins, static_cast<std::size_t>(c)),
-                                  std::span<const float>(bins + c, static_cast<std::size_t>(c)));
+          p.capture->on_thumb_row(t.seq, t.head, i, Span<const float>(bins, static_cast<std::size_t>(c)),
+                                  Span<const float>(bins + c, static_cast<std::size_t>(c)));
         }
       }
       std::vector<float> scores, weights;

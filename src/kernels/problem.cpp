@@ -13,7 +13,7 @@ using detail::fail;
 
 namespace {
 
-void check_ragged(const char* fn, std::span<const std::int32_t> cu, const char* name,
+void check_ragged(const char* fn, Span<const std::int32_t> cu, const char* name,
                   std::int64_t total) {
   if (cu.size() < 2) fail(fn, name, " needs at least 2 offsets (B + 1), got ", cu.size());
   if (cu[0] != 0) fail(fn, name, "[0] must be 0, got ", cu[0]);

@@ -2,7 +2,7 @@
 // RowStats from a full row of logits (double precision): the definition the streaming in-kernel
 // statistics must match.
 #include <cmath>
-#include <span>
+#include "attend/span.h"
 
 #include "attend/capture.h"
 #include "kernels/problem.h"
@@ -11,7 +11,7 @@ namespace attend::kernels {
 
 // logits: s_j for every key (-inf where masked); lse of the row; ip: the query's position in key
 // coordinates; sink: number of leading keys counted as the sink; r: the range mask's visible keys.
-inline RowStats row_stats_exact(std::span<const double> logits, double lse, std::int64_t ip, int sink, KeyRange r) {
+inline RowStats row_stats_exact(Span<const double> logits, double lse, std::int64_t ip, int sink, KeyRange r) {
   RowStats st;
   st.lse = static_cast<float>(lse);
   st.visible = static_cast<std::int32_t>(r.hi > r.lo ? r.hi - r.lo : 0);

@@ -35,7 +35,7 @@ struct Metric {
 
 }  // namespace
 
-observe::Comparison compare(const nn::Model& model, std::span<const std::int32_t> clean, std::span<const std::int32_t> corrupt,
+observe::Comparison compare(const nn::Model& model, Span<const std::int32_t> clean, Span<const std::int32_t> corrupt,
                             const CompareOptions& opts) {
   const nn::ModelConfig& c = model.config();
   const I64 n = static_cast<I64>(clean.size()), v = c.vocab;
@@ -82,7 +82,7 @@ observe::Comparison compare(const nn::Model& model, std::span<const std::int32_t
   for (const bool noising : {false, true}) {
     if (noising && !opts.noising) break;
     const Run& source = noising ? rx : rc;
-    std::span<const std::int32_t> target = noising ? clean : corrupt;
+    Span<const std::int32_t> target = noising ? clean : corrupt;
     const std::string dir = noising ? "corrupted → clean (noising)" : "clean → corrupted (denoising)";
     auto patched = [&](std::vector<Patch> patches, std::vector<HeadRef> pattern_heads) {
       PatchHooks hooks(source.rec, std::move(patches), std::move(pattern_heads));

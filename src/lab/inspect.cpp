@@ -9,7 +9,7 @@
 
 namespace attend::lab {
 
-Inspection inspect(const nn::Model& model, std::span<const std::int32_t> tokens, const InspectOptions& opts) {
+Inspection inspect(const nn::Model& model, Span<const std::int32_t> tokens, const InspectOptions& opts) {
   const nn::ModelConfig& c = model.config();
   const std::int64_t n = static_cast<std::int64_t>(tokens.size()), v = c.vocab;
   Inspection out;

@@ -117,7 +117,7 @@ bool AblationHooks::wants(HookPoint point, int layer) const {
   return false;
 }
 
-void AblationHooks::on_activation(const HookSite& site, std::span<float> x) {
+void AblationHooks::on_activation(const HookSite& site, Span<float> x) {
   const I64 n = site.tokens;
   if (spec_.kind == Ablation::resample && n > rows_)
     detail::fail("AblationHooks", "the resample sequence has ", rows_, " tokens; the input has ", n);
@@ -161,7 +161,7 @@ bool PatchHooks::wants(HookPoint point, int layer) const {
   return std::any_of(patches_.begin(), patches_.end(), [&](const Patch& p) { return p.point == point && p.layer == layer; });
 }
 
-void PatchHooks::on_activation(const HookSite& site, std::span<float> x) {
+void PatchHooks::on_activation(const HookSite& site, Span<float> x) {
   const I64 width = per_token(site), n = site.tokens;
   if (n != src_.n) detail::fail("PatchHooks", "the run has ", n, " tokens; the source has ", src_.n);
   const std::vector<float>& src = recorded(src_, site.point, site.layer);
@@ -179,7 +179,7 @@ bool PatchHooks::wants_pattern(int layer, int head) const {
   return std::find(pattern_heads_.begin(), pattern_heads_.end(), HeadRef{layer, head}) != pattern_heads_.end();
 }
 
-void PatchHooks::on_patterns(int layer, std::span<const int> heads, std::span<float> patterns, I64 tokens) {
+void PatchHooks::on_patterns(int layer, Span<const int> heads, Span<float> patterns, I64 tokens) {
   if (tokens != src_.n) detail::fail("PatchHooks", "the run has ", tokens, " tokens; the source has ", src_.n);
   for (std::size_t a = 0; a < heads.size(); ++a) {
     const std::vector<float> p = head_pattern(src_, layer, heads[a]);

@@ -19,7 +19,7 @@ using Copies = std::vector<std::vector<float>>;
 // A parameter's f32 values in attend's layout: in place for a trainable model and for a loaded
 // model's vectors; a loaded model's matrices (stored dtype, nn.Linear layout) through a copy kept
 // in `copies`.
-std::span<const float> view(const nn::Model::Impl& m, I64 off, I64 count, Copies& copies) {
+Span<const float> view(const nn::Model::Impl& m, I64 off, I64 count, Copies& copies) {
   if (off < 0) return {};
   const nn::ParamSpec& spec = m.specs[m.spec_at(off)];
   if (spec.size != count) detail::fail("lab::view", "parameter '", spec.name, "' holds ", spec.size, " values, expected ", count);
@@ -114,13 +114,13 @@ std::vector<observe::LayerWeights> emf_weights(const nn::Model& model, bool fold
   return out;
 }
 
-std::vector<int> next_tokens(std::span<const std::int32_t> tokens) {
+std::vector<int> next_tokens(Span<const std::int32_t> tokens) {
   std::vector<int> next(tokens.size(), -1);
   for (std::size_t i = 0; i + 1 < tokens.size(); ++i) next[i] = tokens[i + 1];
   return next;
 }
 
-Run run(const nn::Model& model, std::span<const std::int32_t> tokens, const observe::Selection& sel, ModelHooks* hooks,
+Run run(const nn::Model& model, Span<const std::int32_t> tokens, const observe::Selection& sel, ModelHooks* hooks,
         const std::string& title) {
   const nn::ModelConfig& c = model.config();
   if (tokens.empty() || static_cast<I64>(tokens.size()) > c.context)

@@ -26,20 +26,20 @@ double norm_of_difference(const float* a, const float* b, I64 e) {
   return std::sqrt(s);
 }
 
-double dot(const float* a, std::span<const float> u) {
+double dot(const float* a, Span<const float> u) {
   double s = 0;
   for (std::size_t k = 0; k < u.size(); ++k) s += static_cast<double>(a[k]) * u[k];
   return s;
 }
 
-double norm(std::span<const float> u) {
+double norm(Span<const float> u) {
   double s = 0;
   for (float x : u) s += static_cast<double>(x) * x;
   return std::sqrt(s);
 }
 
 // (a − b) · u
-double difference_along(const float* a, const float* b, std::span<const float> u) {
+double difference_along(const float* a, const float* b, Span<const float> u) {
   double s = 0;
   for (std::size_t k = 0; k < u.size(); ++k) s += (static_cast<double>(a[k]) - static_cast<double>(b[k])) * u[k];
   return s;
@@ -80,7 +80,7 @@ class ResidualRecorder final : public ModelTraceSink {
 
 // pre, mid, post: [L][N·E]; unembedding: [E]
 ResidualFlow residual_flow_from_states(const std::vector<std::vector<float>>& pre, const std::vector<std::vector<float>>& mid,
-                                       const std::vector<std::vector<float>>& post, std::span<const float> unembedding,
+                                       const std::vector<std::vector<float>>& post, Span<const float> unembedding,
                                        I64 n, I64 e, const ResidualFlowOptions& options) {
   const char* where = "lab::residual_flow";
   const std::size_t layers = pre.size();
@@ -100,7 +100,7 @@ ResidualFlow residual_flow_from_states(const std::vector<std::vector<float>>& pr
   const double u_norm = norm(unembedding);
   const double inv_u = u_norm > 0 ? 1.0 / u_norm : 0.0;
   auto cos_with_u = [&](const float* x) {
-    const double xn = norm(std::span<const float>(x, static_cast<std::size_t>(e)));
+    const double xn = norm(Span<const float>(x, static_cast<std::size_t>(e)));
     return xn > 0 && u_norm > 0 ? dot(x, unembedding) / (xn * u_norm) : 0.0;
   };
   ResidualFlow out;
@@ -130,7 +130,7 @@ ResidualFlow residual_flow_from_states(const std::vector<std::vector<float>>& pr
   return out;
 }
 
-ResidualFlow residual_flow(const nn::Model& model, std::span<const std::int32_t> tokens, const ResidualFlowOptions& options) {
+ResidualFlow residual_flow(const nn::Model& model, Span<const std::int32_t> tokens, const ResidualFlowOptions& options) {
   const nn::Model::Impl& impl = model.impl();
   if (tokens.empty()) detail::fail("lab::residual_flow", "no tokens");
   ResidualRecorder rec;

@@ -47,7 +47,7 @@ SearchEval search_eval(const nn::Model& model, int lookahead, int problems) {
   for (int k = 0; k < problems; ++k) {
     const SearchExample x = search_held_out(S, lookahead, k);
     const SearchSequence s = search_sequence(x, S);
-    const Tensor logits = model.forward(std::span(s.tokens.data(), s.tokens.size()));
+    const Tensor logits = model.forward(Span(s.tokens.data(), s.tokens.size()));
     const float* row = logits.data_as<float>() + s.answer_at * V;  // logits: [S, V]
     const int got = static_cast<int>(std::max_element(row, row + V) - row);
     int out = 0;
@@ -79,7 +79,7 @@ observe::Recording record_search(const nn::Model& model, const SearchExample& e)
   observe::Selection sel;
   sel.activations = false;  // the probe reads the weights only
   observe::RecordingSink sink(rec, static_cast<int>(c.layers), c.heads, sel);
-  (void)model.forward(std::span(s.tokens.data(), s.tokens.size()), &sink);
+  (void)model.forward(Span(s.tokens.data(), s.tokens.size()), &sink);
   return rec;
 }
 
@@ -141,7 +141,7 @@ SearchProbe probe_search(const std::vector<SearchExample>& examples, const std::
           o.backward_uniform[bucket(j, false)] += 1.0 / static_cast<double>(keys.size());
         }
         for (I64 h = 0; h < H; ++h) {
-          const std::span<const float> w = rec.weights(l, static_cast<int>(h));  // [n, n], row = query
+          const Span<const float> w = rec.weights(l, static_cast<int>(h));  // [n, n], row = query
           double tot = 0;
           for (I64 j : keys) tot += w[static_cast<std::size_t>(q * n + j)];
           if (!(tot > 0)) continue;
@@ -169,7 +169,7 @@ SearchProbe probe_search(const std::vector<SearchExample>& examples, const std::
     for (int l = 0; l < L; ++l) {
       auto next = src;
       for (I64 h = 0; h < H; ++h) {
-        const std::span<const float> w = rec.weights(l, static_cast<int>(h));
+        const Span<const float> w = rec.weights(l, static_cast<int>(h));
         for (I64 q = off; q < n; ++q) {
           float top = 0;
           for (I64 j = 0; j <= q; ++j) top = std::max(top, w[static_cast<std::size_t>(q * n + j)]);

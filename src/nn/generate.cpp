@@ -25,7 +25,7 @@ Decoder::~Decoder() = default;
 I64 Decoder::length() const { return state_->cache.length(); }
 
 // tokens: [n] -> logits [n, V]
-Tensor Decoder::step(std::span<const std::int32_t> tokens) {
+Tensor Decoder::step(Span<const std::int32_t> tokens) {
   const I64 n = static_cast<I64>(tokens.size());
   const ModelConfig& c = state_->impl->config;
   if (n < 1 || length() + n > c.context)
@@ -64,7 +64,7 @@ std::int32_t sample(const float* logits, I64 V, const Model::GenerateOptions& o,
 
 }  // namespace
 
-std::vector<std::int32_t> Model::generate(std::span<const std::int32_t> prompt, const GenerateOptions& o,
+std::vector<std::int32_t> Model::generate(Span<const std::int32_t> prompt, const GenerateOptions& o,
                                           const std::function<bool(std::int32_t)>& on_token) const {
   const ModelConfig& c = impl_->config;
   if (prompt.empty()) detail::fail("Model::generate", "empty prompt");
@@ -89,7 +89,7 @@ std::vector<std::int32_t> Model::generate(std::span<const std::int32_t> prompt, 
     if (on_token && !on_token(t)) break;
     if (t == o.stop_token) break;
     if (static_cast<I64>(seq.size()) >= c.context || i + 1 >= o.max_new_tokens) break;
-    logits = o.use_cache ? dec.step(std::span<const std::int32_t>(&seq.back(), 1)) : forward(seq);
+    logits = o.use_cache ? dec.step(Span<const std::int32_t>(&seq.back(), 1)) : forward(seq);
   }
   return out;
 }

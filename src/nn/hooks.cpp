@@ -24,7 +24,7 @@ void HookCaller::operator()(HookPoint point, float* x) const {
   if (point == HookPoint::k || point == HookPoint::v) per_token = site_.kv_heads * site_.head_dim;
   HookSite s = site_;
   s.point = point;
-  hooks_->on_activation(s, std::span<float>(x, static_cast<std::size_t>(site_.tokens * per_token)));
+  hooks_->on_activation(s, Span<float>(x, static_cast<std::size_t>(site_.tokens * per_token)));
 }
 
 void run_pattern_hooks(ModelHooks& hooks, int layer, const float* q, const float* k, const float* v, float* att, I64 T, I64 H,

@@ -174,7 +174,7 @@ std::shared_ptr<const TokenCodec> byte_codec(I64 vocab, bool bytes_only) { retur
 
 std::vector<std::int32_t> Model::encode(std::string_view text, bool add_special) const { return impl_->codec->encode(text, add_special); }
 std::string Model::decode_token(std::int32_t token) const { return impl_->codec->decode_token(token); }
-std::string Model::decode(std::span<const std::int32_t> tokens) const {
+std::string Model::decode(Span<const std::int32_t> tokens) const {
   for (std::int32_t t : tokens)
     if (t < 0 || t >= impl_->config.vocab) detail::fail("Model::decode", "token ", t, " is outside [0, ", impl_->config.vocab, ")");
   return impl_->codec->decode(tokens);
@@ -183,7 +183,7 @@ std::int32_t Model::eos_token() const { return impl_->codec->eos(); }
 std::string Model::tokenizer_description() const { return impl_->codec->description(); }
 
 // tokens: [N] -> logits [N, V]
-Tensor Model::forward(std::span<const std::int32_t> tokens, ModelTraceSink* trace, ModelHooks* hooks) const {
+Tensor Model::forward(Span<const std::int32_t> tokens, ModelTraceSink* trace, ModelHooks* hooks) const {
   const I64 n = static_cast<I64>(tokens.size());
   if (n < 1 || n > impl_->config.context)
     detail::fail("Model::forward", "got ", n, " tokens; need 1 to the context length ", impl_->config.context);

@@ -6,7 +6,7 @@
 // the byte codec (byte b is token b; ids above 255 print as "<id>").
 #include <cstdint>
 #include <memory>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +21,7 @@ class TokenCodec {
   virtual std::vector<std::int32_t> encode(std::string_view text, bool add_special) const = 0;  // add_special: BOS if configured
   virtual std::string decode_token(std::int32_t token) const = 0;  // the bytes one token stands for
   // ids -> text (a tokenizer applies its own rules: SentencePiece's leading space, byte fallback)
-  virtual std::string decode(std::span<const std::int32_t> ids) const {
+  virtual std::string decode(Span<const std::int32_t> ids) const {
     std::string out;
     for (std::int32_t t : ids) out += decode_token(t);
     return out;

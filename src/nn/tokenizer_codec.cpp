@@ -14,7 +14,7 @@ class TokenizerCodec final : public TokenCodec {
   // reference implementations encode a prompt for raw completion.
   std::vector<std::int32_t> encode(std::string_view text, bool add_special) const override { return tok_.encode(text, {add_special}); }
   std::string decode_token(std::int32_t token) const override { return tok_.token_bytes(token); }
-  std::string decode(std::span<const std::int32_t> ids) const override { return tok_.decode(ids); }
+  std::string decode(Span<const std::int32_t> ids) const override { return tok_.decode(ids); }
   std::int32_t eos() const override { return tok_.eos(); }
   std::string description() const override { return tok_.description(); }
 

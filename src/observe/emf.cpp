@@ -16,7 +16,7 @@ namespace {
 
 std::vector<double> to_double(const std::vector<float>& x) { return {x.begin(), x.end()}; }
 
-std::vector<double> transpose(std::span<const double> a, std::int64_t r, std::int64_t c) {
+std::vector<double> transpose(Span<const double> a, std::int64_t r, std::int64_t c) {
   std::vector<double> t(a.size());
   for (std::int64_t i = 0; i < r; ++i)
     for (std::int64_t j = 0; j < c; ++j) t[static_cast<std::size_t>(j * r + i)] = a[static_cast<std::size_t>(i * c + j)];
@@ -25,7 +25,7 @@ std::vector<double> transpose(std::span<const double> a, std::int64_t r, std::in
 
 }  // namespace
 
-std::vector<double> singular_values(std::span<const double> a, std::int64_t rows, std::int64_t cols) {
+std::vector<double> singular_values(Span<const double> a, std::int64_t rows, std::int64_t cols) {
   if (rows < 0 || cols < 0 || static_cast<std::int64_t>(a.size()) != rows * cols)
     detail::fail("singular_values", "matrix has ", a.size(), " entries for [", rows, ", ", cols, "]");
   // σ = √eig(AᵀA) (fine for the small, well-scaled operators here; tiny σ lose relative accuracy).
@@ -91,7 +91,7 @@ void fix_signs(std::vector<double>& vecs, std::int64_t k, std::int64_t e) {
 }
 
 // out [pts, 2] = (states − mean) · axesᵀ, axes [2, e].
-std::vector<double> project(std::span<const float> states, const std::vector<double>& mean, const std::vector<double>& axes, std::int64_t pts,
+std::vector<double> project(Span<const float> states, const std::vector<double>& mean, const std::vector<double>& axes, std::int64_t pts,
                             std::int64_t e) {
   std::vector<double> out(static_cast<std::size_t>(pts * 2), 0.0);
   for (std::int64_t p = 0; p < pts; ++p)
@@ -104,7 +104,7 @@ std::vector<double> project(std::span<const float> states, const std::vector<dou
   return out;
 }
 
-std::vector<double> column_mean(std::span<const float> states, std::int64_t pts, std::int64_t e) {
+std::vector<double> column_mean(Span<const float> states, std::int64_t pts, std::int64_t e) {
   std::vector<double> mean(static_cast<std::size_t>(e), 0.0);
   for (std::int64_t p = 0; p < pts; ++p)
     for (std::int64_t c = 0; c < e; ++c) mean[static_cast<std::size_t>(c)] += states[static_cast<std::size_t>(p * e + c)];
@@ -112,7 +112,7 @@ std::vector<double> column_mean(std::span<const float> states, std::int64_t pts,
   return mean;
 }
 
-void check_states(const char* where, std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+void check_states(const char* where, Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
   if (stages < 1 || n < 1 || e < 1 || static_cast<std::int64_t>(states.size()) != stages * n * e)
     detail::fail(where, "states has ", states.size(), " values for [", stages, ", ", n, ", ", e, "]");
 }
@@ -141,7 +141,7 @@ void orthonormalise(std::vector<double>& z, std::int64_t e, std::int64_t k, std:
 
 }  // namespace
 
-std::vector<double> pca_2d_dense(std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+std::vector<double> pca_2d_dense(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
   check_states("pca_2d_dense", states, stages, n, e);
   if (e > 1024) detail::fail("pca_2d_dense", "width ", e, " too large for the dense eigen-solver (max 1024); use pca_2d");
   const std::int64_t pts = stages * n;
@@ -159,7 +159,7 @@ std::vector<double> pca_2d_dense(std::span<const float> states, std::int64_t sta
   return project(states, mean, vecs, pts, e);
 }
 
-std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
   check_states("pca_2d", states, stages, n, e);
   if (e <= 64) return pca_2d_dense(states, stages, n, e);
   // Block subspace iteration on the centred data X [pts, e]: Z ← orth(Xᵀ·X·Z), k = 8 columns, then
@@ -206,7 +206,7 @@ std::vector<double> pca_2d(std::span<const float> states, std::int64_t stages, s
   return project(states, mean, axes, pts, e);
 }
 
-double mean_pairwise_cosine(std::span<const float> x, std::int64_t n, std::int64_t e) {
+double mean_pairwise_cosine(Span<const float> x, std::int64_t n, std::int64_t e) {
   if (n < 1 || e < 1 || static_cast<std::int64_t>(x.size()) != n * e)
     detail::fail("mean_pairwise_cosine", "x has ", x.size(), " values for [", n, ", ", e, "]");
   if (n == 1) return 1.0;

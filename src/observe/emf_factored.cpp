@@ -114,7 +114,7 @@ void check_layer(const LayerWeights& w, std::size_t l) {
 
 }  // namespace
 
-void fold_norm_into_reads(LayerWeights& w, std::span<const float> gain, bool center) {
+void fold_norm_into_reads(LayerWeights& w, Span<const float> gain, bool center) {
   const I64 e = w.d_model;
   if (static_cast<I64>(gain.size()) != e) detail::fail("fold_norm_into_reads", "gain has ", gain.size(), " values for E=", e);
   for (std::vector<float>* m : {&w.w_q, &w.w_k, &w.w_v}) {

@@ -92,7 +92,7 @@ std::vector<double> layer_mean(const Recording& rec, int layer) {
   // Every head when each has exact weights (recorded in full or a one-cell-per-entry thumbnail),
   // else the heads recorded in full.
   const LayerRecord& lr = rec.layer(layer);
-  std::vector<std::span<const float>> heads;
+  std::vector<Span<const float>> heads;
   for (int h = 0; h < rec.heads; ++h) {
     const auto w = rec.exact_weights(layer, h);
     if (w.empty()) { heads.clear(); break; }

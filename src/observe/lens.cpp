@@ -75,7 +75,7 @@ const std::vector<float>& need(const std::vector<float>& x, I64 count, const cha
 
 }  // namespace
 
-Predictions predictions(std::span<const float> logits, I64 n, I64 vocab, std::span<const int> next, int top_k) {
+Predictions predictions(Span<const float> logits, I64 n, I64 vocab, Span<const int> next, int top_k) {
   if (n < 1 || vocab < 1 || static_cast<I64>(logits.size()) != n * vocab || static_cast<I64>(next.size()) != n || top_k < 1)
     detail::fail("predictions", "logits has ", logits.size(), " values for [", n, ", ", vocab, "], next ", next.size(), ", top_k ", top_k);
   Predictions p;
@@ -120,7 +120,7 @@ Predictions predictions(std::span<const float> logits, I64 n, I64 vocab, std::sp
   return p;
 }
 
-LogitLens logit_lens(const Recording& rec, const Unembedding& u, std::span<const int> target) {
+LogitLens logit_lens(const Recording& rec, const Unembedding& u, Span<const int> target) {
   check_unembedding("logit_lens", u);
   const I64 n = rec.n, e = u.d_model, v = u.vocab, nl = static_cast<I64>(rec.layers.size());
   if (rec.d_model != e) detail::fail("logit_lens", "the recording's width ", rec.d_model, " is not the unembedding's ", e);
@@ -174,7 +174,7 @@ LogitLens logit_lens(const Recording& rec, const Unembedding& u, std::span<const
 }
 
 Attribution direct_logit_attribution(const Recording& rec, const Unembedding& u, const std::vector<OutputWeights>& layers,
-                                     std::span<const int> target, std::span<const int> baseline) {
+                                     Span<const int> target, Span<const int> baseline) {
   check_unembedding("direct_logit_attribution", u);
   const I64 n = rec.n, e = u.d_model, v = u.vocab, nl = static_cast<I64>(rec.layers.size()), h = rec.heads, d = rec.head_dim;
   if (rec.d_model != e) detail::fail("direct_logit_attribution", "the recording's width ", rec.d_model, " is not the unembedding's ", e);

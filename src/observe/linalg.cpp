@@ -8,7 +8,7 @@
 
 namespace attend::observe::linalg {
 
-void symmetric_eigen(std::span<const double> a_in, std::int64_t m, std::vector<double>& values, std::vector<double>& vecs) {
+void symmetric_eigen(Span<const double> a_in, std::int64_t m, std::vector<double>& values, std::vector<double>& vecs) {
   std::vector<double> a(a_in.begin(), a_in.end());
   std::vector<double> v(static_cast<std::size_t>(m * m), 0.0);
   auto at = [m](std::vector<double>& x, std::int64_t i, std::int64_t j) -> double& { return x[static_cast<std::size_t>(i * m + j)]; };
@@ -55,7 +55,7 @@ void symmetric_eigen(std::span<const double> a_in, std::int64_t m, std::vector<d
   }
 }
 
-std::vector<double> matmul(std::span<const double> a, std::span<const double> b, std::int64_t r, std::int64_t k, std::int64_t c) {
+std::vector<double> matmul(Span<const double> a, Span<const double> b, std::int64_t r, std::int64_t k, std::int64_t c) {
   std::vector<double> out(static_cast<std::size_t>(r * c), 0.0);
   for (std::int64_t i = 0; i < r; ++i)
     for (std::int64_t t = 0; t < k; ++t) {
@@ -66,13 +66,13 @@ std::vector<double> matmul(std::span<const double> a, std::span<const double> b,
   return out;
 }
 
-double frobenius(std::span<const double> a) {
+double frobenius(Span<const double> a) {
   double s = 0;
   for (double x : a) s += x * x;
   return std::sqrt(s);
 }
 
-std::vector<double> qr_r(std::span<const double> a, std::int64_t rows, std::int64_t cols) {
+std::vector<double> qr_r(Span<const double> a, std::int64_t rows, std::int64_t cols) {
   // Column-major copy: each reflection works down contiguous columns.
   std::vector<double> c(static_cast<std::size_t>(rows * cols));
   for (std::int64_t i = 0; i < rows; ++i)
@@ -105,7 +105,7 @@ std::vector<double> qr_r(std::span<const double> a, std::int64_t rows, std::int6
   return r;
 }
 
-std::vector<double> small_singular_values(std::span<const double> a, std::int64_t m) {
+std::vector<double> small_singular_values(Span<const double> a, std::int64_t m) {
   // One-sided Jacobi (Hestenes): rotate column pairs until all are orthogonal; σ = column norms.
   std::vector<double> u(static_cast<std::size_t>(m * m));
   for (std::int64_t i = 0; i < m; ++i)

@@ -9,7 +9,7 @@
 namespace attend::observe {
 namespace {
 
-void check_square(const char* where, std::span<const float> a, std::int64_t n) {
+void check_square(const char* where, Span<const float> a, std::int64_t n) {
   if (n < 0 || static_cast<std::int64_t>(a.size()) != n * n)
     detail::fail(where, "matrix has ", a.size(), " entries, expected n*n with n=", n);
 }
@@ -21,7 +21,7 @@ float normalized_entropy(const RowStats& s) {
   return s.entropy / std::log(static_cast<float>(s.visible));
 }
 
-float head_entropy(std::span<const RowStats> rows) {
+float head_entropy(Span<const RowStats> rows) {
   double sum = 0;
   std::int64_t count = 0;
   for (const RowStats& s : rows)
@@ -29,7 +29,7 @@ float head_entropy(std::span<const RowStats> rows) {
   return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
 }
 
-float sink_score(std::span<const RowStats> rows) {
+float sink_score(Span<const RowStats> rows) {
   double sum = 0;
   std::int64_t count = 0;
   for (const RowStats& s : rows)
@@ -37,7 +37,7 @@ float sink_score(std::span<const RowStats> rows) {
   return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
 }
 
-std::vector<double> distance_histogram(std::span<const float> a, std::int64_t n, std::span<const int> edges) {
+std::vector<double> distance_histogram(Span<const float> a, std::int64_t n, Span<const int> edges) {
   check_square("distance_histogram", a, n);
   if (edges.empty() || edges[0] != 0 || !std::is_sorted(edges.begin(), edges.end()))
     detail::fail("distance_histogram", "edges must be ascending and start at 0 (got ", edges.size(), " edges)");
@@ -52,7 +52,7 @@ std::vector<double> distance_histogram(std::span<const float> a, std::int64_t n,
   return hist;
 }
 
-std::vector<double> decay_by_distance(std::span<const float> a, std::int64_t n) {
+std::vector<double> decay_by_distance(Span<const float> a, std::int64_t n) {
   check_square("decay_by_distance", a, n);
   std::vector<double> curve(static_cast<std::size_t>(n), 0.0);
   for (std::int64_t d = 0; d < n; ++d) {
@@ -63,7 +63,7 @@ std::vector<double> decay_by_distance(std::span<const float> a, std::int64_t n) 
   return curve;
 }
 
-std::vector<double> token_share(std::span<const float> a, std::int64_t n, std::int64_t key) {
+std::vector<double> token_share(Span<const float> a, std::int64_t n, std::int64_t key) {
   check_square("token_share", a, n);
   if (key < 0 || key >= n) detail::fail("token_share", "key ", key, " outside [0, ", n, ")");
   std::vector<double> share;
@@ -71,7 +71,7 @@ std::vector<double> token_share(std::span<const float> a, std::int64_t n, std::i
   return share;
 }
 
-HeadTypeScores head_type_scores(std::span<const float> a, std::span<const int> tokens) {
+HeadTypeScores head_type_scores(Span<const float> a, Span<const int> tokens) {
   const auto n = static_cast<std::int64_t>(tokens.size());
   check_square("head_type_scores", a, n);
   HeadTypeScores s;
@@ -95,7 +95,7 @@ HeadTypeScores head_type_scores(std::span<const float> a, std::span<const int> t
   return s;
 }
 
-double js_divergence(std::span<const float> a, std::span<const float> b, std::int64_t n) {
+double js_divergence(Span<const float> a, Span<const float> b, std::int64_t n) {
   check_square("js_divergence", a, n);
   check_square("js_divergence", b, n);
   double total = 0;
@@ -111,7 +111,7 @@ double js_divergence(std::span<const float> a, std::span<const float> b, std::in
   return n ? total / static_cast<double>(n) : 0.0;
 }
 
-std::vector<double> classical_mds(std::span<const double> d, std::int64_t m) {
+std::vector<double> classical_mds(Span<const double> d, std::int64_t m) {
   if (m < 0 || static_cast<std::int64_t>(d.size()) != m * m) detail::fail("classical_mds", "distance matrix has ", d.size(), " entries for m=", m);
   // B = −½ J D² J (double centring); coordinates = top-2 eigenvectors scaled by √λ.
   std::vector<double> b(static_cast<std::size_t>(m * m));

@@ -8,7 +8,7 @@
 
 namespace attend::observe {
 
-HeadMap head_similarity_map(const std::vector<std::span<const float>>& heads, std::int64_t n, std::int64_t max_rows) {
+HeadMap head_similarity_map(const std::vector<Span<const float>>& heads, std::int64_t n, std::int64_t max_rows) {
   // heads: K × [N, N]
   if (n < 1 || max_rows < 1) detail::fail("head_similarity_map", "n=", n, " max_rows=", max_rows);
   for (std::size_t k = 0; k < heads.size(); ++k)
@@ -51,7 +51,7 @@ std::vector<Composition> composition_matrix(const std::vector<HeadOperators>& op
   return out;
 }
 
-std::vector<double> rollout_rows(const std::vector<std::vector<double>>& layers, std::int64_t n, std::span<const std::int64_t> rows) {
+std::vector<double> rollout_rows(const std::vector<std::vector<double>>& layers, std::int64_t n, Span<const std::int64_t> rows) {
   if (layers.empty() || n < 1) detail::fail("rollout_rows", "no layers or n=", n);
   std::vector<std::vector<double>> inv_sum(layers.size());  // 1 / (Σ_j A_l[k, j] + 1): the row norm of Â_l
   for (std::size_t l = 0; l < layers.size(); ++l) {

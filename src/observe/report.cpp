@@ -58,7 +58,7 @@ std::string json_for_script(const std::string& j) {
   return out;
 }
 
-Image heatmap(std::span<const float> a, std::int64_t n, int max_side) {
+Image heatmap(Span<const float> a, std::int64_t n, int max_side) {
   if (n < 1 || static_cast<std::int64_t>(a.size()) != n * n) detail::fail("heatmap", "matrix has ", a.size(), " entries for n=", n);
   if (max_side < 1) detail::fail("heatmap", "max_side=", max_side);
   const std::int64_t cell = std::max<std::int64_t>(1, max_side / n);

@@ -10,7 +10,7 @@ namespace attend::observe::detail_report {
 
 using nlohmann::json;
 
-std::string quantize_sqrt_base64(std::span<const float> w) {
+std::string quantize_sqrt_base64(Span<const float> w) {
   std::vector<std::uint8_t> q(w.size());
   for (std::size_t i = 0; i < w.size(); ++i)  // q = round(255·√w): keeps small weights visible
     q[i] = static_cast<std::uint8_t>(std::lround(255.0 * std::sqrt(std::clamp(static_cast<double>(w[i]), 0.0, 1.0))));
@@ -24,13 +24,13 @@ json num(double x, int digits) {
   return std::round(x * scale) / scale;
 }
 
-json nums(std::span<const float> x, int digits) {
+json nums(Span<const float> x, int digits) {
   json a = json::array();
   for (float v : x) a.push_back(num(v, digits));
   return a;
 }
 
-json nums(std::span<const double> x, int digits) {
+json nums(Span<const double> x, int digits) {
   json a = json::array();
   for (double v : x) a.push_back(num(v, digits));
   return a;
@@ -42,7 +42,7 @@ HeadSummary head_summary(const Recording& rec, int layer, int head) {
   HeadSummary s;
   s.has_stats = static_cast<std::int64_t>(lr.stats.size()) == rec.heads * n;
   if (s.has_stats) {
-    const auto rows = std::span<const RowStats>(lr.stats).subspan(static_cast<std::size_t>(head * n), static_cast<std::size_t>(n));
+    const auto rows = Span<const RowStats>(lr.stats).subspan(static_cast<std::size_t>(head * n), static_cast<std::size_t>(n));
     s.entropy = head_entropy(rows);
     s.sink = sink_score(rows);
   }
@@ -87,8 +87,8 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
                              {"share0", nums(token_share(w, n, 0))}, {"recorded", rec.has_weights(l, static_cast<int>(h))}});
       } else if (lr.thumb_rows > 0 && static_cast<std::int64_t>(lr.thumb_mean.size()) == rec.heads * lr.thumb_rows * lr.thumb_cols) {
         const auto cells = static_cast<std::size_t>(lr.thumb_rows * lr.thumb_cols);
-        const std::span<const float> mean(lr.thumb_mean.data() + static_cast<std::size_t>(h) * cells, cells);
-        const std::span<const float> mx(lr.thumb_max.data() + static_cast<std::size_t>(h) * cells, cells);
+        const Span<const float> mean(lr.thumb_mean.data() + static_cast<std::size_t>(h) * cells, cells);
+        const Span<const float> mx(lr.thumb_max.data() + static_cast<std::size_t>(h) * cells, cells);
         d["thumbs"].push_back({{"layer", l}, {"head", h}, {"rows", lr.thumb_rows}, {"cols", lr.thumb_cols},
                                {"mean", quantize_sqrt_base64(mean)}, {"max", quantize_sqrt_base64(mx)}});
       }
@@ -126,7 +126,7 @@ json build_data(const Recording& rec, const ReportOptions& opts) {
     json points = json::array(), cosine = json::array();
     for (std::size_t p = 0; p + 1 < pts.size(); p += 2) points.push_back({num(pts[p]), num(pts[p + 1])});
     for (std::int64_t s = 0; s < stages; ++s)
-      cosine.push_back(num(mean_pairwise_cosine(std::span<const float>(states).subspan(static_cast<std::size_t>(s * n * e), static_cast<std::size_t>(n * e)), n, e)));
+      cosine.push_back(num(mean_pairwise_cosine(Span<const float>(states).subspan(static_cast<std::size_t>(s * n * e), static_cast<std::size_t>(n * e)), n, e)));
     d["trajectory"] = {{"stages", stages}, {"points", points}, {"cosine", cosine}};
   } else {
     d["trajectory"] = nullptr;

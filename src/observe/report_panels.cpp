@@ -84,7 +84,7 @@ void add_panels(json& d, const Recording& rec, const ReportOptions& opts) {
   const std::int64_t n = rec.n;
   // Attended-distance histograms (log2 bins) for every head with exact weights.
   const std::vector<int> edges = log2_distance_edges(n);
-  std::vector<std::span<const float>> full;
+  std::vector<Span<const float>> full;
   json labels = json::array();
   for (auto& f : d["full"]) {
     const auto w = rec.exact_weights(f["layer"].get<int>(), f["head"].get<int>());

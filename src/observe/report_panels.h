@@ -4,7 +4,7 @@
 // similarity, composition, distance histograms, rollout / flow) and report_interp.cpp (predictions,
 // logit lens, direct logit attribution, head detectors, the comparison of two runs).
 #include <cstdint>
-#include <span>
+#include "attend/span.h"
 #include <string>
 #include <vector>
 
@@ -18,11 +18,11 @@ namespace attend::observe::detail_report {
 std::string base64(const std::vector<std::uint8_t>& bytes);
 // w in [0, 1] -> bytes round(255·√w), base64: keeps small weights visible at one byte per entry.
 std::string quantize_sqrt_base64(const double* w, std::size_t count);
-std::string quantize_sqrt_base64(std::span<const float> w);
+std::string quantize_sqrt_base64(Span<const float> w);
 // x rounded to `digits` significant digits (null when not finite): keeps the JSON short.
 nlohmann::json num(double x, int digits = 5);
-nlohmann::json nums(std::span<const float> x, int digits = 5);
-nlohmann::json nums(std::span<const double> x, int digits = 5);
+nlohmann::json nums(Span<const float> x, int digits = 5);
+nlohmann::json nums(Span<const double> x, int digits = 5);
 
 // One head's summary, the same for every output (the report's overview and
 // recording_summary.json): entropy and sink mass from the kernel's row statistics (every head),

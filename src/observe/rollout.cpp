@@ -9,7 +9,7 @@
 
 namespace attend::observe {
 
-std::vector<double> rollout_rows_exact(const Recording& rec, std::span<const std::int64_t> rows) {
+std::vector<double> rollout_rows_exact(const Recording& rec, Span<const std::int64_t> rows) {
   using I64 = std::int64_t;
   const I64 n = rec.n, h = rec.heads, g = rec.kv_heads, d = rec.head_dim, nl = static_cast<I64>(rec.layers.size());
   if (nl < 1 || n < 1 || h < 1 || g < 1 || d < 1) detail::fail("rollout_rows_exact", "empty recording (", nl, " layers, n=", n, ")");

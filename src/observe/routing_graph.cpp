@@ -51,7 +51,7 @@ std::string escape_dot(const std::string& raw) {
 
 }  // namespace
 
-RoutingGraph routing_graph(std::span<const float> a, std::int64_t n, const std::vector<std::string>& tokens, int top_k,
+RoutingGraph routing_graph(Span<const float> a, std::int64_t n, const std::vector<std::string>& tokens, int top_k,
                            double min_weight, double mass, std::string name) {
   if (n < 0 || static_cast<std::int64_t>(a.size()) != n * n)
     detail::fail("routing_graph", "matrix has ", a.size(), " entries, expected n*n with n=", n);

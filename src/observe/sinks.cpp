@@ -17,7 +17,7 @@ StatsSink::StatsSink(std::int64_t batch, std::int64_t heads, std::int64_t rows, 
   stats_.resize(static_cast<std::size_t>(batch * heads * rows));
 }
 
-void StatsSink::on_stats(std::int64_t batch, std::int64_t head, std::int64_t row0, std::span<const RowStats> stats) {
+void StatsSink::on_stats(std::int64_t batch, std::int64_t head, std::int64_t row0, Span<const RowStats> stats) {
   const auto count = static_cast<std::int64_t>(stats.size());
   ATTEND_ASSERT(batch >= 0 && batch < batch_ && head >= 0 && head < heads_ && row0 >= 0 && row0 + count <= rows_);
   std::copy(stats.begin(), stats.end(), stats_.begin() + ((batch * heads_ + head) * rows_ + row0));
@@ -29,7 +29,7 @@ const RowStats& StatsSink::at(std::int64_t batch, std::int64_t head, std::int64_
   return stats_[static_cast<std::size_t>((batch * heads_ + head) * rows_ + row)];
 }
 
-std::span<const RowStats> StatsSink::head_rows(std::int64_t batch, std::int64_t head) const {
+Span<const RowStats> StatsSink::head_rows(std::int64_t batch, std::int64_t head) const {
   if (rows_ == 0) return {};
   return {&at(batch, head, 0), static_cast<std::size_t>(rows_)};
 }
@@ -70,8 +70,8 @@ bool RowSink::wants_row(std::int64_t batch, std::int64_t head, std::int64_t row)
   return batch == 0 && slot(head, row) >= 0;
 }
 
-void RowSink::on_row(std::int64_t batch, std::int64_t head, std::int64_t row, std::span<const float> scores,
-                     std::span<const float> weights) {
+void RowSink::on_row(std::int64_t batch, std::int64_t head, std::int64_t row, Span<const float> scores,
+                     Span<const float> weights) {
   const std::int64_t s = batch == 0 ? slot(head, row) : -1;
   ATTEND_ASSERT(s >= 0 && static_cast<std::int64_t>(scores.size()) == keys_ && weights.size() == scores.size());
   std::copy(scores.begin(), scores.end(), scores_.begin() + s * keys_);
@@ -84,13 +84,13 @@ bool RowSink::has(std::int64_t head, std::int64_t row) const {
   return s >= 0 && filled_[static_cast<std::size_t>(s)] != 0;
 }
 
-std::span<const float> RowSink::scores(std::int64_t head, std::int64_t row) const {
+Span<const float> RowSink::scores(std::int64_t head, std::int64_t row) const {
   const std::int64_t s = slot(head, row);
   if (s < 0) detail::fail("RowSink::scores", "(head ", head, ", row ", row, ") was not selected");
   return {scores_.data() + s * keys_, static_cast<std::size_t>(keys_)};
 }
 
-std::span<const float> RowSink::weights(std::int64_t head, std::int64_t row) const {
+Span<const float> RowSink::weights(std::int64_t head, std::int64_t row) const {
   const std::int64_t s = slot(head, row);
   if (s < 0) detail::fail("RowSink::weights", "(head ", head, ", row ", row, ") was not selected");
   return {weights_.data() + s * keys_, static_cast<std::size_t>(keys_)};
@@ -120,8 +120,8 @@ ThumbnailSink::ThumbnailSink(std::int64_t heads, std::int64_t rows, std::int64_t
 
 ThumbnailSink::~ThumbnailSink() = default;
 
-void ThumbnailSink::on_thumb_row(std::int64_t batch, std::int64_t head, std::int64_t row, std::span<const float> bin_sum,
-                                 std::span<const float> bin_max) {
+void ThumbnailSink::on_thumb_row(std::int64_t batch, std::int64_t head, std::int64_t row, Span<const float> bin_sum,
+                                 Span<const float> bin_max) {
   if (batch != 0) return;  // thumbnails of the first sequence
   ATTEND_ASSERT(head >= 0 && head < heads_ && row >= 0 && row < rows_ && static_cast<std::int64_t>(bin_sum.size()) == cols_ &&
                 bin_max.size() == bin_sum.size());
@@ -158,15 +158,15 @@ bool Recording::has_weights(int l, int head) const {
   return std::find(fh.begin(), fh.end(), head) != fh.end();
 }
 
-std::span<const float> Recording::exact_weights(int l, int head) const {
+Span<const float> Recording::exact_weights(int l, int head) const {
   if (has_weights(l, head)) return weights(l, head);
   if (l < 0 || l >= static_cast<int>(layers.size()) || head < 0 || head >= heads) return {};
   const LayerRecord& lr = layers[static_cast<std::size_t>(l)];
   if (lr.thumb_rows != n || lr.thumb_cols != n || static_cast<std::int64_t>(lr.thumb_mean.size()) != heads * n * n) return {};
-  return std::span<const float>(lr.thumb_mean).subspan(static_cast<std::size_t>(head * n * n), static_cast<std::size_t>(n * n));
+  return Span<const float>(lr.thumb_mean).subspan(static_cast<std::size_t>(head * n * n), static_cast<std::size_t>(n * n));
 }
 
-std::span<const float> Recording::weights(int l, int head) const {
+Span<const float> Recording::weights(int l, int head) const {
   const LayerRecord& lr = layer(l);
   for (std::size_t i = 0; i < lr.full_heads.size(); ++i)
     if (lr.full_heads[i] == head) return lr.weights[i];

@@ -230,7 +230,7 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, const EncodeO
   return out;
 }
 
-std::string Tokenizer::decode(std::span<const std::int32_t> ids, const DecodeOptions& options) const {
+std::string Tokenizer::decode(Span<const std::int32_t> ids, const DecodeOptions& options) const {
   std::string out;
   bool first = true;
   for (const std::int32_t id : ids) {

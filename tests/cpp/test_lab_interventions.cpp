@@ -121,12 +121,12 @@ struct Probe : ModelHooks {
   std::vector<std::vector<float>> z;
   explicit Probe(ModelHooks* h) : inner(h) {}
   bool wants(HookPoint p, int l) const override { return p == HookPoint::head_out || inner->wants(p, l); }
-  void on_activation(const HookSite& s, std::span<float> x) override {
+  void on_activation(const HookSite& s, Span<float> x) override {
     if (inner->wants(s.point, s.layer)) inner->on_activation(s, x);
     if (s.point == HookPoint::head_out) z.emplace_back(x.begin(), x.end());
   }
   bool wants_pattern(int l, int h) const override { return inner->wants_pattern(l, h); }
-  void on_patterns(int l, std::span<const int> h, std::span<float> p, std::int64_t n) override { inner->on_patterns(l, h, p, n); }
+  void on_patterns(int l, Span<const int> h, Span<float> p, std::int64_t n) override { inner->on_patterns(l, h, p, n); }
 };
 
 struct UniformPattern : ModelHooks {
@@ -134,7 +134,7 @@ struct UniformPattern : ModelHooks {
   UniformPattern(int l, int h) : layer(l), head(h) {}
   bool wants(HookPoint, int) const override { return false; }
   bool wants_pattern(int l, int h) const override { return l == layer && h == head; }
-  void on_patterns(int, std::span<const int> heads, std::span<float> p, std::int64_t n) override {
+  void on_patterns(int, Span<const int> heads, Span<float> p, std::int64_t n) override {
     ASSERT_EQ(heads.size(), 1u);
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < n; ++j) p[static_cast<std::size_t>(i * n + j)] = j <= i ? 1.0f / static_cast<float>(i + 1) : 0.0f;
@@ -144,7 +144,7 @@ struct UniformPattern : ModelHooks {
 struct IdentityPattern : ModelHooks {
   bool wants(HookPoint, int) const override { return false; }
   bool wants_pattern(int, int) const override { return true; }
-  void on_patterns(int, std::span<const int>, std::span<float> p, std::int64_t n) override {
+  void on_patterns(int, Span<const int>, Span<float> p, std::int64_t n) override {
     for (std::int64_t i = 0; i < n; ++i) {  // rows of a causal softmax sum to 1 and vanish above the diagonal
       double s = 0;
       for (std::int64_t j = 0; j < n; ++j) {
