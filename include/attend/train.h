@@ -16,8 +16,9 @@
 namespace attend::nn {
 
 // induction: [noise | r | r], r of length T/2 (a fixed period). induction_random: a run of
-// distinct random symbols of random length (T/8 .. T/2) repeating from a random offset inside
-// noise, so no fixed period exists and only an induction head solves it (it trains much slower).
+// distinct random symbols of random length (T/8 .. T/2, or drawn from TaskData::set_periods)
+// repeating from a random offset inside noise, so no fixed period exists and only an induction
+// head solves it (it trains much slower).
 // search: Saparov et al.'s graph search (attend/search_task.h) as they train it: their balanced
 // distribution at maximum input size seq_len (vocab must be (seq_len − 5) / 3 + 5), left-padded,
 // one scored answer per sequence at the last position; the lookahead is drawn uniformly from
@@ -50,6 +51,19 @@ class TaskData {
   Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index, Split split = Split::train, int level = -1) const;
   Task task() const { return task_; }
   int max_level() const;  // search: graph::max_search_lookahead(seq_len); other tasks 0 (no levels)
+  // induction-random only: draw the repeat length (period) uniformly from `periods` instead of
+  // [max(2, m_max / 4), m_max], m_max = min(T / 2, vocab − 2) (e.g. to hold some periods out of
+  // training and test on them). Each must lie in [2, m_max]; empty: the default range. Throws
+  // attend::Error for another task or a period out of range.
+  void set_periods(std::vector<std::int64_t> periods);
+  const std::vector<std::int64_t>& periods() const { return periods_; }
+  std::int64_t max_period() const;  // m_max
+  // induction-random only: noise gaps of 0 .. max_gap symbols (uniform, each drawn anew) between
+  // consecutive copies of r, so the distance between copies varies inside a sequence and no fixed
+  // offset predicts the repeats (only content does). Scored: each later copy's tokens but its last
+  // (what follows the last came after noise before). 0 (the default): copies back to back.
+  void set_max_gap(std::int64_t max_gap);
+  std::int64_t max_gap() const { return max_gap_; }
   // Text: bytes [0, held_out_begin()) train, [held_out_begin(), text_bytes()) are held out.
   std::int64_t text_bytes() const { return static_cast<std::int64_t>(text_.size()); }
   std::int64_t held_out_begin() const { return held_begin_; }
@@ -59,6 +73,8 @@ class TaskData {
   std::int64_t vocab_, T_;
   std::string text_;
   std::int64_t held_begin_ = 0;
+  std::vector<std::int64_t> periods_;  // induction-random: the periods drawn from (empty: the default range)
+  std::int64_t max_gap_ = 0;           // induction-random: noise between copies
   struct HeldOut;
   std::unique_ptr<HeldOut> held_out_;  // search: hashes of the held-out sequences
 };

@@ -79,6 +79,22 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
   }
 }
 
+I64 TaskData::max_period() const { return std::min<I64>(T_ / 2, vocab_ - 2); }
+
+void TaskData::set_periods(std::vector<I64> periods) {
+  if (task_ != Task::induction_random) detail::fail("TaskData::set_periods", "periods apply to induction-random, not ", task_name(task_));
+  for (I64 m : periods)
+    if (m < 2 || m > max_period())
+      detail::fail("TaskData::set_periods", "period ", m, " is outside [2, ", max_period(), "] (seq_len ", T_, ", vocab ", vocab_, ")");
+  periods_ = std::move(periods);
+}
+
+void TaskData::set_max_gap(I64 max_gap) {
+  if (task_ != Task::induction_random) detail::fail("TaskData::set_max_gap", "gaps apply to induction-random, not ", task_name(task_));
+  if (max_gap < 0 || max_gap > T_ / 4) detail::fail("TaskData::set_max_gap", "max_gap ", max_gap, " is outside [0, ", T_ / 4, "] (seq_len ", T_, ")");
+  max_gap_ = max_gap;
+}
+
 // tokens/targets: [B, T]
 Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split, int level) const {
   if (B < 1) detail::fail("TaskData::batch", "batch size must be >= 1, got ", B);
@@ -132,19 +148,38 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split, int lev
       for (I64 i = 0; i < m; ++i) tok[start + m + i] = tok[start + i];
       for (I64 i = start + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
     } else if (task_ == Task::induction_random) {
-      // [noise (a) | r | r | r ...]: a random sequence r of random length m in [T/8, T/2] starts at
+      // [noise (a) | r | r | r ...]: a random sequence r of random length m in [T/8, T/2] (or from periods_) starts at
       // a random offset a and repeats to the end (no fixed period: only an induction head solves it). r holds distinct symbols and the noise avoids them, so from
       // the second copy on, each token is predicted by copying what followed its earlier occurrences.
-      const I64 m_max = std::min<I64>(T_ / 2, vocab_ - 2), m_min = std::max<I64>(2, m_max / 4);
-      const I64 m = std::uniform_int_distribution<I64>(m_min, m_max)(rng);
-      const I64 a = std::uniform_int_distribution<I64>(0, T_ - 2 * m)(rng);
+      const I64 m_max = max_period(), m_min = std::max<I64>(2, m_max / 4);
+      const I64 m = periods_.empty() ? std::uniform_int_distribution<I64>(m_min, m_max)(rng)
+                                     : periods_[std::uniform_int_distribution<std::size_t>(0, periods_.size() - 1)(rng)];
       std::vector<std::int32_t> symbols(static_cast<std::size_t>(sep));
       for (std::int32_t i = 0; i < sep; ++i) symbols[static_cast<std::size_t>(i)] = i;
-      std::shuffle(symbols.begin(), symbols.end(), rng);  // symbols[0, m): r; the rest: noise
-      std::uniform_int_distribution<std::size_t> noise(static_cast<std::size_t>(m), symbols.size() - 1);
-      for (I64 i = 0; i < a; ++i) tok[i] = symbols[noise(rng)];
-      for (I64 i = a; i < T_; ++i) tok[i] = symbols[static_cast<std::size_t>((i - a) % m)];
-      for (I64 i = a + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
+      if (max_gap_ == 0) {
+        const I64 a = std::uniform_int_distribution<I64>(0, T_ - 2 * m)(rng);
+        std::shuffle(symbols.begin(), symbols.end(), rng);  // symbols[0, m): r; the rest: noise
+        std::uniform_int_distribution<std::size_t> noise(static_cast<std::size_t>(m), symbols.size() - 1);
+        for (I64 i = 0; i < a; ++i) tok[i] = symbols[noise(rng)];
+        for (I64 i = a; i < T_; ++i) tok[i] = symbols[static_cast<std::size_t>((i - a) % m)];
+        for (I64 i = a + m; i + 1 < T_; ++i) tgt[i] = tok[i + 1];
+      } else {
+        // [noise (a) | r | noise (g1) | r | noise (g2) | r ...], g_k in [0, max_gap]: the first two
+        // copies always fit; later ones may be cut by the end.
+        std::uniform_int_distribution<I64> gap(0, max_gap_);
+        const I64 g1 = gap(rng), a = std::uniform_int_distribution<I64>(0, std::max<I64>(0, T_ - 2 * m - g1))(rng);
+        std::shuffle(symbols.begin(), symbols.end(), rng);
+        std::uniform_int_distribution<std::size_t> noise(static_cast<std::size_t>(m), symbols.size() - 1);
+        I64 i = 0;
+        for (; i < a; ++i) tok[i] = symbols[noise(rng)];
+        for (I64 copy = 0; i < T_; ++copy) {
+          for (I64 g = copy == 0 ? 0 : copy == 1 ? g1 : gap(rng); g > 0 && i < T_; --g, ++i) tok[i] = symbols[noise(rng)];
+          for (I64 k = 0; k < m && i < T_; ++k, ++i) {
+            tok[i] = symbols[static_cast<std::size_t>(k)];
+            if (copy > 0 && k + 1 < m && i + 1 < T_) tgt[i] = symbols[static_cast<std::size_t>(k + 1)];
+          }
+        }
+      }
     } else {
       // [r (m) | sep | f(r) (m) | pad]: f = identity (copy) or sorting.
       const I64 m = (T_ - 1) / 2;

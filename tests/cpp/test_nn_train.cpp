@@ -97,6 +97,65 @@ TEST(NnTrain, InductionSequencesRepeatAtRandomLengthsAndOffsets) {
   EXPECT_THROW(TaskData(Task::induction_random, 4, 8), Error);
 }
 
+// set_periods: every sequence repeats with a period from the set; out-of-range periods and other
+// tasks are refused.
+TEST(NnTrain, InductionRandomDrawsOnlyTheGivenPeriods) {
+  TaskData data(Task::induction_random, 32, 32);
+  EXPECT_EQ(data.max_period(), 16);
+  data.set_periods({5, 9, 16});
+  std::set<std::int64_t> seen;
+  const Batch b = data.batch(96, 4, 1);
+  for (std::int64_t s = 0; s < b.B; ++s) {
+    const std::int32_t* tok = b.tokens.data() + s * b.T;
+    const std::int32_t* tgt = b.targets.data() + s * b.T;
+    std::int64_t i = 0;
+    while (tgt[i] < 0) ++i;  // the first scored position: the second copy's first token
+    std::int64_t j = i - 1;
+    while (tok[j] != tok[i]) --j;  // its earlier copy
+    seen.insert(i - j);
+  }
+  EXPECT_EQ(seen, (std::set<std::int64_t>{5, 9, 16}));
+  EXPECT_THROW(data.set_periods({17}), Error);
+  EXPECT_THROW(data.set_periods({1}), Error);
+  TaskData fixed(Task::induction, 32, 32);
+  EXPECT_THROW(fixed.set_periods({5}), Error);
+}
+
+// set_max_gap: noise between copies, so the distance back to the earlier copy varies inside a
+// sequence; every scored token still follows the induction rule (each earlier occurrence of it was
+// followed by the target).
+TEST(NnTrain, InductionRandomGapsVaryTheDistanceInsideASequence) {
+  TaskData data(Task::induction_random, 32, 32);
+  data.set_periods({4, 6});
+  data.set_max_gap(6);
+  const Batch b = data.batch(64, 2, 0);
+  int varying = 0;
+  for (std::int64_t s = 0; s < b.B; ++s) {
+    const std::int32_t* tok = b.tokens.data() + s * b.T;
+    const std::int32_t* tgt = b.targets.data() + s * b.T;
+    std::set<std::int64_t> distances;
+    std::int64_t scored = 0;
+    for (std::int64_t i = 0; i + 1 < b.T; ++i) {
+      if (tgt[i] < 0) continue;
+      ++scored;
+      EXPECT_EQ(tgt[i], tok[i + 1]);
+      std::int64_t last = -1;
+      for (std::int64_t j = 0; j < i; ++j)
+        if (tok[j] == tok[i]) {
+          EXPECT_EQ(tok[j + 1], tgt[i]) << "seq " << s << " pos " << i;
+          last = j;
+        }
+      ASSERT_GE(last, 0);
+      distances.insert(i - last);
+    }
+    EXPECT_GE(scored, 3) << "seq " << s;
+    varying += distances.size() > 1;
+  }
+  EXPECT_GE(varying, 16) << "sequences whose copies lie at different distances";
+  EXPECT_THROW(data.set_max_gap(9), Error);  // at most T / 4
+  EXPECT_THROW(TaskData(Task::copy, 32, 32).set_max_gap(2), Error);
+}
+
 // The trainer's phase timers add up and see the attention kernels inside forward and backward.
 TEST(NnTrain, PhaseTimesCoverTheStep) {
   ModelConfig c;
