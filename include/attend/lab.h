@@ -15,6 +15,7 @@
 #include "attend/observe_interp.h"
 #include "attend/observe_metrics.h"
 #include "attend/observe_report.h"
+#include "attend/train.h"
 
 namespace attend::lab {
 
@@ -124,6 +125,41 @@ struct DetectorOptions {
   std::uint64_t seed = 1;
 };
 observe::HeadDetectors detect_heads(const nn::Model& model, const DetectorOptions& opts = {});
+
+// ---- the induction demo's evidence (`attend demo`, tests) ----------------------------------------
+// Argmax accuracy on the scored targets of the held-out sequences nn::evaluate_accuracy(model, data,
+// sequences, seed) reads, each run alone through Model::forward with `hooks` (e.g. AblationHooks).
+// Without hooks it equals evaluate_accuracy.
+double task_accuracy(const nn::Model& model, const nn::TaskData& data, std::int64_t sequences, std::uint64_t seed,
+                     ModelHooks* hooks = nullptr);
+
+// What a model trained on induction-random (nn::TaskData::set_periods) does at the periods it trained
+// on and at periods it never saw, which heads the detectors call induction (probed at the held-out
+// periods, so a head fitting the training periods' positions cannot pass), and what ablating them does.
+struct InductionCheckOptions {
+  std::vector<std::int64_t> train_periods, held_out_periods;  // repeat lengths; both non-empty, disjoint
+  std::int64_t sequences = 256;            // held-out sequences per accuracy
+  std::uint64_t seed = 2026;               // their seed (nn::evaluate_accuracy's)
+  std::int64_t reference_sequences = 32;   // training-distribution sequences the mean ablation averages over
+  int detector_sequences = 8;              // per held-out period (detect_heads)
+};
+struct InductionCheck {
+  std::vector<std::int64_t> train_periods, held_out_periods;
+  double chance = 0;                          // 1 / (vocab − 1): a uniform guess among the task's symbols
+  double accuracy_train = 0, accuracy_held_out = 0;
+  observe::HeadDetectors detectors;
+  // Detector kind "induction" or "induction (shift s)" (s: the first one's shift): the head attends
+  // to the position s after an earlier copy of the current token (s = 1: the canonical induction head).
+  std::vector<HeadRef> induction_heads;
+  int shift = 0;
+  // In the layers below the first induction head, the positional heads reading `shift` tokens back
+  // (what its keys match on; shift 1: the previous-token heads of the canonical circuit).
+  std::vector<HeadRef> previous_token_heads;
+  HeadRef control{-1, -1};                    // a head in neither set: the least induction-like one of the induction heads' layer
+  // Held-out accuracy with those heads ablated (AblationHooks: mean over the reference sequences' positions, or zero); -1: no such heads.
+  double without_induction_mean = -1, without_induction_zero = -1, without_previous_mean = -1, without_control_mean = -1;
+};
+InductionCheck check_induction(const nn::Model& model, const InductionCheckOptions& opts);
 
 // ---- one prompt, every analysis: what `attend inspect` and attend.inspect() run ------------------
 struct InspectOptions {

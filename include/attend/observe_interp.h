@@ -100,7 +100,7 @@ struct HeadDetector {
   double duplicate_token = 0;  // mean mass on earlier copies of the token (i − kP) in the repeats
   double induction = 0;        // mean mass on the token after an earlier copy (i − kP + 1)
   double induction_min = 0;    // the smallest per-period induction score
-  int shift = 0;               // the s in 0 .. 3 maximising min over periods of the mass on i − kP + s
+  int shift = 0;               // the s in 0 .. 7 maximising min over periods of the mass on i − kP + s (<= i)
   double shift_mass = 0;       // that minimum: mass that tracks the period whatever it is
   int offset = 0;              // the fixed offset d maximising min over periods of mean A[i, i−d]
   double offset_mass = 0;      // that minimum: mass at offset d whatever the period

@@ -57,7 +57,7 @@ observe::HeadDetectors detect_heads(const nn::Model& model, const DetectorOption
   out.sequences = opts.sequences;
   out.length = static_cast<int>(length);
   // Per head: sums over sequences of each score, per period; offset profiles per period [P, length].
-  constexpr I64 kShifts = 4;  // s = 0 (duplicate) .. 3
+  constexpr I64 kShifts = 8;  // s = 0 (duplicate) .. 7
   std::vector<double> prev(sz(nl * nh), 0.0), dup(sz(nl * nh), 0.0), ind(sz(nl * nh * np), 0.0);
   std::vector<double> track(sz(nl * nh * np * kShifts), 0.0);  // per period: mass on i − kP + s
   std::vector<double> profile(sz(nl * nh * np * length), 0.0);
@@ -83,10 +83,10 @@ observe::HeadDetectors detect_heads(const nn::Model& model, const DetectorOption
               dp += w[sz(i * n + j)];
               id += w[sz(i * n + j + 1)];
             }
-          for (I64 sh = 0; sh < kShifts && sh < per; ++sh) {  // j = i − kP + s, with j − s still in the repeats
+          for (I64 sh = 0; sh < kShifts; ++sh) {  // j = i − kP + s <= i (s >= P: the query itself may be one), j − s still in the repeats
             double t = 0;
             for (I64 i = a0 + per; i < n; ++i)
-              for (I64 j = i - per + sh; j - sh >= a0; j -= per) t += w[sz(i * n + j)];
+              for (I64 j = i - per + sh - (sh > per ? (sh - 1) / per * per : 0); j - sh >= a0; j -= per) t += w[sz(i * n + j)];
             track[(k * sz(np) + sz(pi)) * kShifts + sz(sh)] += t / static_cast<double>(rows) / opts.sequences;
           }
           prev[k] += pt / static_cast<double>(n - 1) / static_cast<double>(np * opts.sequences);
