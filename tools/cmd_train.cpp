@@ -8,6 +8,7 @@
 #include "attend/attend.h"
 #include "command.h"
 #include "graph_demo.h"
+#include "inspect_common.h"
 #include "core/check.h"
 #include "cli_paths.h"
 #include "core/printable.h"
@@ -55,6 +56,8 @@ struct TrainArgs {
   ModelArgs model;
   nn::TrainConfig train;
   std::string task = "induction", data, out = "model.safetensors", resume, curve;
+  std::string periods, held_out_periods;  // induction-random: e.g. "3-6,8-10"
+  std::int64_t max_gap = 0;               // induction-random: noise between copies
   std::int64_t seq_len = 64, eval_sequences = 256, eval_every = 0, save_every = 0;
   std::uint64_t init_seed = 1;
   int threads = 0;
@@ -80,7 +83,28 @@ int run_train(TrainArgs a) {
   if (a.threads > 0) set_num_threads(a.threads);
   const nn::ModelConfig cfg = model_config(a.model, task, a.seq_len);
   nn::Model model = a.resume.empty() ? nn::Model(cfg, a.init_seed) : nn::Model::load(a.resume);
-  const nn::TaskData data(task, model.config().vocab, a.seq_len, a.data);
+  nn::TaskData data(task, model.config().vocab, a.seq_len, a.data);
+  // induction-random: train on some periods, measure on others the training never drew.
+  std::vector<std::int64_t> train_periods, held_periods;
+  for (int p : parse_int_list(a.periods, "--periods", "train")) train_periods.push_back(p);
+  for (int p : parse_int_list(a.held_out_periods, "--held-out-periods", "train")) held_periods.push_back(p);
+  if ((!train_periods.empty() || !held_periods.empty()) && task != nn::Task::induction_random)
+    detail::fail("train", "--periods and --held-out-periods apply to --task induction-random, not ", a.task);
+  if (!held_periods.empty() && train_periods.empty())
+    detail::fail("train", "--held-out-periods needs --periods (the default range would train on them)");
+  for (std::int64_t p : held_periods)
+    if (std::find(train_periods.begin(), train_periods.end(), p) != train_periods.end())
+      detail::fail("train", "held-out period ", p, " is also in --periods ", a.periods);
+  if (!train_periods.empty()) data.set_periods(train_periods);
+  if (a.max_gap != 0) {
+    if (task != nn::Task::induction_random) detail::fail("train", "--max-gap applies to --task induction-random, not ", a.task);
+    data.set_max_gap(a.max_gap);
+  }
+  std::unique_ptr<nn::TaskData> held_data;
+  if (!held_periods.empty()) {
+    held_data = std::make_unique<nn::TaskData>(task, model.config().vocab, a.seq_len, a.data);
+    held_data->set_periods(held_periods);
+  }
   if (task == nn::Task::text)
     std::fprintf(stderr, "text: %lld bytes of %s; the last %lld (10 %%) are held out for evaluation\n", static_cast<long long>(data.text_bytes()),
                  printable(a.data).c_str(), static_cast<long long>(data.text_bytes() - data.held_out_begin()));
@@ -128,8 +152,12 @@ int run_train(TrainArgs a) {
                 static_cast<long long>(a.eval_sequences), static_cast<long long>(data.text_bytes() - data.held_out_begin()),
                 printable(a.data).c_str(), loss, 100 * acc);
   else
-    std::printf("held-out (%lld fresh sequences, a seed stream training never used): loss %.4f, next-token accuracy %.2f%%\n",
-                static_cast<long long>(a.eval_sequences), loss, 100 * acc);
+    std::printf("held-out (%lld fresh sequences%s, a seed stream training never used): loss %.4f, next-token accuracy %.2f%%\n",
+                static_cast<long long>(a.eval_sequences), train_periods.empty() ? "" : (" of the training periods " + a.periods).c_str(), loss, 100 * acc);
+  if (held_data)
+    std::printf("held-out periods %s (never trained on; %lld fresh sequences): loss %.4f, next-token accuracy %.2f%%\n", a.held_out_periods.c_str(),
+                static_cast<long long>(a.eval_sequences), nn::evaluate_loss(model, *held_data, a.eval_sequences, a.train.seed + 1),
+                100 * nn::evaluate_accuracy(model, *held_data, a.eval_sequences, a.train.seed + 1));
   if (task == nn::Task::search) print_search_summary(model, 500);
   std::printf("saved %s, loss curve %s.csv and %s.png\n", printable(a.out).c_str(), printable(curve).c_str(), printable(curve).c_str());
   return 0;
@@ -139,6 +167,9 @@ const bool registered = register_command("train", "train a small transformer on 
   auto a = std::make_shared<TrainArgs>();
   sub.add_option("--task", a->task, "induction | induction-random | copy | sort | text | search")->check(CLI::IsMember({"induction", "induction-random", "copy", "sort", "text", "search"}))->capture_default_str();
   sub.add_option("--data", a->data, "text file for --task text (byte-level)");
+  sub.add_option("--periods", a->periods, "induction-random: repeat lengths to train on, e.g. 3-6,8,10-16 (default: T/8 .. T/2)");
+  sub.add_option("--max-gap", a->max_gap, "induction-random: noise gaps of 0..G symbols between copies (no fixed offset predicts them)")->capture_default_str();
+  sub.add_option("--held-out-periods", a->held_out_periods, "induction-random: repeat lengths never trained on, evaluated at the end (needs --periods without them)");
   sub.add_option("--steps", a->train.steps, "optimizer steps")->capture_default_str();
   sub.add_option("--batch", a->train.batch, "sequences per micro-batch")->capture_default_str();
   sub.add_option("--accum", a->train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();

@@ -8,7 +8,7 @@
 
 namespace attend::cli {
 
-std::vector<int> parse_int_list(const std::string& text, const char* what) {
+std::vector<int> parse_int_list(const std::string& text, const char* what, const char* command) {
   std::vector<int> out;
   std::stringstream ss(text);
   std::string part;
@@ -24,7 +24,7 @@ std::vector<int> parse_int_list(const std::string& text, const char* what) {
       if (a < 0 || b < a || b - a > 100000) throw std::invalid_argument(part);
       for (int x = a; x <= b; ++x) out.push_back(x);
     } catch (const std::logic_error&) {
-      detail::fail("inspect", "bad ", what, " list entry '", part, "' (want e.g. 0,2 or 1-3)");
+      detail::fail(command, "bad ", what, " list entry '", part, "' (want e.g. 0,2 or 1-3)");
     }
   }
   std::sort(out.begin(), out.end());
