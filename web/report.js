@@ -164,7 +164,7 @@
     ctx.strokeStyle = '#999'; ctx.strokeRect(x, y, w, h);
     ctx.fillStyle = '#222'; ctx.font = '10px sans-serif'; ctx.textAlign = 'left';
     [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1].forEach((v) => { const ty = y + h * (1 - Math.sqrt(v)); ctx.fillRect(x + w, ty, 3, 1); ctx.fillText(String(v), x + w + 5, ty + 3); });
-    ctx.save(); ctx.translate(x + w + 44, y + h / 2); ctx.rotate(Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText(label + ' (colour ∝ √' + label + ')', 0, 0); ctx.restore();
+    ctx.save(); ctx.translate(x + w + 40, y + h / 2); ctx.rotate(Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText(label + ' (colour ∝ √' + label + ')', 0, 0); ctx.restore();
   }
   S.colorBar = colorBar;
   function drawOverlay() {

@@ -4,7 +4,7 @@
 (function () {
   'use strict';
   const P = window.attendPlot, $ = (id) => document.getElementById(id);
-  const { color, css, palette, frame, emptyCanvas, legend } = P;
+  const { color, css, palette, frame, emptyCanvas } = P;
   const show = (t) => JSON.stringify(t);
   const hname = (f) => 'L' + f.layer + 'H' + f.head;
   const MAX_LINES = 16;  // line plots draw at most this many heads (the filter picks which)
@@ -32,31 +32,32 @@
     const heads = chosen(S, 'decaynote');
     let maxLen = 1, top = 0;
     heads.forEach(([f]) => { maxLen = Math.max(maxLen, f.decay.length); f.decay.forEach((v) => { top = Math.max(top, v); }); });
-    const F = frame(cv, { x: [0, maxLen - 1], y: [0, top || 1], xlabel: 'distance d = i − j (tokens)', ylabel: 'mean weight A[i, i − d]', bottom: 56 });
+    const F = frame(cv, { x: [0, maxLen - 1], y: [0, top || 1], xlabel: 'distance d = i − j (tokens)', ylabel: 'mean weight A[i, i − d]',
+                          legend: heads.map(([f], k) => [hname(f), palette[k % palette.length]]) });
     heads.forEach(([f], k) => {
       F.ctx.strokeStyle = palette[k % palette.length]; F.ctx.beginPath();
       f.decay.forEach((v, x) => { x ? F.ctx.lineTo(F.sx(x), F.sy(v)) : F.ctx.moveTo(F.sx(x), F.sy(v)); });
       F.ctx.stroke();
     });
-    legend(F.ctx, heads.map(([f], k) => [hname(f), palette[k % palette.length]]), F.x0, cv.height - 24, F.W);
   }
   function drawShare(S) {
     const cv = $('share'), d = S.data, n = S.n;
     if (!d.full.length) return emptyCanvas(cv, noExact, $('sharenote'));
     const heads = chosen(S, 'sharenote');
-    const F = frame(cv, { x: [0, Math.max(1, n - 1)], y: [0, 1], xlabel: 'query position i (tokens)', ylabel: 'weight A[i, 0]', bottom: 56 });
+    const F = frame(cv, { x: [0, Math.max(1, n - 1)], y: [0, 1], xlabel: 'query position i (tokens)', ylabel: 'weight A[i, 0]',
+                          legend: heads.map(([f], k) => [hname(f), palette[k % palette.length]]) });
     heads.forEach(([f], k) => {
       F.ctx.strokeStyle = palette[k % palette.length]; F.ctx.beginPath();
       f.share0.forEach((v, i) => { i ? F.ctx.lineTo(F.sx(i), F.sy(v)) : F.ctx.moveTo(F.sx(i), F.sy(v)); });
       F.ctx.stroke();
     });
-    legend(F.ctx, heads.map(([f], k) => [hname(f), palette[k % palette.length]]), F.x0, cv.height - 24, F.W);
   }
   function drawHist(S) {
     const cv = $('hist'), d = S.data, e = d.hist_edges, nb = e.length;
     if (!d.full.length) return emptyCanvas(cv, noExact, $('histnote'));
     const heads = chosen(S, 'histnote');
-    const F = frame(cv, { x: [0, nb], y: [0, 1], xticks: false, xlabel: 'distance |i − j| (bins, tokens)', ylabel: 'share of attention', bottom: 66 });
+    const F = frame(cv, { x: [0, nb], y: [0, 1], xticks: false, xlabel: 'distance |i − j| (bins, tokens)', ylabel: 'share of attention',
+                          legend: heads.map(([f], k) => [hname(f), palette[k % palette.length]]) });
     const group = F.W / Math.max(1, nb), bw = group / Math.max(1, heads.length + 1);
     heads.forEach(([f], k) => {
       F.ctx.fillStyle = palette[k % palette.length];
@@ -64,7 +65,6 @@
     });
     F.ctx.fillStyle = '#333'; F.ctx.font = '10px sans-serif';
     e.forEach((x, b) => { if (nb <= 16 || b % 2 === 0) F.ctx.fillText((b + 1 < nb ? (x + 1 === e[b + 1] ? '' : '≥') : '≥') + x, F.x0 + b * group + 2, F.y0 + F.H + 13); });
-    legend(F.ctx, heads.map(([f], k) => [hname(f), palette[k % palette.length]]), F.x0, cv.height - 24, F.W);
   }
   function drawHeadMap(S) {
     const cv = $('headmap'), m = S.data.headmap;
@@ -73,7 +73,9 @@
     for (let a = 0; a < k; a++) { xs.push(m.xy[2 * a]); ys.push(m.xy[2 * a + 1]); }
     const span = (v) => [Math.min(...v), Math.max(...v)], sx = span(xs), sy = span(ys);
     const r = Math.max(sx[1] - sx[0], sy[1] - sy[0]) || 1;  // one scale for both axes: distances stay comparable
-    const F = frame(cv, { x: [sx[0], sx[0] + r], y: [sy[0], sy[0] + r], xlabel: 'MDS axis 1 (√JS, √nats)', ylabel: 'MDS axis 2 (√JS, √nats)', bottom: 56 });
+    const layers = [...new Set(m.labels.map((x) => x[0]))];
+    const F = frame(cv, { x: [sx[0], sx[0] + r], y: [sy[0], sy[0] + r], xlabel: 'MDS axis 1 (√JS, √nats)', ylabel: 'MDS axis 2 (√JS, √nats)',
+                          legend: layers.map((l) => ['L' + l, palette[l % palette.length]]) });
     const pass = [];
     for (let a = 0; a < k; a++) if (S.filter.pass(m.labels[a][0], m.labels[a][1])) pass.push(a);
     const labelled = pass.length <= 24 ? pass : [];
@@ -86,8 +88,6 @@
     }
     F.ctx.globalAlpha = 1; F.ctx.fillStyle = '#222';
     labelled.forEach((a) => F.ctx.fillText('L' + m.labels[a][0] + 'H' + m.labels[a][1], F.sx(xs[a]) + 6, F.sy(ys[a]) + 4));
-    const layers = [...new Set(m.labels.map((x) => x[0]))];
-    legend(F.ctx, layers.slice(0, 24).map((l) => ['layer ' + l, palette[l % palette.length]]), F.x0, cv.height - 24, F.W);
     const lab = (a) => 'L' + m.labels[a][0] + 'H' + m.labels[a][1];
     $('headmapnote').textContent = 'close points route alike (colour = layer; ' + (labelled.length ? 'labelled: the ' + labelled.length + ' heads the filter passes'
       : pass.length + ' heads pass the filter: too many to label, narrow it to ≤ 24') + '); most different pair: ' + lab(most[0]) + ' vs ' + lab(most[1]) +
@@ -139,7 +139,8 @@
     const op = ops[+$('opsel').value || 0];
     const series = [[op.m_singular, '#1f77b4', 'σ(M), M = W_Q·W_Kᵀ/√d'], [op.f_singular, '#d62728', 'σ(F), F = W_V·W_O']];
     const len = Math.max(1, ...series.map((s) => Math.min(64, s[0].length)));
-    const F = frame(cv, { x: [1, len], y: [0, 1], xlabel: 'singular value index (top 64)', ylabel: 'σ / σ₁', bottom: 56 });
+    const F = frame(cv, { x: [1, len], y: [0, 1], xlabel: 'singular value index (top 64)', ylabel: 'σ / σ₁',
+                          legend: series.map((s) => [s[2] + ' (σ₁ = ' + (s[0].length ? s[0][0].toPrecision(3) : '–') + ')', s[1]]) });
     // Each spectrum scaled to its own largest value (M and F have different units); σ₁ in the legend.
     series.forEach((s) => {
       const sv = s[0].slice(0, 64), top = sv.length ? sv[0] : 0;
@@ -147,7 +148,6 @@
       sv.forEach((v, c) => { c ? F.ctx.lineTo(F.sx(c + 1), F.sy(v / (top || 1))) : F.ctx.moveTo(F.sx(c + 1), F.sy(v / (top || 1))); });
       F.ctx.stroke();
     });
-    legend(F.ctx, series.map((s) => [s[2] + ' (σ₁ = ' + (s[0].length ? s[0][0].toPrecision(3) : '–') + ')', s[1]]), F.x0, cv.height - 24, F.W);
     const sym = op.m_symmetric, anti = op.m_antisymmetric, tot = Math.hypot(sym, anti) || 1, share = sym * sym / (tot * tot);
     const kind = share > 0.6 ? 'mostly symmetric: matches like with like' : share < 0.4 ? 'mostly antisymmetric: directional' : 'mixed';
     $('opnote').textContent = opLabel(S, op.index) + ': ‖sym(M)‖ = ' + sym.toFixed(3) + ', ‖antisym(M)‖ = ' + anti.toFixed(3) +
@@ -206,7 +206,7 @@
   function drawLens(S) {
     const L = S.data.lens, cv = $('lens'), n = S.n;
     if (!L) return 'no logit lens: it needs the model\'s unembedding and every layer\'s residual stream (attend inspect on a checkpoint, without --no-lens)';
-    const St = L.stages, left = 70, right = 70, cw = Math.max(1, (cv.width - left - right) / n), ch = Math.max(6, Math.min(18, 240 / St));
+    const St = L.stages, left = 70, right = 96, cw = Math.max(1, (cv.width - left - right) / n), ch = Math.max(6, Math.min(18, 240 / St));
     cv.height = St * ch + 46;
     const ctx = cv.getContext('2d');
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -214,7 +214,7 @@
     ctx.font = '10px sans-serif';
     for (let s = 0; s < St; s++) {
       for (let i = 0; i < n; i++) { ctx.fillStyle = css(color(Math.sqrt(L.prob[s * n + i]))); ctx.fillRect(left + i * cw, 10 + s * ch, Math.ceil(cw), Math.ceil(ch)); }
-      ctx.fillStyle = '#333'; ctx.fillText(L.labels[s], 4, 10 + s * ch + ch * 0.75);
+      if (s % Math.ceil(11 / ch) === 0) { ctx.fillStyle = '#333'; ctx.fillText(L.labels[s], 4, 10 + s * ch + ch * 0.75); }  // labels >= 11 px apart
     }
     const step = Math.max(1, Math.ceil(12 / cw));  // position ticks at least 12 px apart
     ctx.textAlign = 'center';
@@ -302,7 +302,8 @@
       [Fl.last_cos[l], Fl.last_attention_along[l], Fl.last_mlp_along[l]].forEach((v) => cell(tr, v.toFixed(3)));
     }
     const cv = $('flowplot'), top = Math.max(1e-9, ...Fl.mean_attention, ...Fl.mean_mlp);
-    const F = frame(cv, { x: [0, L], y: [0, top], xticks: false, xlabel: 'layer', ylabel: 'mean norm (residual units)', bottom: 56 });
+    const F = frame(cv, { x: [0, L], y: [0, top], xticks: false, xlabel: 'layer', ylabel: 'mean norm (residual units)',
+                          legend: [['attention part', palette[0]], ['MLP part', palette[1]]] });
     const w = F.W / Math.max(L, 1);
     for (let l = 0; l < L; ++l) {
       [[Fl.mean_attention[l], palette[0]], [Fl.mean_mlp[l], palette[1]]].forEach(([v, c], k) => {
@@ -310,7 +311,6 @@
       });
       F.ctx.fillStyle = '#333'; F.ctx.textAlign = 'center'; F.ctx.fillText('L' + l, F.x0 + (l + 0.5) * w, F.y0 + F.H + 13); F.ctx.textAlign = 'left';
     }
-    legend(F.ctx, [['attention part', palette[0]], ['MLP part', palette[1]]], F.x0, cv.height - 22, F.W);
     return '';
   }
   function drawComparison(S) {

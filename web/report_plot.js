@@ -28,7 +28,10 @@
   // Returns {ctx, x0, y0, W, H, sx(v), sy(v)} (sx/sy: data -> pixels).
   function frame(cv, opts) {
     opts = opts || {};
-    const ctx = cv.getContext('2d'), left = opts.left || 54, bottom = opts.bottom || 40, top = opts.top || 12, right = opts.right || 12;
+    const ctx = cv.getContext('2d'), left = opts.left || 54, top = opts.top || 12, right = opts.right || 12;
+    ctx.font = '10px sans-serif';
+    const rows = opts.legend ? legendRows(ctx, opts.legend, cv.width - left - right) : 0;  // the legend gets the rows it needs
+    const bottom = (opts.bottom || 40) + 13 * rows;
     const W = cv.width - left - right, H = cv.height - top - bottom;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, cv.width, cv.height);
@@ -49,9 +52,10 @@
       });
     }
     ctx.textAlign = 'center';
-    if (opts.xlabel) ctx.fillText(opts.xlabel, left + W / 2, cv.height - 6);
+    if (opts.xlabel) ctx.fillText(opts.xlabel, left + W / 2, top + H + (opts.bottom || 40) - 6);
     if (opts.ylabel) { ctx.save(); ctx.translate(11, top + H / 2); ctx.rotate(-Math.PI / 2); ctx.fillText(opts.ylabel, 0, 0); ctx.restore(); }
     ctx.textAlign = 'left';
+    if (rows) legend(ctx, opts.legend, left, top + H + (opts.bottom || 40) + 9, W);
     return { ctx, x0: left, y0: top, W, H, sx, sy };
   }
 
@@ -73,6 +77,11 @@
   }
 
   // Legend entries [label, colour] laid out in rows under the plot area (wraps; never cut off).
+  function legendRows(ctx, entries, width) {
+    let x = 0, rows = entries.length ? 1 : 0;
+    entries.forEach(([label]) => { const w = ctx.measureText(label).width + 18; if (x + w > width && x > 0) { x = 0; rows++; } x += w; });
+    return rows;
+  }
   function legend(ctx, entries, x0, y0, width) {
     ctx.font = '10px sans-serif';
     let x = x0, y = y0;
