@@ -44,7 +44,6 @@ void send(httplib::Response& res, const serve::Response& r) {
 int run_serve(const ServeArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
   PathCheck("serve").model("--model", a.model).check();
-  if (a.port < 0 || a.port > 65535) throw UsageError("serve: --port " + std::to_string(a.port) + " is not a port (0 .. 65535; 0: any free port)");
   const nn::Model model = nn::Model::load(a.model, {.allow_nonfinite = a.allow_nonfinite});
   const serve::App app(model, a.limits, a.model);
   const bool local = loopback(a.host);
@@ -119,7 +118,7 @@ const bool kServe = register_command("serve", "Serve the observatory as a local 
   auto a = std::make_shared<ServeArgs>();
   sub.add_option("--model", a->model, "Hugging Face folder (config.json + safetensors), GGUF file or attend checkpoint")->required();
   sub.add_option("--host", a->host, "address to listen on (default loopback; anything else is reachable by others)");
-  sub.add_option("--port", a->port, "port (0: any free port; the chosen one is printed)");
+  sub.add_option("--port", a->port, "port (0: any free port; the chosen one is printed)")->check(CLI::Range(0, 65535));
   sub.add_option("--max-tokens", a->limits.max_tokens, "tokens per prompt at most (and never above the model's context)")->check(CLI::Range(1, 4096));
   sub.add_option("--max-prompt-bytes", a->limits.max_prompt_bytes, "bytes per prompt at most")->check(CLI::Range(1, 1 << 20));
   sub.add_option("--max-body-bytes", a->limits.max_body_bytes, "request body size at most")->check(CLI::Range(64, 1 << 24));
