@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 attend=${1:-build}/tools/attend
 work=$(mktemp -d)
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 "$attend" train --task induction --vocab 16 --seq-len 32 --d-model 96 --layers 12 --heads 12 --steps 150 --batch 8 --seed 3 \
   --out "$work/m144.safetensors" >/dev/null

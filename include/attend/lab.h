@@ -20,7 +20,9 @@ namespace attend::lab {
 
 struct HeadRef {
   int layer = 0, head = 0;
-  bool operator==(const HeadRef&) const = default;
+  // Spelled out (not `= default`): the header compiles as C++17 too (ctest headers_cxx17).
+  bool operator==(const HeadRef& o) const { return layer == o.layer && head == o.head; }
+  bool operator!=(const HeadRef& o) const { return !(*this == o); }
 };
 // "L0H1,L1H3" (also "0.1") -> heads; checked against the model's shape; throws attend::Error.
 std::vector<HeadRef> parse_heads(const std::string& text, const nn::ModelConfig& c);

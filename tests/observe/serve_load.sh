@@ -8,7 +8,10 @@ attend=$1 web=$2 requests=${3:-200} clients=${4:-8} model=${5:-}
 command -v node >/dev/null || { echo "SKIP: node missing"; exit 77; }
 out=$(mktemp -d)
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$out"; }
+cleanup() {  # the server's exit status (killed: 143) is not the test's
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$out"
+}
 trap cleanup EXIT
 if [ -z "$model" ]; then
   model=$out/m.safetensors
