@@ -122,6 +122,20 @@ try {
   svgs.forEach((s) => check(s.ok && s.texts > 0, 'SVG export of ' + s.id + ': ' + JSON.stringify(s)));
   check(svgs.length >= 10, 'only ' + svgs.length + ' panels export SVG');
 
+  // ---- the head filter: the overview fades the other heads, the legends list only the chosen ones ------
+  await page.fill('#headfilter', 'L1');
+  const filtered = await page.evaluate(() => ({
+    dim: [...document.querySelectorAll('#overview td.dim')].map((td) => td.dataset.layer),
+    note: document.getElementById('decaynote').textContent,
+    legend: [...new DOMParser().parseFromString(window.attendReport.exportSvg('decay'), 'image/svg+xml').querySelectorAll('text')].map((t) => t.textContent),
+  }));
+  check(filtered.dim.length === 2 && filtered.dim.every((l) => l === '0'), 'filter L1 faded ' + JSON.stringify(filtered.dim));
+  check(filtered.note.startsWith('showing 2 of 4 heads'), 'decay note under the filter: ' + filtered.note);
+  check(filtered.legend.includes('L1H0') && !filtered.legend.includes('L0H0'), 'decay legend under the filter: ' + filtered.legend.join(' '));
+  await page.fill('#headfilter', 'L1H');
+  check(await page.evaluate(() => document.getElementById('headfilter').classList.contains('bad')), 'a malformed filter is not flagged');
+  await page.fill('#headfilter', '');
+
   // ---- ablate a head by clicking it: the predictions change -------------------------------------------
   await page.selectOption('#clickmode', 'ablate');
   await page.click('#overview td[data-layer="1"][data-head="0"]');
