@@ -10,6 +10,7 @@ set(_attend_link_item_map
   "PNG::PNG|PNG|libpng"
   "nlohmann_json::nlohmann_json|nlohmann_json|"
   "PkgConfig::OPENBLAS|openblas|openblas"
+  "PkgConfig::LAPACKE|lapacke|lapacke"
   "PkgConfig::PCRE2|pcre2|libpcre2-8"
   "PkgConfig::ICU_UC|icu-uc|icu-uc"
   "MPI::MPI_CXX|MPI|mpi-cxx")

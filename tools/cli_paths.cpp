@@ -58,6 +58,11 @@ PathCheck& PathCheck::input(std::string flag, std::string path, bool replaceable
   return *this;
 }
 
+PathCheck& PathCheck::model(std::string flag, std::string path) {
+  if (!path.empty()) items_.push_back({std::move(flag), std::move(path), {}, Item::input, false, true});
+  return *this;
+}
+
 PathCheck& PathCheck::output(std::string flag, std::string path, std::vector<std::string> extensions) {
   if (!path.empty()) items_.push_back({std::move(flag), std::move(path), std::move(extensions), Item::file});
   return *this;
@@ -75,7 +80,8 @@ void PathCheck::check() const {
     if (it.kind == Item::input) {
       struct stat st {};
       if (::stat(it.path.c_str(), &st) != 0) detail::fail(where, it.flag, " '", it.path, "': ", std::strerror(errno));
-      if (!S_ISREG(st.st_mode)) detail::fail(where, it.flag, " '", it.path, "' is ", io::file_kind(st.st_mode));
+      if (!S_ISREG(st.st_mode) && !(it.folder_ok && S_ISDIR(st.st_mode)))
+        detail::fail(where, it.flag, " '", it.path, "' is ", io::file_kind(st.st_mode));
     } else if (it.kind == Item::file) {
       std::string ext_list;
       bool ok = it.extensions.empty();

@@ -22,7 +22,7 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   const nn::Task task = nn::parse_task(a.task);
-  PathCheck("eval").input("--model", a.model).input("--data", task == nn::Task::text ? a.data : "").check();
+  PathCheck("eval").model("--model", a.model).input("--data", task == nn::Task::text ? a.data : "").check();
   require_positive("eval", "--sequences", a.sequences);
   if (a.seq_len < 0) detail::fail("eval", "--seq-len must be >= 1 (or 0: the model context), got ", a.seq_len);
   if (a.threads > 0) set_num_threads(a.threads);
@@ -34,7 +34,7 @@ int run_eval(const EvalArgs& a) {
   std::printf("%s on %s (%lld sequences of %lld tokens%s): loss %.4f, next-token accuracy %.2f%%\n", printable(a.model).c_str(),
               a.task.c_str(), static_cast<long long>(a.sequences), static_cast<long long>(T),
               task == nn::Task::text ? ", from the held-out last 10 % of --data" : "", loss, 100 * acc);
-  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences), a.seed);
+  if (data.task() == nn::Task::search) print_search_summary(model, static_cast<int>(a.sequences));
   return 0;
 }
 

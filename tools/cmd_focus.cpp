@@ -20,7 +20,7 @@ namespace attend::cli {
 namespace {
 
 struct Args {
-  std::string links, stakes, out, mode = "cyber";
+  std::string links, stakes, out, mode = "cyber", heat = "laplacian";
   std::int64_t generate = 0;
   int runs = 1, threads = 0, top = 10;
   graph::FocusOptions o;
@@ -36,6 +36,7 @@ int run(const Args& a) {
   PathCheck("focus").input("--links", a.links).input("--stakes", a.stakes).output("--out", a.out, {".csv"}).check();
   graph::FocusOptions o = a.o;
   o.threads = a.threads;
+  o.heat = a.heat == "random-walk" ? graph::HeatKernel::random_walk : graph::HeatKernel::laplacian;
   o.mode = a.mode == "pagerank" ? graph::FocusMode::pagerank : a.mode == "trikernel" ? graph::FocusMode::trikernel : graph::FocusMode::cyber;
   graph::LinkGraph g;
   if (a.generate > 0) {
@@ -101,8 +102,10 @@ const bool registered = register_command("focus", "rank particles of a link grap
   sub.add_option("--w-springs", a->o.w_springs, "tri-kernel weight of the screened-Laplacian solve");
   sub.add_option("--w-heat", a->o.w_heat, "tri-kernel weight of the heat-kernel step");
   sub.add_option("--screening", a->o.screening, "tri-kernel mu in (L + mu I) s = mu phi");
-  sub.add_option("--heat-time", a->o.heat_time, "tri-kernel t in exp(-t(I - P^T))");
-  sub.add_option("--heat-terms", a->o.heat_terms, "tri-kernel Taylor terms");
+  sub.add_option("--heat-time", a->o.heat_time, "tri-kernel t in exp(-t G)");
+  sub.add_option("--heat", a->heat, "tri-kernel heat operator G: laplacian (L = D - A, the specification's) | random-walk (I - P^T)")
+      ->check(CLI::IsMember({"laplacian", "random-walk"}))->capture_default_str();
+  sub.add_option("--heat-terms", a->o.heat_terms, "tri-kernel heat series terms (0: until the tail is < 1e-15)");
   return [a] { return run(*a); };
 });
 

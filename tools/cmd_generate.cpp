@@ -1,5 +1,5 @@
-// attend generate: continues a prompt with a model (a Hugging Face folder or an attend checkpoint),
-// streaming tokens as they are chosen.
+// attend generate: continues a prompt with a model (a Hugging Face folder, a GGUF file or an attend
+// checkpoint), streaming the text of each token as it is chosen.
 #include <cstdio>
 #include <string>
 
@@ -15,7 +15,7 @@ namespace {
 struct GenerateArgs {
   std::string model, prompt, stop;
   nn::Model::GenerateOptions opts;
-  bool no_cache = false, allow_nonfinite = false;
+  bool no_cache = false, ignore_eos = false, allow_nonfinite = false;
   int threads = 0;
 };
 
@@ -57,7 +57,7 @@ class SafeStream {
 };
 
 int run_generate(const GenerateArgs& a) {
-  PathCheck("generate").input("--model", a.model).check();
+  PathCheck("generate").model("--model", a.model).check();
   require_positive("generate", "--max-new", a.opts.max_new_tokens);
   if (a.threads > 0) set_num_threads(a.threads);
   const nn::Model model = nn::Model::load(a.model, {.allow_nonfinite = a.allow_nonfinite});
@@ -65,9 +65,11 @@ int run_generate(const GenerateArgs& a) {
   nn::Model::GenerateOptions o = a.opts;
   o.use_cache = !a.no_cache;
   if (!a.stop.empty()) {
-    const auto st = model.encode(a.stop);
+    const auto st = model.encode(a.stop, false);
     if (st.size() != 1) detail::fail("generate", "--stop must be one token, got '", a.stop, "'");
     o.stop_token = st[0];
+  } else if (!a.ignore_eos) {
+    o.stop_token = model.eos_token();  // a tokenizer's end of sequence ends the text (-1: none)
   }
   SafeStream out;
   out.put(a.prompt);
@@ -84,13 +86,14 @@ const bool registered = register_command("generate", "continue a prompt with a m
   auto a = std::make_shared<GenerateArgs>();
   sub.add_option("--model", a->model,
                  "Hugging Face folder (config.json + safetensors: gpt2, llama, mistral, qwen2) or attend checkpoint")->required();
-  sub.add_option("--prompt", a->prompt, "prompt text (bytes for text models and, until tokenizers land, for loaded checkpoints; letters a.. and '|' for task models)")->required();
+  sub.add_option("--prompt", a->prompt, "prompt text (the checkpoint's tokenizer; bytes for attend's text models; letters a.. and '|' for task models)")->required();
   sub.add_option("--max-new", a->opts.max_new_tokens, "tokens to generate at most")->capture_default_str();
   sub.add_option("--temperature", a->opts.temperature, "0: greedy")->capture_default_str();
   sub.add_option("--top-k", a->opts.top_k, "keep the k most likely tokens (0: off)")->capture_default_str();
   sub.add_option("--top-p", a->opts.top_p, "nucleus sampling mass (1: off)")->capture_default_str();
   sub.add_option("--seed", a->opts.seed, "sampling seed")->capture_default_str();
-  sub.add_option("--stop", a->stop, "stop after emitting this token");
+  sub.add_option("--stop", a->stop, "stop after emitting this token (default: the tokenizer's end of sequence)");
+  sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at the tokenizer's end-of-sequence token");
   sub.add_flag("--allow-nonfinite", a->allow_nonfinite, "load a checkpoint even if it holds NaN or infinite weights");
   sub.add_flag("--no-cache", a->no_cache, "recompute the whole sequence per token instead of using the KV cache");
   sub.add_option("--threads", a->threads, "worker threads (0: all cores)");

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
 
 #include "attend/attend.h"
 #include "command.h"
@@ -11,16 +12,21 @@
 namespace attend::cli {
 
 int run_graph_demo(const std::string& out_dir) {
-  std::printf("1. path-merging search (constructed transformer, attention by attend::attention)\n");
-  const graph::SearchProblem p = graph::generate_balanced(6, 2, 8);
+  std::printf("1. path-merging search (constructed transformer: merge layers and a choice layer, all attention by attend::attention)\n");
+  std::mt19937_64 rng(8);
+  const graph::SearchProblem p = graph::balanced_example(50, 6, 15, rng).problem;  // Saparov et al.'s balanced graph, lookahead 6
+  const int distance = graph::bfs_distance(p, p.path.back(), p.goal);
   const int layers = graph::layers_needed(p);
   const graph::MergeTrace t = graph::path_merge(p, layers);
-  std::printf("  balanced graph, lookahead 6: %d vertices, start %d, goal %d, %d layers\n", p.n, p.start, p.goal, layers);
+  std::printf("  balanced graph (lookahead 6): %zu edges, start %d, goal %d at distance %d -> %d merge layer(s) (2^%d >= %d)\n",
+              p.edges.size(), p.start, p.goal, distance, layers, layers, distance - 1);
   for (std::size_t l = 0; l < t.sets.size(); ++l)
-    std::printf("  layer %zu: start reaches %zu vertices\n", l, t.sets[l][static_cast<std::size_t>(p.start)].size());
+    std::printf("  after layer %zu: the start reaches %zu vertices (itself included)\n", l, t.sets[l][static_cast<std::size_t>(p.start)].size());
   const auto bfs = graph::bfs_answers(p);
-  std::printf("  answer %d (BFS %d); with %d layer(s) the answer is %d\n", t.answer, bfs.front(), layers - 1,
-              graph::path_merge(p, layers - 1).answer);
+  std::printf("  choice layer: next vertex %d (weight %.3f; BFS answers:", t.answer, t.answer >= 0 ? t.choice[static_cast<std::size_t>(t.answer)] : 0.0f);
+  for (int w : bfs) std::printf(" %d", w);
+  const graph::MergeTrace fewer = graph::path_merge(p, std::max(0, layers - 1));
+  std::printf("); with %d merge layer(s) the choice is %d (-1: the none key)\n", std::max(0, layers - 1), fewer.answer);
 
   std::printf("2. diffusion\n");
   std::vector<float> q(16 * 8), k(16 * 8);
@@ -75,7 +81,7 @@ const bool registered = register_command("graph-demo", "path-merging search, foc
                                                ->check(CLI::NonNegativeNumber);
                                            sub.add_option("--semcon-seeds", semcon->fit_seeds, "seeds per (types, heads)")->check(CLI::PositiveNumber);
                                            sub.add_option("--semcon-types", semcon->fit_types, "link type counts to train")->delimiter(',')->check(CLI::Range(2, 8));
-                                           sub.add_flag("--trained", *trained, "also train the small search model (as attend demo does)");
+                                           sub.add_flag("--trained", *trained, "also evaluate the committed trained search model (as attend demo does)");
                                            sub.add_option("--threads", *threads, "worker threads (0 = all)")->check(CLI::NonNegativeNumber);
                                            return [trained, threads, semcon] {
                                              const int rc = run_graph_demo("attend-demo") | run_semcon_demo(*semcon);

@@ -19,24 +19,26 @@ namespace {
 
 observe::Recording synthetic(std::int64_t n, std::uint64_t seed) {
   if (n < 1 || n > 8192) detail::fail("inspect-toy", "--synthetic ", n, " outside [1, 8192]");
-  const std::int64_t d = 32;
-  Tensor q(DType::f32, {1, n, 1, d}), k(DType::f32, {1, n, 1, d}), v(DType::f32, {1, n, 1, d}), o(DType::f32, {1, n, 1, d});
+  // Two random causal heads with ALiBi: head 0 recorded in full, head 1 only as the kernel's thumbnail.
+  const std::int64_t d = 32, h = 2;
+  Tensor q(DType::f32, {1, n, h, d}), k(DType::f32, {1, n, h, d}), v(DType::f32, {1, n, h, d}), o(DType::f32, {1, n, h, d});
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g(0.0f, 1.0f);
   for (const Tensor* t : {&q, &k, &v})
     for (std::int64_t i = 0; i < t->numel(); ++i) t->data_as<float>()[i] = 1.5f * g(rng);
   observe::Recording rec;
-  rec.title = "synthetic: one random causal head with ALiBi, " + std::to_string(n) + " tokens";
+  rec.title = "synthetic: two random causal heads with ALiBi, " + std::to_string(n) + " tokens";
   rec.n = n;
-  rec.heads = 1;
+  rec.heads = h;
   for (std::int64_t i = 0; i < n; ++i) {
     rec.token_ids.push_back(static_cast<int>(rng() % 50));
     rec.tokens.push_back("w" + std::to_string(rec.token_ids.back()));
   }
-  observe::StatsSink stats(1, 1, n, 4);
-  observe::RowSink rows(1, n, n, {}, {});
-  observe::TeeSink tee(&stats, &rows);
-  const float slope[1] = {0.05f};
+  observe::StatsSink stats(1, h, n, 4);
+  observe::RowSink rows(h, n, n, {0}, {});
+  observe::ThumbnailSink thumbs(h, n, n, 256);
+  observe::TeeSink tee(&stats, &rows, nullptr, &thumbs);
+  const float slope[2] = {0.05f, 0.01f};
   AttentionOptions opts;
   opts.causal = true;
   opts.alibi_slopes = slope;
@@ -45,11 +47,15 @@ observe::Recording synthetic(std::int64_t n, std::uint64_t seed) {
   observe::LayerRecord lr;
   lr.selected = true;
   auto all = stats.head_rows(0, 0);
-  lr.stats.assign(all.begin(), all.end());
+  lr.stats.assign(all.begin(), all.begin() + h * n);
   lr.full_heads = {0};
   lr.weights.emplace_back(static_cast<std::size_t>(n * n));
   for (std::int64_t i = 0; i < n; ++i) std::copy(rows.weights(0, i).begin(), rows.weights(0, i).end(), lr.weights[0].begin() + i * n);
   lr.scores.emplace_back();  // not kept: the report reads weights
+  lr.thumb_rows = thumbs.out_rows();
+  lr.thumb_cols = thumbs.out_cols();
+  lr.thumb_mean = thumbs.mean();
+  lr.thumb_max = thumbs.max();
   rec.layers.push_back(std::move(lr));
   return rec;
 }
@@ -83,7 +89,7 @@ int run_toy(const std::string& prompt, const std::string& layers, const std::str
 }
 
 const bool kRegistered = register_command(
-    "inspect-toy", "Observatory report for the hand-built induction model (or --synthetic N random attention)", [](CLI::App& sub) {
+    "inspect-toy", "Observatory report for the hand-built induction model (or --synthetic N: random attention)", [](CLI::App& sub) {
       auto prompt = std::make_shared<std::string>("the cat sat on the mat. the cat sat on the mat."),
            layers = std::make_shared<std::string>(), heads = std::make_shared<std::string>(),
            out = std::make_shared<std::string>("attend_report");
@@ -92,7 +98,7 @@ const bool kRegistered = register_command(
       sub.add_option("--layers", *layers, "layers with full matrices and activations (default all)");
       sub.add_option("--heads", *heads, "heads with full matrices (default all)");
       sub.add_option("--out", *out, "output folder (replaced as a whole; must be new, empty or an earlier report)");
-      sub.add_option("--synthetic", *synth, "instead: one random causal head over N tokens (N <= 8192)");
+      sub.add_option("--synthetic", *synth, "instead: two random causal heads over N tokens (N <= 8192), one in full, one as a thumbnail");
       return [=] { return run_toy(*prompt, *layers, *heads, *out, *synth); };
     });
 

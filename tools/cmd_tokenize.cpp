@@ -79,8 +79,8 @@ int run_tokenize(const TokenizeArgs& a) {
 
 const bool registered = register_command("tokenize", "token ids and pieces of a text with a model's tokenizer", [](CLI::App& sub) {
   auto a = std::make_shared<TokenizeArgs>();
-  sub.add_option("--tokenizer", a->tokenizer,
-                 "a model directory, tokenizer.json, tokenizer.model, a .tiktoken file (with --encoding) or 'bytes'")
+  sub.add_option("--tokenizer,--model", a->tokenizer,
+                 "a model directory, tokenizer.json, tokenizer.model, a GGUF file, a .tiktoken file (with --encoding) or 'bytes'")
       ->required();
   CLI::Option* text = sub.add_option("--text", a->text, "text to encode");
   CLI::Option* file = sub.add_option("--file", a->file, "file whose bytes to encode");

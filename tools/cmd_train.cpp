@@ -1,4 +1,6 @@
 // attend train: trains a model on a built-in task (or a text file) and saves a checkpoint.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -14,7 +16,7 @@
 namespace attend::cli {
 
 void add_model_options(CLI::App& sub, ModelArgs& a) {
-  sub.add_option("--vocab", a.vocab, "vocabulary (default: 256 for text, 16 for the synthetic tasks)");
+  sub.add_option("--vocab", a.vocab, "vocabulary (default: 256 for text, (seq_len - 5) / 3 + 5 for search, 16 for the other synthetic tasks)");
   sub.add_option("--layers", a.layers, "transformer blocks")->capture_default_str();
   sub.add_option("--d-model", a.d_model, "model width")->capture_default_str();
   sub.add_option("--heads", a.heads, "attention heads")->capture_default_str();
@@ -29,7 +31,10 @@ void add_model_options(CLI::App& sub, ModelArgs& a) {
 
 nn::ModelConfig model_config(const ModelArgs& a, nn::Task task, std::int64_t seq_len) {
   nn::ModelConfig c;
-  c.vocab = a.vocab > 0 ? a.vocab : (task == nn::Task::text ? 256 : 16);
+  c.vocab = a.vocab > 0                ? a.vocab
+            : task == nn::Task::text     ? 256
+            : task == nn::Task::search   ? graph::search_encoding(seq_len).vocab  // (seq_len − 5) / 3 + 5
+                                         : 16;
   c.context = seq_len;
   c.layers = a.layers;
   c.d_model = a.d_model;
@@ -50,7 +55,7 @@ struct TrainArgs {
   ModelArgs model;
   nn::TrainConfig train;
   std::string task = "induction", data, out = "model.safetensors", resume, curve;
-  std::int64_t seq_len = 64, eval_sequences = 256;
+  std::int64_t seq_len = 64, eval_sequences = 256, eval_every = 0, save_every = 0;
   std::uint64_t init_seed = 1;
   int threads = 0;
 };
@@ -91,7 +96,24 @@ int run_train(TrainArgs a) {
                static_cast<long long>(model.config().vocab), static_cast<long long>(a.seq_len), static_cast<long long>(a.train.steps),
                static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len));
   try {
-    trainer.run();
+    const auto t0 = std::chrono::steady_clock::now();
+    const double done_before = trainer.curve().empty() ? 0.0 : static_cast<double>(trainer.steps_done());
+    while (trainer.steps_done() < a.train.steps) {
+      trainer.step();
+      const std::int64_t s = trainer.steps_done();
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (a.eval_every > 0 && (s % a.eval_every == 0 || s == a.train.steps) && task == nn::Task::search) {
+        // Held-out accuracy by lookahead (the first 100 held-out graphs of each), for the learning curve.
+        std::fprintf(stderr, "eval step %lld (%.0f s this run, %.0f steps/s, level %d): held-out accuracy by lookahead",
+                     static_cast<long long>(s), secs, (static_cast<double>(s) - done_before) / std::max(secs, 1e-9), trainer.level());
+        for (int la = 1; la <= graph::max_search_lookahead(a.seq_len); ++la)
+          std::fprintf(stderr, " %d:%.3f", la, graph::search_accuracy(model, la, 100));
+        std::fprintf(stderr, "\n");
+      }
+      if (a.save_every > 0 && s % a.save_every == 0 && s < a.train.steps) trainer.save_checkpoint(a.out);  // resumable
+    }
+    std::fprintf(stderr, "trained to step %lld in %.1f s (this run)\n", static_cast<long long>(trainer.steps_done()),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     trainer.save_checkpoint(a.out);
   } catch (const Error& e) {  // a diverged run: say that the previous checkpoint (if any) is intact
     const bool kept = std::filesystem::exists(a.out);
@@ -108,7 +130,7 @@ int run_train(TrainArgs a) {
   else
     std::printf("held-out (%lld fresh sequences, a seed stream training never used): loss %.4f, next-token accuracy %.2f%%\n",
                 static_cast<long long>(a.eval_sequences), loss, 100 * acc);
-  if (task == nn::Task::search) print_search_summary(model, 500, a.train.seed + 1);
+  if (task == nn::Task::search) print_search_summary(model, 500);
   std::printf("saved %s, loss curve %s.csv and %s.png\n", printable(a.out).c_str(), printable(curve).c_str(), printable(curve).c_str());
   return 0;
 }
@@ -134,6 +156,11 @@ const bool registered = register_command("train", "train a small transformer on 
   sub.add_option("--resume", a->resume, "continue from a checkpoint written by attend train");
   sub.add_option("--curve", a->curve, "loss curve path prefix (writes PREFIX.csv, PREFIX.png; default OUT without extension + .loss)");
   sub.add_option("--threads", a->threads, "worker threads (0: all cores)");
+  sub.add_flag("--curriculum", a->train.curriculum, "start at level 1 (search: lookahead 0 .. 1) and go up a level when training accuracy exceeds the threshold (Saparov et al.)");
+  sub.add_option("--curriculum-threshold", a->train.curriculum_threshold, "training accuracy that moves the curriculum up")->capture_default_str();
+  sub.add_option("--curriculum-window", a->train.curriculum_window, "steps whose batches the accuracy is measured over")->capture_default_str();
+  sub.add_option("--eval-every", a->eval_every, "search: print held-out accuracy by lookahead every n steps (0: never)");
+  sub.add_option("--save-every", a->save_every, "write the checkpoint every n steps (resume with --resume)");
   add_model_options(sub, a->model);
   return [a] { return run_train(*a); };
 });

@@ -11,11 +11,13 @@ namespace attend::cli {
 // out_dir non-empty: also writes OUT_DIR/token_flow.html (trajectories and cluster count).
 int run_graph_demo(const std::string& out_dir = {});
 
-// tools/search_demo.cpp: accuracy by lookahead and the path-merging probe of a search model.
-void print_search_summary(const nn::Model& model, int problems, std::uint64_t seed);
-// Trains the small search model, prints its summary, writes OUT_DIR/search-report/ (observatory
-// report of its attention on one graph) and OUT_DIR/search.safetensors.
-int run_search_demo(int threads, const std::string& out_dir);
+// tools/search_demo.cpp: held-out accuracy by lookahead (`problems` per lookahead) and the
+// path-merging probe of a search model (context = the task's maximum input).
+void print_search_summary(const nn::Model& model, int problems);
+// Loads the committed search model (kSearchModelPath, relative to the repository root), prints its
+// summary and writes OUT_DIR/search-report/ (observatory report of its attention on one graph).
+constexpr const char* kSearchModelPath = "data/search/search.safetensors";
+int run_search_demo(int threads, const std::string& out_dir, const std::string& model_path = kSearchModelPath);
 
 // tools/semcon_demo.cpp: the k-head semcon construction on a random typed graph (or links_csv:
 // neuron,from,to,type) and, when fit_steps > 0, trained layers with k and k − 1 heads.

@@ -1,5 +1,6 @@
-// attend demo, model part: train a 2-layer transformer on the induction task, check it on
-// held-out sequences, show it completing a repeated sequence, save the checkpoint.
+// attend demo, model part: train a 2-layer transformer on the repeat task (one fixed period),
+// check it on held-out sequences, show it completing a repeated sequence, ask the head detectors
+// what its heads do at other periods (an honest verdict: induction or a fixed offset), save it.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -7,13 +8,14 @@
 #include <string>
 
 #include "attend/attend.h"
+#include "attend/lab.h"
+#include "attend/residual_flow.h"
 #include "model_cli.h"
 
 namespace attend::cli {
 
 int run_model_demo(int threads) {
   if (threads > 0) set_num_threads(threads);
-  std::printf("\nmodel runtime: a 2-layer transformer learns an induction head (repeated random sequences)\n");
   nn::ModelConfig c;
   c.vocab = 32;
   c.context = 32;
@@ -22,6 +24,8 @@ int run_model_demo(int threads) {
   c.heads = 4;
   c.kv_heads = 4;
   c.d_ff = 256;
+  std::printf("\nmodel runtime: a 2-layer transformer trained to complete repeats of one fixed period (%lld tokens)\n",
+              static_cast<long long>(c.context / 2));  // nn::Task::induction: [r | r], |r| = context / 2
   nn::Model model(c, 1);
   const nn::TaskData data(nn::Task::induction, c.vocab, c.context);
   nn::TrainConfig tc;
@@ -54,6 +58,34 @@ int run_model_demo(int threads) {
   for (std::size_t i = 4; i < 16; ++i) want += model.decode_token(r[i]);
   std::printf("  prompt     %s\n  generated  %s%s\n  expected   %s%s  -> %s\n", ps.c_str(), std::string(ps.size(), ' ').c_str(), gs.c_str(),
               std::string(ps.size(), ' ').c_str(), want.c_str(), gs == want ? "correct" : "MISMATCH");
+  // What the heads do at periods the model never saw: an induction head follows the period, a
+  // positional head reads a fixed distance back whatever the period (lab::detect_heads).
+  const observe::HeadDetectors det = lab::detect_heads(model);
+  std::printf("  head detectors on repeats of periods");
+  for (int p : det.periods) std::printf(" %d", p);
+  std::printf(" (%d sequences each):\n", det.sequences);
+  int induction_heads = 0, positional_heads = 0;
+  for (const observe::HeadDetector& h : det.heads) {
+    std::printf("    L%dH%d  %-22s induction (worst period) %.2f, mass at offset %d (worst period) %.2f\n", h.layer, h.head,
+                h.kind.c_str(), h.induction_min, h.offset, h.offset_mass);
+    induction_heads += h.kind.starts_with("induction");
+    positional_heads += h.positional;
+  }
+  if (induction_heads > 0)
+    std::printf("  verdict: %d head(s) follow the repeat whatever its period (induction)\n", induction_heads);
+  else
+    std::printf("  verdict: no head follows the repeat at other periods; %d head(s) read a fixed distance back: the model\n"
+                "  fits the one period it was trained on (a positional solution), it did not learn an induction head\n",
+                positional_heads);
+  // The residual stream of the prompt above as a flow of token particles (lab::residual_flow).
+  const lab::ResidualFlow flow = lab::residual_flow(model, prompt);
+  std::printf("  the prompt's residual stream as a flow (predicted next token '%s'):\n", model.decode_token(flow.predicted).c_str());
+  std::printf("    layer  mean |update|  |attention part|  |MLP part|   W2(in, out)  clusters  last token: cos(state, u), attn/MLP along u\n");
+  for (const lab::ResidualLayerFlow& l : flow.layers)
+    std::printf("    %5d  %13.3f  %16.3f  %10.3f   %11.3f  %8d  %8.3f  %+7.3f %+7.3f\n", l.layer, l.mean_update, l.mean_attention,
+                l.mean_mlp, l.w2, l.clusters, l.last_cos, l.last_attention_along, l.last_mlp_along);
+  std::printf("    (u: the predicted token's unembedding; clusters of the states on the sphere, cosine >= 0.9; embedded: %d)\n",
+              flow.clusters_embedded);
   std::filesystem::create_directories("attend-demo");
   model.save("attend-demo/induction.safetensors");
   nn::write_curve_csv("attend-demo/induction.loss.csv", trainer.curve());

@@ -1,5 +1,6 @@
-// The trained search model (the graph-search task of Saparov et al., ICLR 2025) for `attend demo` and `attend train --task search`:
-// accuracy by lookahead on held-out graphs, the path-merging probe against the constructed
+// The trained search model (the graph-search task of Saparov et al., ICLR 2025) for `attend demo`,
+// `attend graph-demo --trained`, `attend train --task search` and `attend eval --task search`:
+// accuracy by lookahead on held-out balanced graphs, the path-merging probe against the constructed
 // pattern, and the observatory report of its attention on one problem.
 #include <algorithm>
 #include <chrono>
@@ -11,73 +12,79 @@
 
 namespace attend::cli {
 
-void print_search_summary(const nn::Model& model, int problems, std::uint64_t seed) {
-  const std::int64_t V = model.config().vocab, T = model.config().context;
-  const int max_la = graph::max_search_lookahead(V, T);
-  std::printf("  held-out accuracy by lookahead (%d graphs each; chance %.0f%% among the start's %d out-neighbours):\n", problems,
-              100.0 / graph::kSearchBranches, graph::kSearchBranches);
+void print_search_summary(const nn::Model& model, int problems) {
+  const std::int64_t S = model.config().context;
+  const int max_la = graph::max_search_lookahead(S);
+  problems = std::clamp(problems, 1, graph::kSearchHeldOut);
+  std::printf("  held-out accuracy by lookahead (%d balanced graphs each, Saparov et al.'s distribution at max input %lld;\n"
+              "  chance = mean 1 / out-degree of the current vertex):\n", problems, static_cast<long long>(S));
   for (int la = 1; la <= max_la; ++la) {
-    const graph::SearchEval e = graph::search_eval(model, la, problems, seed);
-    std::printf("    lookahead %d: %5.1f%%   (answers that are an out-neighbour of the start %5.1f%%, the goal itself %5.1f%%)\n", la,
-                100 * e.accuracy, 100 * e.neighbour, 100 * e.goal);
+    const graph::SearchEval e = graph::search_eval(model, la, problems);
+    std::printf("    lookahead %d: %5.1f%%  (chance %4.1f%%; answers that are an out-neighbour %5.1f%%, the goal itself %5.1f%%)\n", la,
+                100 * e.accuracy, 100 * e.chance, 100 * e.neighbour, 100 * e.goal);
   }
   // Probe at the largest lookahead, where merging has the most to do; the constructed pattern on
-  // the same problems is the reference (forward share 1, backward 0 by construction).
+  // the same examples is the reference (its forward reach at layer l is 2^l).
   const int probe_n = std::min(problems, 50);
-  const graph::SearchProbe p = graph::probe_search_model(model, max_la, probe_n, seed);
-  std::vector<graph::SearchProblem> ps;
+  const graph::SearchProbe p = graph::probe_search_model(model, max_la, probe_n);
+  std::vector<graph::SearchExample> xs;
   std::vector<observe::Recording> cons;
   for (int k = 0; k < probe_n; ++k) {
-    ps.push_back(graph::search_problem(max_la, V, seed + 977u * static_cast<std::uint64_t>(k)));
-    cons.push_back(graph::constructed_search_recording(ps.back(), V, static_cast<int>(model.config().layers)));
+    xs.push_back(graph::search_held_out(S, max_la, k));
+    cons.push_back(graph::constructed_search_recording(xs.back(), S, static_cast<int>(model.config().layers)));
   }
-  const graph::SearchProbe c = graph::probe_search(ps, cons);
-  std::printf("  probe (lookahead %d, %d graphs): share of attention between edge-list vertex tokens that lands on\n"
-              "  vertices the query already reaches (forward) / that reach it (backward) within 2^layer hops:\n", max_la, probe_n);
-  std::printf("    layer  best-head forward  uniform  constructed | best-head backward  uniform  constructed\n");
+  const graph::SearchProbe c = graph::probe_search(xs, cons);
+  std::printf("  probe (lookahead %d, %d graphs): attention between edge-list vertex tokens by hop distance d of the\n"
+              "  key's vertex from the query's (forward: query reaches key; backward: key reaches query). Reach = the\n"
+              "  largest d whose share is >= 2x uniform and >= 0.01. Per layer: reach of each head, then the best head's shares d=1..4\n",
+              max_la, probe_n);
+  std::printf("  flow reach (hop distance of the vertices whose tokens feed an edge-list vertex token through focused\n"
+              "  attention, composed over layers; mean over tokens; path-merging doubles it per layer):\n");
+  for (std::size_t l = 0; l < p.layers.size(); ++l)
+    std::printf("    after layer %zu: forward %.2f  backward %.2f   (constructed pattern: forward %.2f)\n", l, p.flow_forward[l],
+                p.flow_backward[l], c.flow_forward[l]);
   for (std::size_t l = 0; l < p.layers.size(); ++l) {
     const auto& t = p.layers[l];
-    const auto bf = std::max_element(t.forward.begin(), t.forward.end()), bb = std::max_element(t.backward.begin(), t.backward.end());
-    std::printf("    %5zu  %8.2f (head %td)  %7.2f  %11.2f | %9.2f (head %td)  %7.2f  %11.2f\n", l, *bf, bf - t.forward.begin(),
-                t.forward_uniform, c.layers[l].forward[0], *bb, bb - t.backward.begin(), t.backward_uniform, c.layers[l].backward[0]);
+    auto best = [&](const std::vector<int>& reach) { return static_cast<std::size_t>(std::max_element(reach.begin(), reach.end()) - reach.begin()); };
+    const std::size_t bf = best(t.forward_reach), bb = best(t.backward_reach);
+    std::printf("    layer %zu  forward reach", l);
+    for (int r : t.forward_reach) std::printf(" %d", r);
+    std::printf("  (constructed %d) | backward reach", c.layers[l].forward_reach[0]);
+    for (int r : t.backward_reach) std::printf(" %d", r);
+    std::printf("\n      head %zu fwd", bf);
+    for (std::size_t d = 1; d <= 4 && d < t.forward_uniform.size(); ++d)
+      std::printf(" %.2f/%.2f", t.forward[bf][d], t.forward_uniform[d]);
+    std::printf("   head %zu bwd", bb);
+    for (std::size_t d = 1; d <= 4 && d < t.backward_uniform.size(); ++d)
+      std::printf(" %.2f/%.2f", t.backward[bb][d], t.backward_uniform[d]);
+    std::printf("   (share/uniform)\n");
   }
-  std::printf("  (a share well above uniform in some layer means that layer routes between reachable vertices;\n"
-              "   the constructed model's pattern is forward-only)\n");
 }
 
-int run_search_demo(int threads, const std::string& out_dir) {
+int run_search_demo(int threads, const std::string& out_dir, const std::string& model_path) {
   if (threads > 0) set_num_threads(threads);
-  std::printf("\n4. a transformer trained on the search task (attend's Trainer; balanced graphs, lookahead 1-3)\n");
-  nn::ModelConfig c;
-  c.vocab = 20;    // 16 vertex labels + E, Q, P, pad
-  c.context = 32;  // lookahead up to 3
-  c.d_model = 64;
-  c.layers = 2;
-  c.heads = 4;
-  c.kv_heads = 4;
-  c.d_ff = 128;
-  nn::Model model(c, 1);
-  const nn::TaskData data(nn::Task::search, c.vocab, c.context);
-  nn::TrainConfig tc;
-  tc.steps = 400;
-  tc.batch = 32;
-  tc.lr = 3e-3f;
-  tc.warmup = 30;
-  tc.weight_decay = 0;
+  std::printf("\n4. a transformer trained by attend on graph search (Saparov et al.'s balanced distribution)\n");
+  std::string path = model_path;
+#ifdef ATTEND_SOURCE_DIR
+  if (!std::filesystem::exists(path) && std::filesystem::path(path).is_relative())
+    path = std::string(ATTEND_SOURCE_DIR) + "/" + model_path;  // the checkout this binary was built from
+#endif
+  if (!std::filesystem::exists(path)) {
+    std::printf("  %s not found (it is committed under data/search/; run from the repository root)\n", model_path.c_str());
+    return 1;
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  nn::Trainer trainer(model, data, tc);
-  trainer.run();
-  std::printf("  trained %lld steps of %lld graphs in %.1f s (final loss %.3f)\n", static_cast<long long>(tc.steps),
-              static_cast<long long>(tc.batch), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-              trainer.curve().back().loss);
-  print_search_summary(model, 200, 2026);
+  const nn::Model model = nn::Model::load(path);
+  const nn::ModelConfig& c = model.config();
+  std::printf("  %s: %lld layers, width %lld, %lld heads, context %lld (bench/RESULTS.md: how it was trained)\n", path.c_str(),
+              static_cast<long long>(c.layers), static_cast<long long>(c.d_model), static_cast<long long>(c.heads),
+              static_cast<long long>(c.context));
+  print_search_summary(model, 200);
   std::filesystem::create_directories(out_dir);
-  const graph::SearchProblem p = graph::search_problem(3, c.vocab, 11);
-  const std::string report = observe::write_report(graph::record_search(model, p), out_dir + "/search-report");
-  model.save(out_dir + "/search.safetensors");
-  std::printf("  its attention on one problem (observatory report, routing graphs): %s\n", report.c_str());
-  std::printf("  longer run (bench/RESULTS.md): attend train --task search --vocab 20 --seq-len 32 --d-model 64 --layers 2 --heads 4 \\\n"
-              "    --d-ff 128 --steps 1500 --batch 32 --lr 3e-3 --weight-decay 0 --warmup 30 --out search.safetensors\n");
+  const graph::SearchExample x = graph::search_held_out(c.context, graph::max_search_lookahead(c.context), 0);
+  const std::string report = observe::write_report(graph::record_search(model, x), out_dir + "/search-report");
+  std::printf("  its attention on one held-out problem (observatory report: every layer and head, routing graphs): %s\n", report.c_str());
+  std::printf("  (%.1f s)\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
 

@@ -1,8 +1,9 @@
 // Browser test of the observatory report: Debian chromium driven by playwright-core, from disk.
 // usage: node test_report.mjs REPORT.html [REPORT.html …]  (one browser, one fresh page per report)
 // Fails (exit 1) on: a console error, a page error, any request that is not file:// or data:,
-// a dialog (e.g. alert from injected script), a blank heatmap, or hover highlighting that does
-// not match the head's weights. Exit 77 (skip) when playwright-core or chromium is missing.
+// a dialog (e.g. alert from injected script), a blank heatmap, hover highlighting that does not
+// match the head's weights, or an interpretability panel (predictions, logit lens, DLA, detectors,
+// comparison grids, thumbnails) missing or inconsistent with the report's data. Exit 77 (skip) when playwright-core or chromium is missing.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,7 +98,7 @@ try {
         rolloutFollows: data.rollout === null || document.getElementById('rolloutnote').textContent.startsWith('query ' + i + ' '),
         heuristicLabel: data.rollout === null || document.getElementById('rolloutnote').textContent.includes('heuristics'),
         files: document.getElementById('files').textContent,
-        pngs: data.full.map((f) => 'heatmap_L' + f.layer + '_H' + f.head + '.png'),
+        pngs: data.full.filter((f) => f.recorded).map((f) => 'heatmap_L' + f.layer + '_H' + f.head + '.png'),
       };
     }, i);
     if (panels.missing.length) problems.push('panels not drawn: ' + panels.missing.join(', '));
@@ -108,6 +109,81 @@ try {
     if (await page.evaluate(() => document.getElementById('opsel').options.length) > 1) {
       await page.selectOption('#opsel', '1');  // redraw another head's operator view
       await page.selectOption('#compkind', 'q');
+    }
+
+    // The interpretability panels, when the report has them (attend inspect / compare on a model).
+    const interp = await page.evaluate(() => {
+      const data = JSON.parse(document.getElementById('attend-data').textContent);
+      const coloured = (el) => {
+        const px = el.getContext('2d').getImageData(0, 0, el.width, el.height).data;
+        let k = 0;
+        for (let o = 0; o < px.length; o += 4) if (Math.max(px[o], px[o + 1], px[o + 2]) - Math.min(px[o], px[o + 1], px[o + 2]) > 30) k++;
+        return k;
+      };
+      const visible = (id) => getComputedStyle(document.getElementById(id)).display !== 'none';
+      const out = { problems: [], has: {} };
+      const want = { predsec: data.predictions, lenssec: data.lens, dlasec: data.dla, detsec: data.detectors, flowsec: data.flow, cmpsec: data.comparison };
+      for (const [id, d] of Object.entries(want)) {
+        out.has[id] = !!d;
+        if (!!d !== visible(id)) out.problems.push(id + (d ? ' hidden although the data has it' : ' shown without data'));
+      }
+      if (data.predictions) {
+        const rows = document.querySelectorAll('#preds tr').length - 1;
+        if (rows !== data.n) out.problems.push('predictions table has ' + rows + ' rows for ' + data.n + ' tokens');
+        const p = data.predictions, i = 0, cellText = document.querySelectorAll('#preds tr')[1].cells[3].textContent;
+        if (p.actual[i] >= 0 && cellText !== p.p_actual[i].toFixed(3)) out.problems.push('p(next) cell ' + cellText + ' vs ' + p.p_actual[i]);
+        if (!document.getElementById('prednote').textContent.includes(p.accuracy.toFixed(3))) out.problems.push('prediction note lacks the accuracy');
+      }
+      if (data.lens && !(coloured(document.getElementById('lens')) > 50)) out.problems.push('logit lens not drawn');
+      if (data.predictions && !data.flow) out.problems.push('a model report without the residual-flow panel');
+      if (data.flow) {
+        const rows = document.querySelectorAll('#flowtable tr').length - 1;
+        if (rows !== data.layers) out.problems.push('flow table has ' + rows + ' rows for ' + data.layers + ' layers');
+        if (!(coloured(document.getElementById('flowplot')) > 10)) out.problems.push('flow bars not drawn');
+      }
+      if (data.dla) {
+        if (!(coloured(document.getElementById('dla')) > 10)) out.problems.push('DLA bars not drawn');
+        const last = data.n - 1, K = data.dla.components;
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += data.dla.value[k * data.n + last];
+        const note = document.getElementById('dlanote').textContent;
+        if (!note.includes('sum to ' + sum.toFixed(3))) out.problems.push('DLA note does not show the components\' sum ' + sum.toFixed(3) + ': ' + note);
+        if (Math.abs(sum - data.dla.logit[last]) > 1e-2 * Math.max(1, Math.abs(data.dla.logit[last]))) out.problems.push('DLA components do not sum to the logit');
+        if (document.querySelectorAll('#dlaheads td').length !== data.layers * data.heads) out.problems.push('DLA head table incomplete');
+      }
+      if (data.detectors) {
+        const rows = document.querySelectorAll('#detectors tr').length - 1;
+        if (rows !== data.layers * data.heads) out.problems.push('detector table has ' + rows + ' rows');
+      }
+      if (data.comparison) {
+        const grids = document.querySelectorAll('#cmpgrids canvas');
+        if (grids.length !== data.comparison.grids.length) out.problems.push(grids.length + ' patching grids drawn of ' + data.comparison.grids.length);
+        // A cell with |recovered| >= 0.2 differs from white by >= 40 in some channel (the diverging scale).
+        grids.forEach((g, k) => { if (!(coloured(g) > 0) && data.comparison.grids[k].recovered.some((v) => v !== null && Math.abs(v) >= 0.2)) out.problems.push('grid ' + k + ' blank'); });
+      }
+      if (data.intervention && !document.getElementById('intervention').textContent.includes(data.intervention)) out.problems.push('intervention banner missing');
+      return out;
+    });
+    problems.push(...interp.problems.map((p) => file + ': ' + p));
+    if (await page.evaluate(() => JSON.parse(document.getElementById('attend-data').textContent).dla !== null)) {
+      // Hovering a token moves the DLA to that position.
+      await page.hover('#tokens span:nth-child(2)');
+      const pos = await page.evaluate(() => document.getElementById('dlapos').value);
+      if (pos !== '1') problems.push('DLA does not follow the hovered token: ' + pos);
+    }
+    // A head with only a pooled thumbnail: click it in the overview; the heatmap draws from the thumbnail.
+    const thumb = await page.evaluate(() => JSON.parse(document.getElementById('attend-data').textContent).thumbs.length);
+    if (thumb > 0) {
+      await page.click('#overview td.thumb');
+      const t = await page.evaluate(() => {
+        const c = document.getElementById('heat'), px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let k = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i] !== 255 || px[i + 1] !== 255 || px[i + 2] !== 255) k++;
+        return { painted: k / (px.length / 4), label: document.getElementById('heatlabel').textContent,
+                 pool: getComputedStyle(document.getElementById('poolwrap')).display };
+      });
+      if (!(t.painted > 0.5) || !t.label.includes('thumbnail') || t.pool === 'none') problems.push('thumbnail head not shown: ' + JSON.stringify(t));
+      await page.selectOption('#pool', 'mean');
     }
 
     // Zoom once (wheel) and check the canvas still draws.
@@ -131,7 +207,8 @@ try {
     if (handlers.length) problems.push('inline event handlers in the page: ' + handlers.slice(0, 5).join(', '));
     const foreign = await page.evaluate(() => document.querySelectorAll('#tokens *:not(span)').length);
     if (foreign) problems.push(foreign + ' non-text elements in the token strip');
-    console.log(JSON.stringify({ file, tokens: n, loadMs, zoomMs: +zoomMs.toFixed(1), painted: +painted.toFixed(3), hover, panels: { missing: panels.missing, compCells: panels.compCells } }));
+    console.log(JSON.stringify({ file, tokens: n, loadMs, zoomMs: +zoomMs.toFixed(1), painted: +painted.toFixed(3), hover,
+                                 panels: { missing: panels.missing, compCells: panels.compCells }, interp: interp.has, thumbs: thumb }));
     await page.close();
   }
 } finally {

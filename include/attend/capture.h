@@ -45,6 +45,17 @@ class CaptureSink {
                       Span<const float> scores, Span<const float> weights) {
     (void)batch; (void)head; (void)row; (void)scores; (void)weights;
   }
+
+  // Thumbnails: every row's weights pooled over C = min(Nk, thumb_columns()) column bins, computed
+  // in the kernel's softmax pass tile by tile (O(C) scratch per row, never Nq x Nk). Key j falls in
+  // bin ⌊j·C/Nk⌋. 0 (the default): off. Asked once per call, from the calling thread.
+  virtual std::int64_t thumb_columns() const { return 0; }
+  // For (batch, head, row): bin_sum[b] = Σ_{j in bin b} p_ij and bin_max[b] = max_{j in bin b} p_ij
+  // (weights before dropout; 0 for masked keys), both [C]. Worker threads; the sink pools rows.
+  virtual void on_thumb_row(std::int64_t batch, std::int64_t head, std::int64_t row,
+                            Span<const float> bin_sum, Span<const float> bin_max) {
+    (void)batch; (void)head; (void)row; (void)bin_sum; (void)bin_max;
+  }
 };
 
 }  // namespace attend

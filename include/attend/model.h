@@ -94,10 +94,14 @@ class Model {
   //    decides the architecture (model_type gpt2, llama, mistral, qwen2); weights from
   //    model.safetensors or the shards its index lists, in f32, f16 or bf16;
   //  - a .safetensors file: attend's own layout (attend_config metadata); with a config.json beside
-  //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata.
-  // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32); no
-  // gradient buffers exist until training starts. Non-finite weights are refused, naming the
-  // tensor, unless options.allow_nonfinite.
+  //    it, a Hugging Face checkpoint; else the GPT-2 layout with n_head metadata;
+  //  - a GGUF file (llama.cpp, v2/v3): general.architecture llama or qwen2; tensors F32, F16, BF16,
+  //    Q8_0, Q4_0, Q4_K, Q6_K; Llama 3 RoPE scaling from its rope_freqs tensor (such a model cannot
+  //    be saved in attend's layout); the tokenizer from its tokenizer.ggml.* keys.
+  // The tokenizer beside (or inside) the checkpoint becomes the model's (see encode).
+  // Weights are memory-mapped and stay in their stored dtype (products accumulate in f32; quantized
+  // blocks are dequantized a panel of rows at a time); no gradient buffers exist until training
+  // starts. Non-finite weights are refused, naming the tensor, unless options.allow_nonfinite.
   static Model load(const std::string& path, const LoadOptions& options = {});
   // attend's layout, f32, atomically; refuses a model with a non-finite weight and leaves `path`
   // as it was.
@@ -105,13 +109,19 @@ class Model {
 
   const ModelConfig& config() const;
   std::int64_t num_parameters() const;
-  // Text <-> tokens (byte-level for text models and, until tokenizers land, for loaded checkpoints;
-  // task models map their symbols).
-  std::vector<std::int32_t> encode(std::string_view text) const;
-  std::string decode_token(std::int32_t token) const;
+  // Text <-> tokens: a loaded checkpoint's own tokenizer (a Hugging Face folder's tokenizer.json,
+  // vocab.json + merges.txt or tokenizer.model; a GGUF file's embedded vocabulary); byte-level for
+  // attend's text models and checkpoints without tokenizer files; task models map their symbols.
+  // encode adds BOS where the tokenizer's configuration asks for it (Llama, Mistral) unless add_special is false.
+  std::vector<std::int32_t> encode(std::string_view text, bool add_special = true) const;
+  std::string decode_token(std::int32_t token) const;  // the bytes one token stands for (streaming)
+  std::string decode(Span<const std::int32_t> tokens) const;  // tokens -> text (bytes; special tokens kept)
+  std::int32_t eos_token() const;                      // the tokenizer's end of sequence, -1: none
+  std::string tokenizer_description() const;           // e.g. "tokenizer.json: BPE (byte-level), 50257 tokens"
 
-  // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer.
-  Tensor forward(Span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr) const;
+  // logits [N, V] for tokens [N] (N <= context); `trace` sees every layer; `hooks` may read and
+  // change activations and attention patterns on the way (attend/trace.h, ModelHooks).
+  Tensor forward(Span<const std::int32_t> tokens, ModelTraceSink* trace = nullptr, ModelHooks* hooks = nullptr) const;
   AttentionWeights attention_weights(int layer) const;
 
   // Generation (added by the model runtime). Incremental decoding through a per-layer key/value

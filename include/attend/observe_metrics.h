@@ -50,7 +50,8 @@ std::vector<double> rollout(const std::vector<std::vector<double>>& layers, std:
 // Attention flow: max-flow from input token j (layer 0) to output token i (after the last layer)
 // on the layered graph whose edge capacities are the Â_l entries. O(N² · maxflow): short inputs.
 std::vector<double> attention_flow(const std::vector<std::vector<double>>& layers, std::int64_t n);
-// Head-averaged matrix of one layer from whichever heads were recorded in full.
+// Head-averaged matrix of one layer: every head when each has exact weights (Recording::exact_weights),
+// else the heads recorded in full.
 std::vector<double> layer_mean(const Recording& rec, int layer);
 
 // ---- routing graph: attention as weighted directed edges between tokens -----------------------
@@ -92,10 +93,39 @@ std::vector<double> singular_values(Span<const double> a, std::int64_t rows, std
 struct Composition { double q = 0, k = 0, v = 0; };
 Composition composition(const HeadOperators& earlier, const HeadOperators& later);
 
+// ---- EMF operators at real widths: factored through d_head-sized cores ---------------------------
+// M = W_Q·W_Kᵀ/√D and F = W_V·W_O have rank <= D. With thin QR factorisations W_Q = Q_q R_q,
+// W_K = Q_k R_k, W_V = Q_v R_v, W_Oᵀ = Q_o R_o (Q orthonormal E × D, R D × D):
+//   σ(M) = σ(R_q R_kᵀ)/√D, σ(F) = σ(R_v R_oᵀ); ‖sym(M)‖², ‖antisym(M)‖² = (‖M‖² ± tr(M²))/2 with
+//   tr(M²) = tr(C (Q_kᵀQ_q) C (Q_kᵀQ_q)), C = R_q R_kᵀ/√D;
+// and every composition norm is a norm of d_head-sized factors, e.g. ‖F₁M₂‖ = ‖(R_v1 W_O1)(W_Q2 R_k2ᵀ)‖/√D,
+// one [H·D, E] × [E, H·D] product per pair of layers for all head pairs at once. Never E × E.
+// One layer's attention weights (x·W convention): w_q [E, H·D], w_k, w_v [E, G·D], w_o [H·D, E]
+// (head h reads KV head h / (H / G)).
+struct LayerWeights {
+  std::int64_t d_model = 0, heads = 0, kv_heads = 0, head_dim = 0;
+  std::vector<float> w_q, w_k, w_v, w_o;
+};
+// Folds the norm in front of the attention into its reading weights: W ← P·diag(gain)·W for W_Q, W_K,
+// W_V, with P = I − 11ᵀ/E (LayerNorm: its input is centred) or P = I (center = false: RMSNorm).
+void fold_norm_into_reads(LayerWeights& w, Span<const float> gain, bool center);
+// Spectra and symmetric/antisymmetric norms of one head through its cores (m and f stay empty).
+HeadOperators head_operators_factored(const HeadWeights& w);
+struct EmfAnalysis {
+  std::int64_t layers = 0, heads = 0;
+  std::vector<HeadOperators> ops;          // [L·H] layer-major (m and f empty)
+  std::vector<Composition> composition;    // [L·H, L·H] as composition_matrix
+};
+EmfAnalysis emf_factored(const std::vector<LayerWeights>& layers);
+
 // ---- trajectories through the residual stream ------------------------------------------------
 // states: [S, N, E] (S stages, e.g. the stream entering each layer and leaving the last one).
-// Projects every point onto the top two principal components of all points: [S, N, 2].
+// Projects every point onto the top two principal components of all points: [S, N, 2]. Dense
+// eigen-decomposition of the covariance up to width 64, above it block subspace iteration on the
+// centred data (never E × E): any width. Each component's sign makes its largest-|x| loading positive.
 std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
+// The same through the dense covariance (the reference; widths up to 1024).
+std::vector<double> pca_2d_dense(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e);
 // Mean pairwise cosine similarity of the N token states of one stage [N, E] (1 = all aligned).
 double mean_pairwise_cosine(Span<const float> x, std::int64_t n, std::int64_t e);
 
@@ -114,6 +144,12 @@ std::vector<Composition> composition_matrix(const std::vector<HeadOperators>& op
 // Rows `rows` of the rollout R (see rollout) without forming R: r_i = e_iᵀ · Â_{L−1} · … · Â_0,
 // O(|rows| · L · N²). Returns [|rows|, N].
 std::vector<double> rollout_rows(const std::vector<std::vector<double>>& layers, std::int64_t n, Span<const std::int64_t> rows);
+// The same rows of the rollout over every head of every layer, from the recorded queries, keys and
+// row log-sum-exps (activations and statistics of every layer), at any N and without any N × N
+// matrix: v ← (Āᵀv + v)/2 per layer with Āᵀv = (1/H) Σ_h A_hᵀ v, and A_hᵀ v is the dV of
+// attend::attention_backward with dO = v (the exact kernel recomputes A_h tile by tile).
+// Returns [|rows|, N].
+std::vector<double> rollout_rows_exact(const Recording& rec, Span<const std::int64_t> rows);
 // Bin edges 0, 1, 2, 4, 8, … (< n) for attended-distance histograms.
 std::vector<int> log2_distance_edges(std::int64_t n);
 

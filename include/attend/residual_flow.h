@@ -7,10 +7,14 @@
 //
 // Shape letters: N tokens, E model width, L layers.
 #include <cstdint>
+#include <optional>
 #include "attend/span.h"
 #include <vector>
 
 #include "attend/model.h"
+#include "attend/observe.h"
+#include "attend/observe_interp.h"
+#include "attend/observe_report.h"
 
 namespace attend::lab {
 
@@ -52,5 +56,13 @@ ResidualFlow residual_flow(const nn::Model& model, Span<const std::int32_t> toke
 ResidualFlow residual_flow_from_states(const std::vector<std::vector<float>>& pre, const std::vector<std::vector<float>>& mid,
                                        const std::vector<std::vector<float>>& post, Span<const float> unembedding,
                                        std::int64_t n, std::int64_t e, const ResidualFlowOptions& options = {});
+
+// The report's flow panel from a recorded run (its activations: the residual stream entering,
+// inside and leaving every block) and the unembedding; `predicted` is the token whose unembedding
+// row u is. W₂ is computed for N <= kMaxPanelTransport tokens (O(N³) per layer), else left at -1.
+// Empty when the recording lacks a layer's activations.
+constexpr std::int64_t kMaxPanelTransport = 1024;
+std::optional<observe::FlowPanel> flow_panel(const observe::Recording& rec, const observe::Unembedding& u, int predicted,
+                                             double cluster_cos = 0.9);
 
 }  // namespace attend::lab

@@ -1,7 +1,7 @@
 #pragma once
-// The trained search model in the lab (model + observatory + graphs): accuracy by lookahead and a
-// probe that reads its attention (captured through the observatory) for path-merging. The task's
-// sequences are attend/search_task.h.
+// The trained search model in the lab (model + observatory + graphs): accuracy by lookahead on the
+// held-out set of attend/search_task.h and a probe that reads its attention (captured through the
+// observatory) for path-merging.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,41 +13,56 @@
 
 namespace attend::graph {
 
-// Argmax accuracy at the answer position on `problems` problems of one lookahead; seeds are drawn
-// from a stream disjoint from TaskData's training batches.
-double search_accuracy(const nn::Model& model, int lookahead, int problems, std::uint64_t seed);
-// The same problems, with what the wrong answers were: shares of argmax answers that are the right
-// vertex, any out-neighbour of the start (chance level among them: 1 / kSearchBranches), the goal.
+// Argmax at the answer position on the first `problems` (<= kSearchHeldOut) held-out examples of one
+// lookahead (graph::search_held_out; the model's context is the task's maximum input S):
+// accuracy, the share of answers that are an out-neighbour of the current vertex, the share that
+// are the goal, and chance = the mean of 1 / (out-degree of the current vertex).
 struct SearchEval {
-  double accuracy = 0, neighbour = 0, goal = 0;
-};
-SearchEval search_eval(const nn::Model& model, int lookahead, int problems, std::uint64_t seed);
-
-// The model's attention on one problem, full matrices for every layer and head.
-observe::Recording record_search(const nn::Model& model, const SearchProblem& p);
-
-// Path-merging probe. Queries and keys are the vertex tokens of the edge list; a key counts when it
-// precedes the query, lies in another edge and names another vertex. For layer l, R_l(x) is the
-// constructed model's set at that layer (vertices within 2^l hops of x); "forward" is the share of
-// a query's attention over counted keys that lands on vertices in R_l(x), "backward" the same for
-// vertices that reach x within 2^l. `uniform` is what equal weights on the counted keys would give.
-// Rows with no counted key in the set are skipped (a row with no weight on counted keys scores 0).
-// Shares are averaged over rows and problems.
-struct SearchProbeLayer {
-  int layer = 0;
-  std::vector<double> forward, backward;  // [H]
-  double forward_uniform = 0, backward_uniform = 0;
-  std::int64_t forward_rows = 0, backward_rows = 0;
-};
-struct SearchProbe {
-  std::vector<SearchProbeLayer> layers;  // [L]
+  double accuracy = 0, neighbour = 0, goal = 0, chance = 0;
   int problems = 0;
 };
-// recs[i] is the recording of problems[i] (as record_search writes it).
-SearchProbe probe_search(const std::vector<SearchProblem>& problems, const std::vector<observe::Recording>& recs);
-SearchProbe probe_search_model(const nn::Model& model, int lookahead, int problems, std::uint64_t seed);
+SearchEval search_eval(const nn::Model& model, int lookahead, int problems);
+double search_accuracy(const nn::Model& model, int lookahead, int problems);
+
+// The model's attention on one example, full matrices for every layer and head.
+observe::Recording record_search(const nn::Model& model, const SearchExample& e);
+
+// Path-merging probe. Queries and keys are the vertex tokens of the edge list; a key counts when it
+// precedes the query, lies in another edge and names another vertex. For a query naming x and a
+// counted key naming y, the hop distance is d(x, y) along the edges (forward) or d(y, x) (backward).
+// For layer l: `forward[h][d]` is the share of head h's attention over counted keys that lands on
+// keys at forward distance d (d = 1 .. max_distance; index 0 unused), `backward` the same, and the
+// `*_uniform` arrays what equal weights on the counted keys would give. A layer's reach is the
+// largest d whose share is at least twice its uniform share and at least 0.01 (0: none).
+// Shares are averaged over the query rows that have a counted key (`rows`; for a head, the rows
+// where it puts weight on a counted key) and over problems.
+struct SearchProbeLayer {
+  int layer = 0;
+  std::vector<std::vector<double>> forward, backward;  // [H][max_distance + 1]
+  std::vector<double> forward_uniform, backward_uniform;  // [max_distance + 1]
+  std::vector<int> forward_reach, backward_reach;      // [H]
+  std::int64_t rows = 0;
+};
+// Flow reach (composition over layers): a key j feeds query i in layer l when some head puts on it at
+// least twice the uniform weight 1/(i + 1 − padding) and at least half of that row's largest weight;
+// Src_0(i) = {i}, Src_{l+1}(i) = Src_l(i) ∪ Src_l(j) for the keys j feeding i in layer l. The flow
+// reach of an edge-list vertex token naming x after layer l is the largest forward (backward) hop
+// distance from (to) x of a vertex named by a token in Src_{l+1}(i); `flow_forward[l]` is its mean
+// over tokens and problems. Path-merging doubles it per layer (the constructed pattern: 1, 3, 7, …).
+struct SearchProbe {
+  std::vector<SearchProbeLayer> layers;  // [L]
+  std::vector<double> flow_forward, flow_backward;  // [L]
+  int problems = 0, max_distance = 0;
+};
+// recs[i] is the recording of examples[i] (as record_search writes it; S = recs[i].n tokens).
+SearchProbe probe_search(const std::vector<SearchExample>& examples, const std::vector<observe::Recording>& recs);
+SearchProbe probe_search_model(const nn::Model& model, int lookahead, int problems);
+// Reach of head h in a layer by the rule above.
+int probe_reach(const std::vector<double>& share, const std::vector<double>& uniform);
+
 // The constructed path-merging pattern placed on the same token sequence (one head per layer: a
-// vertex token attends uniformly to the counted keys whose vertex is in R_l), for comparison.
-observe::Recording constructed_search_recording(const SearchProblem& p, std::int64_t vocab, int layers);
+// vertex token attends uniformly to the counted keys whose vertex it reaches within 2^l hops), for
+// comparison: its forward reach at layer l is 2^l (as far as the graph allows).
+observe::Recording constructed_search_recording(const SearchExample& e, std::int64_t max_input, int layers);
 
 }  // namespace attend::graph

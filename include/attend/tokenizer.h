@@ -25,6 +25,10 @@
 #include <utility>
 #include <vector>
 
+namespace attend::gguf {
+class File;  // attend/gguf.h
+}
+
 namespace attend::text {
 
 struct EncodeOptions {
@@ -66,6 +70,10 @@ struct TiktokenSpec {
   bool add_bos = false;
 };
 
+// The tokenizer.ggml.* keys of a GGUF file as a VocabSpec; nullopt when it has no
+// tokenizer.ggml.model key. Keys of the wrong type throw attend::Error naming the key.
+std::optional<VocabSpec> gguf_vocab_spec(const gguf::File& file);
+
 // The split patterns of the tiktoken encodings "gpt2", "r50k_base", "p50k_base", "cl100k_base",
 // "o200k_base" (as tiktoken defines them). Throws attend::Error for another name.
 std::string tiktoken_pattern(std::string_view encoding);
@@ -84,8 +92,10 @@ class Tokenizer {
   // The tokenizer beside a model: tokenizer.json (with tokenizer_config.json when present), else
   // vocab.json + merges.txt, else tokenizer.model.
   static Tokenizer from_directory(const std::string& dir);
-  // A directory (as above) or one file: *.json (tokenizer.json), *.model (SentencePiece).
+  // A directory (as above) or one file: *.json (tokenizer.json), *.model (SentencePiece), *.gguf.
   static Tokenizer load(const std::string& path);
+  // A GGUF file's tokenizer.ggml.* keys (gguf_vocab_spec, then from_vocab).
+  static Tokenizer from_gguf(const std::string& path);
   // tokenizer.json; `config_path` ("" = none) is a tokenizer_config.json.
   static Tokenizer from_hf_json(const std::string& tokenizer_json, const std::string& config_path = "");
   static Tokenizer from_gpt2_files(const std::string& vocab_json, const std::string& merges_txt);

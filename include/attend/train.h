@@ -7,6 +7,7 @@
 //
 // Shape letters: B sequences per micro-batch, T tokens per sequence.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,11 @@ namespace attend::nn {
 // induction: [noise | r | r], r of length T/2 (a fixed period). induction_random: a run of
 // distinct random symbols of random length (T/8 .. T/2) repeating from a random offset inside
 // noise, so no fixed period exists and only an induction head solves it (it trains much slower).
-// search: Saparov et al.'s graph search (attend/search_model.h): balanced graphs with lookahead drawn
-// uniformly from 1 .. graph::max_search_lookahead(vocab, seq_len), one scored answer per sequence.
+// search: Saparov et al.'s graph search (attend/search_task.h) as they train it: their balanced
+// distribution at maximum input size seq_len (vocab must be (seq_len − 5) / 3 + 5), left-padded,
+// one scored answer per sequence at the last position; the lookahead is drawn uniformly from
+// 0 .. level, where level (the curriculum's) is at most graph::max_search_lookahead(seq_len).
+// Sequences of the held-out set (graph::search_held_out) never appear in training batches.
 enum class Task { induction, copy, sort, text, induction_random, search };
 Task parse_task(const std::string& name);  // "induction" | "induction-random" | "copy" | "sort" | "text" | "search"
 const char* task_name(Task task);
@@ -39,8 +43,13 @@ enum class Split { train, held_out };
 class TaskData {
  public:
   TaskData(Task task, std::int64_t vocab, std::int64_t seq_len, const std::string& text_path = {});
-  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index, Split split = Split::train) const;
+  ~TaskData();
+  TaskData(TaskData&&) noexcept;
+  // split: the text task's training or held-out bytes (the synthetic tasks ignore it). level: the
+  // curriculum level (search: the largest lookahead drawn), -1 = max_level().
+  Batch batch(std::int64_t B, std::uint64_t seed, std::int64_t index, Split split = Split::train, int level = -1) const;
   Task task() const { return task_; }
+  int max_level() const;  // search: graph::max_search_lookahead(seq_len); other tasks 0 (no levels)
   // Text: bytes [0, held_out_begin()) train, [held_out_begin(), text_bytes()) are held out.
   std::int64_t text_bytes() const { return static_cast<std::int64_t>(text_.size()); }
   std::int64_t held_out_begin() const { return held_begin_; }
@@ -50,6 +59,8 @@ class TaskData {
   std::int64_t vocab_, T_;
   std::string text_;
   std::int64_t held_begin_ = 0;
+  struct HeldOut;
+  std::unique_ptr<HeldOut> held_out_;  // search: hashes of the held-out sequences
 };
 
 // Every floating-point field must be finite (the Trainer refuses NaN and infinity, and a range
@@ -64,11 +75,18 @@ struct TrainConfig {
   float clip = 1.0f;                // global gradient-norm clip (0: off)
   std::uint64_t seed = 0;           // data order
   std::int64_t log_every = 0;       // progress line every n steps to stderr (0: never)
+  // Curriculum (Saparov et al.'s, for tasks with levels): start at level 1 and go up one level when
+  // the training accuracy over the last `curriculum_window` steps' batches exceeds the threshold.
+  bool curriculum = false;
+  double curriculum_threshold = 0.99;
+  std::int64_t curriculum_window = 20;
 };
 
 struct CurvePoint {
   std::int64_t step = 0;
   double loss = 0, lr = 0, tokens_per_s = 0, grad_norm = 0;
+  double accuracy = 0;  // argmax accuracy on the step's scored targets (training data)
+  int level = 0;        // curriculum level the step's batches were drawn at
 };
 
 // Wall time of the training steps so far by phase (seconds, summed over steps; one steady_clock
@@ -88,14 +106,15 @@ class Trainer {
   double step();
   void run();                     // steps until config.steps
   std::int64_t steps_done() const { return step_; }
+  int level() const { return level_; }  // the curriculum level of the next step's batches
   const std::vector<CurvePoint>& curve() const { return curve_; }
   float lr_at(std::int64_t step) const;
   const PhaseTimes& phase_times() const { return phases_; }
   void reset_phase_times() { phases_ = {}; }
 
-  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + loss curve. Saving
-  // refuses non-finite weights or moments (the file at `path` is then left as it was); loading
-  // refuses them too.
+  // Checkpoint = the model (loadable by Model::load) + AdamW moments + step + curriculum level + loss
+  // curve. Saving refuses non-finite weights or moments (the file at `path` is then left as it was);
+  // loading refuses them too.
   void save_checkpoint(const std::string& path) const;
   void load_checkpoint(const std::string& path);  // model weights, moments, step, curve
 
@@ -104,6 +123,8 @@ class Trainer {
   const TaskData& data_;
   TrainConfig cfg_;
   std::int64_t step_ = 0;
+  int level_ = -1;                       // -1: the task's max level (no curriculum)
+  std::int64_t window_right_ = 0, window_total_ = 0, window_steps_ = 0;
   std::vector<float> m_, v_;
   std::vector<CurvePoint> curve_;
   PhaseTimes phases_;

@@ -41,11 +41,19 @@ capture = _friendly("attend.capture", _attend.capture)
 write_report = _friendly("attend.write_report", _attend.write_report)
 residual_flow = _friendly("attend.residual_flow", _attend.residual_flow)
 wasserstein2 = _friendly("attend.wasserstein2", _attend.wasserstein2)
+run_with_hooks = _friendly("attend.run_with_hooks", _attend.run_with_hooks)
+predictions = _friendly("attend.predictions", _attend.predictions)
+logit_lens = _friendly("attend.logit_lens", _attend.logit_lens)
+direct_logit_attribution = _friendly("attend.direct_logit_attribution", _attend.direct_logit_attribution)
+ablate = _friendly("attend.ablate", _attend.ablate)
+compare = _friendly("attend.compare", _attend.compare)
+detect_heads = _friendly("attend.detect_heads", _attend.detect_heads)
+inspect = _friendly("attend.inspect", _attend.inspect)
 
 __all__ = ["attention", "attention_backward", "decode", "flash_attn_func", "flash_attn_varlen_func",
            "flash_attn_with_kvcache", "KVCache", "PagedKVCache", "Model", "Trainer", "Recording", "set_num_threads",
-           "num_threads", "isa_info", "set_isa", "train", "capture", "write_report", "residual_flow", "wasserstein2", "reference",
-           "__version__"]
+           "num_threads", "isa_info", "set_isa", "train", "capture", "write_report", "reference", "__version__",
+           "residual_flow", "wasserstein2", "run_with_hooks", "predictions", "logit_lens", "direct_logit_attribution", "ablate", "compare", "detect_heads", "inspect"]
 
 
 def __getattr__(name):

@@ -3,7 +3,7 @@
 # the float64 specification of attention/attention_backward.
 # Shape letters: B batch, Nq queries, Nk keys, Hq query heads, Hkv key/value heads (Hq % Hkv == 0),
 # D query/key width, Dv value width. layout='bshd' is [B, N, H, D]; layout='bhsd' is [B, H, N, D].
-from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -198,8 +198,17 @@ class Model:
     def config(self) -> dict[str, Any]: ...
     @property
     def num_parameters(self) -> int: ...
-    def encode(self, text: str) -> list[int]: ...
+    def parameters(self) -> dict[str, Array]:
+        """Every parameter by its attend layout name (x·W convention), float32 copies."""
+    def set_parameters(self, values: dict[str, ArrayLike]) -> None:
+        """Overwrites the named parameters (names and sizes as parameters())."""
+    def encode(self, text: str, add_special: bool = True) -> list[int]: ...
+    def decode(self, tokens: ArrayLike) -> str: ...
     def decode_token(self, token: int) -> bytes: ...
+    @property
+    def eos_token(self) -> int: ...
+    @property
+    def tokenizer(self) -> str: ...
     def forward(self, tokens: ArrayLike) -> Array:
         """tokens: [N] ints -> logits float32 [N, V]."""
     def generate(self, prompt: ArrayLike, *, max_new_tokens: int = 32, temperature: float = 1.0,
@@ -254,12 +263,21 @@ class Recording:
     def has_weights(self, layer: int, head: int) -> bool: ...
     def weights(self, layer: int, head: int) -> Array: ...
     def scores(self, layer: int, head: int) -> Array: ...
-    def activations(self, layer: int) -> dict[str, Optional[Array]]: ...
+    def activations(self, layer: int) -> dict[str, Optional[Array]]:
+        """resid_pre/mid/post, attn_out, mlp_out [N, E]; q, head_out [N, H, D]; k, v [N, G, D]."""
+    def thumbnail(self, layer: int) -> Optional[tuple[Array, Array]]:
+        """(mean, max) pooled in the kernel, each [H, R, C] with R = min(N, side), C likewise."""
+    def rows(self, layer: int) -> Optional[tuple[list[int], Array]]:
+        """The exact rows kept for every head: (rows, weights [H, len(rows), N])."""
+    def exact_weights(self, layer: int, head: int) -> Array:
+        """[N, N]: recorded in full, or the thumbnail when it has one cell per entry."""
 
 def capture(model: Model, tokens: Union[ArrayLike, str], *, layers: Optional[Sequence[int]] = None,
             heads: Optional[Sequence[int]] = None, full_matrices: bool = True, activations: bool = True,
-            sink_tokens: int = 1, title: str = "") -> Recording:
-    """Runs model on tokens ([N] ints or text) with the observatory attached."""
+            sink_tokens: int = 1, title: str = "", thumbnail: int = 256,
+            rows: Optional[Sequence[int]] = None) -> Recording:
+    """Runs model on tokens ([N] ints or text) with the observatory attached; thumbnail: side of
+    every head's in-kernel thumbnail (0: none); rows: query rows kept exactly for every head."""
 def write_report(recording: Recording, out_dir: str, *, graph_top_k: int = 2,
                  graph_min_weight: float = 0.05) -> str:
     """Writes the observatory report into out_dir; returns the HTML path."""
@@ -276,3 +294,35 @@ def residual_flow(model: Model, tokens: ArrayLike, *, cluster_cos: float = 0.9,
     the predicted token's unembedding)."""
 def wasserstein2(x: ArrayLike, y: ArrayLike) -> float:
     """Exact W2 between equal-size point clouds x, y [n, d] with uniform weights."""
+# ---- the lab (include/attend/lab.h): predictions, logit lens, attribution, interventions ------------
+# Hook names: blocks.<l>.hook_resid_pre | .attn.hook_q | .attn.hook_k | .attn.hook_v | .attn.hook_z
+# ([N, H, D]) | .hook_attn_out | .hook_resid_mid | .hook_mlp_out | .hook_resid_post ([N, E]) |
+# .attn.hook_pattern ([H, N, N]); fn(array, name) edits in place or returns a replacement.
+HookFn = Callable[[Array, str], Optional[ArrayLike]]
+
+@overload
+def run_with_hooks(model: Model, tokens: Union[ArrayLike, str], *, fwd_hooks: Sequence[tuple[str, HookFn]] = ...,
+                   return_cache: Literal[False] = False) -> Array: ...
+@overload
+def run_with_hooks(model: Model, tokens: Union[ArrayLike, str], *, fwd_hooks: Sequence[tuple[str, HookFn]] = ...,
+                   return_cache: Literal[True]) -> tuple[Array, Recording]: ...
+def predictions(model: Model, tokens: Union[ArrayLike, str], *, top_k: int = 5) -> dict[str, Any]:
+    """top_tokens/top_probs [N, k], actual, p_actual, rank_actual, loss [N], mean_loss, accuracy."""
+def logit_lens(model: Model, tokens: Union[ArrayLike, str, Recording], *, target: Optional[ArrayLike] = None) -> dict[str, Any]:
+    """labels [S], prob/rank/top_token/top_prob [S, N] for the tracked token per position."""
+def direct_logit_attribution(model: Model, tokens: Union[ArrayLike, str, Recording], *, target: Optional[ArrayLike] = None,
+                             baseline: Optional[ArrayLike] = None) -> dict[str, Any]:
+    """labels [K], value [K, N] (sums to logit [N]), rstd [N] (the frozen final-norm scale)."""
+def ablate(model: Model, tokens: Union[ArrayLike, str], *, heads: Sequence[tuple[int, int]] = ..., mlps: Sequence[int] = ...,
+           kind: Literal["zero", "mean", "resample"] = "zero", reference: Optional[Sequence[Union[ArrayLike, str]]] = None) -> Array:
+    """Logits [N, V] with the heads' outputs and the MLPs' outputs ablated."""
+def compare(model: Model, clean: Union[ArrayLike, str], corrupt: Union[ArrayLike, str], *, position: int = -1, answer: int = -1,
+            wrong: int = -1, noising: bool = True, positions: bool = True) -> dict[str, Any]:
+    """metric_clean/corrupt and patching grids (recovered [rows, cols]) between two prompts."""
+def detect_heads(model: Model, *, periods: Sequence[int] = ..., sequences: int = 4, length: int = 0,
+                 seed: int = 1) -> list[dict[str, Any]]:
+    """Per head: previous_token, duplicate_token, induction (+ _min), offset, offset_mass, positional, kind."""
+def inspect(model: Model, tokens: Union[ArrayLike, str], *, out_dir: str = "", ablate: Optional[Sequence[tuple[int, int]]] = None,
+            ablation: Literal["zero", "mean", "resample"] = "zero", corrupt: Optional[Union[ArrayLike, str]] = None,
+            detectors: bool = True, emf: bool = True) -> dict[str, Any]:
+    """Every analysis of `attend inspect` (the report's JSON under "json"); writes the report when out_dir is set."""

@@ -11,6 +11,7 @@
 #include "attend/model.h"
 #include "attend/train.h"
 #include "core/check.h"
+#include "nn/model_impl.h"
 #include "nn/model_io.h"
 #include "registry.h"
 
@@ -107,7 +108,8 @@ void bind_model(py::module_& m) {
 
     Model(config: dict | None = None, seed: int = 0)   randomly initialised
     Model.load(path)                                   a Hugging Face folder (gpt2, llama, mistral, qwen2;
-                                                       weights mapped, kept in their dtype) or attend's layout
+                                                       weights mapped, kept in their dtype, its tokenizer),
+                                                       a GGUF file (llama, qwen2) or attend's layout
   config keys (any subset; the rest default): vocab, context, d_model, layers, heads, kv_heads,
   d_ff, norm ('layernorm'|'rmsnorm'), position ('learned'|'rope'), mlp ('gelu'|'swiglu'),
   tied_embeddings, rope_base, norm_eps, bias. The GIL is released during forward/generate.)doc")
@@ -122,14 +124,49 @@ void bind_model(py::module_& m) {
       .def_static("load", [](const std::string& path) {
             py::gil_scoped_release release;
             return std::make_unique<Model>(Model::load(path));
-          }, py::arg("path"), "Loads a Hugging Face folder (config.json + safetensors), its config.json, or a safetensors file (attend's layout, GPT-2's), validating names, shapes and dtypes against the configuration.")
+          }, py::arg("path"), "Loads a Hugging Face folder (config.json + safetensors, with the tokenizer files beside them), its config.json, a GGUF file (with its embedded tokenizer), or a safetensors file (attend's layout, GPT-2's), validating names, shapes and dtypes against the configuration.")
       .def("save", [](const Model& self, const std::string& path) {
             py::gil_scoped_release release;
             self.save(path);
           }, py::arg("path"), "Writes the model as safetensors, atomically.")
       .def_property_readonly("config", [](const Model& self) { return config_dict(self.config()); }, "The configuration as a dict.")
       .def_property_readonly("num_parameters", [](const Model& self) { return self.num_parameters(); })
-      .def("encode", &Model::encode, py::arg("text"), "Text -> token ids (bytes for a byte-level model).")
+      .def("parameters", [](const Model& self) {
+            py::dict d;
+            const auto& impl = self.impl();
+            for (const nn::ParamSpec& s : impl.specs) {
+              std::vector<py::ssize_t> shape(s.shape.begin(), s.shape.end());
+              py::array_t<float> a(shape);
+              const std::vector<float> v = impl.materialize(s);  // any storage: a loaded model keeps its stored dtype
+              std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(float));
+              d[py::str(s.name)] = a;
+            }
+            return d;
+          }, "Every parameter by its attend layout name (tok_emb, pos_emb, h.<l>.attn.wq [E, H·D] in the x·W convention, …): float32 copies.")
+      .def("set_parameters", [](Model& self, const py::dict& values) {
+            auto& impl = self.impl();
+            impl.make_trainable();  // a loaded model: its weights become an f32 copy that can be written
+            for (auto item : values) {
+              const std::string name = py::str(item.first);
+              const nn::ParamSpec* spec = nullptr;
+              for (const nn::ParamSpec& s : impl.specs)
+                if (s.name == name) spec = &s;
+              if (!spec) detail::fail("Model.set_parameters", "no parameter '", name, "'");
+              const auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(item.second);
+              if (!a || a.size() != spec->size) detail::fail("Model.set_parameters", "'", name, "' takes ", spec->size, " float values");
+              std::memcpy(impl.params.data() + spec->offset, a.data(), static_cast<std::size_t>(spec->size) * sizeof(float));
+            }
+          }, py::arg("values"), "Overwrites the named parameters (same names and sizes as parameters()).")
+      .def("encode", [](const Model& self, const std::string& text, bool add_special) { return self.encode(text, add_special); },
+           py::arg("text"), py::arg("add_special") = true,
+           "Text -> token ids with the checkpoint's tokenizer (bytes for a byte-level model); add_special: BOS where the tokenizer adds one.")
+      .def("decode", [](const Model& self, const py::object& tokens) {
+            const std::vector<std::int32_t> ids = to_int32s("Model.decode", "tokens", tokens);
+            const std::string bytes = self.decode(ids);
+            return py::reinterpret_steal<py::str>(PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "replace"));
+          }, py::arg("tokens"), "Token ids -> text (str; bytes that are not valid UTF-8 become U+FFFD).")
+      .def_property_readonly("eos_token", &Model::eos_token, "The tokenizer's end-of-sequence id (-1: none).")
+      .def_property_readonly("tokenizer", &Model::tokenizer_description, "What the model's tokenizer is.")
       .def("decode_token", [](const Model& self, const py::object& t) {
             const auto id = static_cast<std::int32_t>(to_int("Model.decode_token", "token", t, 0, self.config().vocab - 1));
             return py::bytes(self.decode_token(id));

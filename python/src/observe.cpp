@@ -70,7 +70,24 @@ py::dict layer_activations(const Recording& r, int layer) {
   d["k"] = float_array(lr.k, {r.n, r.kv_heads, r.head_dim});
   d["v"] = float_array(lr.v, {r.n, r.kv_heads, r.head_dim});
   d["head_out"] = float_array(lr.head_out, {r.n, r.heads, r.head_dim});
+  d["attn_out"] = float_array(lr.attn_out, {r.n, r.d_model});
+  d["mlp_out"] = float_array(lr.mlp_out, {r.n, r.d_model});
   return d;
+}
+
+// Every head's thumbnail of one layer: (mean, max), each [H, R, C]; None when none was kept.
+py::object layer_thumbnail(const Recording& r, int layer) {
+  const observe::LayerRecord& lr = r.layer(layer);
+  if (lr.thumb_rows == 0) return py::none();
+  return py::make_tuple(float_array(lr.thumb_mean, {r.heads, lr.thumb_rows, lr.thumb_cols}),
+                        float_array(lr.thumb_max, {r.heads, lr.thumb_rows, lr.thumb_cols}));
+}
+
+// The exact rows kept for every head (Selection::rows): (rows, weights [H, S, N]).
+py::object layer_rows(const Recording& r, int layer) {
+  const observe::LayerRecord& lr = r.layer(layer);
+  if (lr.rows.empty()) return py::none();
+  return py::make_tuple(lr.rows, float_array(lr.row_weights, {r.heads, static_cast<std::int64_t>(lr.rows.size()), r.n}));
 }
 
 std::vector<int> int_list(const char* name, const py::object& o) {
@@ -82,7 +99,7 @@ std::vector<int> int_list(const char* name, const py::object& o) {
 
 std::unique_ptr<Recording> capture(const nn::Model& model, const py::object& tokens_obj, const py::object& layers,
                                    const py::object& heads, bool full_matrices, bool activations, int sink_tokens,
-                                   const std::string& title) {
+                                   const std::string& title, std::int64_t thumbnail, const py::object& rows) {
   const nn::ModelConfig& cfg = model.config();
   std::vector<std::int32_t> ids;
   if (py::isinstance<py::str>(tokens_obj)) ids = model.encode(to_text("capture", "tokens", tokens_obj));
@@ -102,6 +119,8 @@ std::unique_ptr<Recording> capture(const nn::Model& model, const py::object& tok
   sel.full_matrices = full_matrices;
   sel.activations = activations;
   sel.sink_tokens = sink_tokens;
+  sel.thumbnail = thumbnail;
+  if (!rows.is_none()) sel.rows = rows.cast<std::vector<std::int64_t>>();
   for (int l : sel.layers)
     if (l < 0 || l >= cfg.layers) detail::fail("capture", "layer ", l, " is outside [0, ", cfg.layers, ")");
   for (int h : sel.full_heads)
@@ -135,11 +154,19 @@ void bind(py::module_& m) {
       .def("has_weights", &Recording::has_weights, py::arg("layer"), py::arg("head"))
       .def("weights", [](const Recording& r, int l, int h) { return full_matrix(r, l, h, false); }, py::arg("layer"), py::arg("head"))
       .def("scores", [](const Recording& r, int l, int h) { return full_matrix(r, l, h, true); }, py::arg("layer"), py::arg("head"))
-      .def("activations", &layer_activations, py::arg("layer"));
+      .def("activations", &layer_activations, py::arg("layer"))
+      .def("thumbnail", &layer_thumbnail, py::arg("layer"),
+           "Every head's thumbnail pooled in the kernel: (mean, max), each [H, R, C] (R = min(N, side)); None if not kept.")
+      .def("rows", &layer_rows, py::arg("layer"), "The exact rows kept for every head: (rows, weights [H, len(rows), N]); None if none.")
+      .def("exact_weights", [](const Recording& r, int l, int h) {
+            const auto w = r.exact_weights(l, h);
+            if (w.empty()) detail::fail("Recording.exact_weights", "layer ", l, " head ", h, " has no exact weights (full or a one-cell-per-entry thumbnail)");
+            return float_array(std::vector<float>(w.begin(), w.end()), {r.n, r.n});
+          }, py::arg("layer"), py::arg("head"), "[N, N]: recorded in full, or the thumbnail when it has one cell per entry.");
 
   m.def("capture", &capture, py::arg("model"), py::arg("tokens"), py::kw_only(), py::arg("layers") = py::none(),
         py::arg("heads") = py::none(), py::arg("full_matrices") = true, py::arg("activations") = true, py::arg("sink_tokens") = 1,
-        py::arg("title") = "",
+        py::arg("title") = "", py::arg("thumbnail") = 256, py::arg("rows") = py::none(),
         R"doc(Runs `model` on `tokens` ([N] ints, or a str to encode) with the observatory attached.
 
     layers / heads: which layers keep full [N, N] matrices and activations, and which heads of

@@ -1,5 +1,6 @@
-// Attention as diffusion (Markov operator, DEQ fixed point with Anderson acceleration) and as flow
-// (temperature softmax, Sinkhorn, token particles on the sphere). Attention runs in attend::attention.
+// Attention as diffusion (DEQ fixed point with Anderson acceleration; the Markov operator is
+// markov.cpp) and as flow (temperature softmax, Sinkhorn, token particles on the sphere). Attention
+// runs in attend::attention.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -68,49 +69,6 @@ std::vector<double> attention_matrix(const std::vector<float>& q, const std::vec
     detail::fail("graph::attention_matrix", "q, k must be [n, d] with n, d >= 1; got n=", n, " d=", d, " sizes ", q.size(), ", ", k.size());
   const std::vector<float> a = internal::attend_rows(q, k, identity(n), n, n, d, n, scale);  // A·I = A
   return {a.begin(), a.end()};
-}
-
-MarkovResult markov_stationary(const std::vector<double>& a, int n, double tol, int max_iter) {
-  if (n < 1 || a.size() != static_cast<std::size_t>(n) * n) detail::fail("graph::markov_stationary", "a must be [n, n], n=", n, " size ", a.size());
-  MarkovResult r;
-  std::vector<double> pi(static_cast<std::size_t>(n), 1.0 / n), next(pi.size());
-  auto left_mul = [&](const std::vector<double>& x, std::vector<double>& y) {  // y = x A
-    std::fill(y.begin(), y.end(), 0.0);
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) y[static_cast<std::size_t>(j)] += x[static_cast<std::size_t>(i)] * a[static_cast<std::size_t>(i) * n + j];
-  };
-  for (r.iterations = 0; r.iterations < max_iter; ++r.iterations) {
-    left_mul(pi, next);
-    double diff = 0;
-    for (std::size_t i = 0; i < pi.size(); ++i) diff += std::abs(next[i] - pi[i]);
-    pi.swap(next);
-    if (diff <= tol) break;
-  }
-  r.pi = pi;
-  // |λ2|: power iteration on sum-zero row vectors (x·1 = 0 is kept since A 1 = 1).
-  std::vector<double> x(static_cast<std::size_t>(n));
-  std::mt19937_64 rng(7);
-  for (double& v : x) v = std::uniform_real_distribution<double>(-1, 1)(rng);
-  const double mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
-  for (double& v : x) v -= mean;
-  double lambda = 0;
-  for (int it = 0; it < 2000 && n > 1; ++it) {
-    double nx = 0;
-    for (double v : x) nx += v * v;
-    if (nx < 1e-300) break;
-    for (double& v : x) v /= std::sqrt(nx);
-    left_mul(x, next);
-    const double m2 = std::accumulate(next.begin(), next.end(), 0.0) / n;
-    for (double& v : next) v -= m2;  // remove rounding drift along 1
-    double ny = 0;
-    for (double v : next) ny += v * v;
-    const double l = std::sqrt(ny);
-    x.swap(next);
-    if (std::abs(l - lambda) < 1e-12) { lambda = l; break; }
-    lambda = l;
-  }
-  r.lambda2 = lambda;
-  return r;
 }
 
 std::vector<float> deq_apply(const DeqLayer& L, const std::vector<float>& z) {

@@ -244,6 +244,41 @@ void laplacian(const Structure& s, const std::vector<double>& deg, const std::ve
     for (auto k = s.in_off[t]; k < s.in_off[t + 1]; ++k) y[s.in_from[static_cast<std::size_t>(k)]] -= s.in_w[static_cast<std::size_t>(k)] * x[t];
 }
 
+// H(φ) = exp(−t G) φ as a Poisson series (uniformisation; every term is non-negative, so no
+// cancellation): G = c(I − M) with M non-negative and stochastic, so
+//   exp(−t G) φ = Σ_k e^{−tc} (tc)^k / k! · M^k φ.
+//   graph Laplacian (the specification's): G = L = D − A, c = max degree, M = I − L / c
+//     (symmetric, rows summing to 1: A's rows sum to the degrees);
+//   random walk: G = I − Pᵀ, c = 1, M = Pᵀ.
+// The series stops when the Poisson tail left is below 1e-15 (heat_terms = 0) or after heat_terms terms.
+void heat_kernel(const Structure& s, const std::vector<double>& deg, const FocusOptions& o, const std::vector<double>& phi,
+                 std::vector<double>& heat, std::vector<double>& term, std::vector<double>& tmp, int threads) {
+  const std::size_t n = phi.size();
+  const bool lap = o.heat == HeatKernel::laplacian;
+  const double c = lap ? *std::max_element(deg.begin(), deg.end()) : 1.0;
+  heat = phi;
+  if (c <= 0 || o.heat_time == 0) return;  // no edges (L = 0) or t = 0: the identity
+  const double lambda = o.heat_time * c;
+  const int cap = o.heat_terms > 0 ? o.heat_terms : static_cast<int>(lambda + 12 * std::sqrt(lambda) + 40);
+  term = phi;
+  double log_w = -lambda, mass = std::exp(log_w);  // Poisson weight of k = 0, in logs (e^{−λ} underflows for λ > 745)
+  for (std::size_t i = 0; i < n; ++i) heat[i] = mass * term[i];
+  for (int k = 1; k <= cap; ++k) {
+    if (lap) {  // term ← M term = term − L term / c
+      laplacian(s, deg, term, tmp, threads);
+      for (std::size_t i = 0; i < n; ++i) tmp[i] = term[i] - tmp[i] / c;
+    } else {
+      transition(s, term, tmp, threads);
+    }
+    term.swap(tmp);
+    log_w += std::log(lambda) - std::log(static_cast<double>(k));
+    const double w = std::exp(log_w);
+    for (std::size_t i = 0; i < n; ++i) heat[i] += w * term[i];
+    mass += w;
+    if (o.heat_terms == 0 && k > lambda && 1 - mass < 1e-15) break;
+  }
+}
+
 void trikernel(const Structure& s, const FocusOptions& o, FocusResult& r, int threads) {
   const std::size_t n = static_cast<std::size_t>(s.n);
   std::vector<double> deg(n, 0.0);
@@ -273,16 +308,7 @@ void trikernel(const Structure& s, const FocusOptions& o, FocusResult& r, int th
       for (std::size_t i = 0; i < n; ++i) p[i] = res[i] + (rr_new / rr) * p[i];
       rr = rr_new;
     }
-    // H(φ) = e^{−t} Σ_k t^k/k! (Pᵀ)^k φ = exp(−t(I − Pᵀ)) φ, truncated.
-    term = phi;
-    double coef = std::exp(-o.heat_time);
-    for (std::size_t i = 0; i < n; ++i) heat[i] = coef * term[i];
-    for (int k = 1; k <= o.heat_terms; ++k) {
-      transition(s, term, tmp, threads);
-      term.swap(tmp);
-      coef *= o.heat_time / k;
-      for (std::size_t i = 0; i < n; ++i) heat[i] += coef * term[i];
-    }
+    heat_kernel(s, deg, o, phi, heat, term, tmp, threads);
     double total = 0;
     for (std::size_t i = 0; i < n; ++i) {
       next[i] = std::max(0.0, o.w_diffusion * diff[i] + o.w_springs * spring[i] + o.w_heat * heat[i]);

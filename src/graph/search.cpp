@@ -1,5 +1,6 @@
 // Path-merging graph search (Saparov et al., "Transformers Struggle to Learn to Search", ICLR 2025):
-// the problem encoding, its generators, BFS, and a transformer with constructed weights.
+// the problem encoding, its generators and BFS. The constructed transformer is path_merge.cpp;
+// Saparov et al.'s balanced distribution is search_balanced.cpp.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -7,7 +8,6 @@
 #include <random>
 
 #include "attend/graph.h"
-#include "attn_util.h"
 #include "core/check.h"
 
 namespace attend::graph {
@@ -117,30 +117,6 @@ SearchProblem generate_naive_dag(int n, int max_parents, std::uint64_t seed) {
   }
 }
 
-SearchProblem generate_balanced(int lookahead, int branches, std::uint64_t seed) {
-  if (lookahead < 1 || branches < 1) detail::fail("graph::generate_balanced", "need lookahead, branches >= 1, got ", lookahead, ", ", branches);
-  std::mt19937_64 rng(seed);
-  SearchProblem p;
-  p.start = 0;
-  int next = 1;
-  // `branches` chains of length `lookahead` leave the start; the goal ends chain 0. Distractor
-  // chains get side edges to fresh vertices, so the graph looks alike around every branch.
-  for (int b = 0; b < branches; ++b) {
-    int prev = 0;
-    for (int s = 0; s < lookahead; ++s) {
-      const int cur = next++;
-      p.edges.emplace_back(prev, cur);
-      if (b > 0 && rng() % 2 == 0) p.edges.emplace_back(cur, next++);  // dead-end leaf
-      prev = cur;
-    }
-    if (b == 0) p.goal = prev;
-  }
-  p.n = next;
-  p.path = {p.start};
-  shuffle_labels(p, rng);
-  return p;
-}
-
 SearchProblem generate_star(int arms, int arm_length, std::uint64_t seed) {
   if (arms < 1 || arm_length < 1) detail::fail("graph::generate_star", "need arms, arm_length >= 1, got ", arms, ", ", arm_length);
   std::mt19937_64 rng(seed);
@@ -170,59 +146,6 @@ std::vector<int> bfs_answers(const SearchProblem& p) {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
-}
-
-int layers_needed(const SearchProblem& p) {
-  const auto adj = adjacency(p);
-  int longest = 0;
-  for (int s = 0; s < p.n; ++s)
-    for (int d : distances_from(adj, s)) longest = std::max(longest, d);
-  int layers = 0;
-  while ((1 << layers) < longest) ++layers;
-  return layers;
-}
-
-MergeTrace path_merge(const SearchProblem& p, int layers) {
-  if (layers < 0) detail::fail("graph::path_merge", "layers must be >= 0, got ", layers);
-  if (p.n < 1 || p.path.empty() || p.goal < 0 || p.goal >= p.n || p.path.back() < 0 || p.path.back() >= p.n)
-    detail::fail("graph::path_merge", "bad problem: n=", p.n, " goal=", p.goal, " path length ", p.path.size());
-  for (auto [u, w] : p.edges)
-    if (u < 0 || u >= p.n || w < 0 || w >= p.n) detail::fail("graph::path_merge", "edge (", u, ", ", w, ") out of range n=", p.n);
-  const int n = p.n;
-  const std::size_t nn = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
-  // Embedding: token v holds R_v = {v} ∪ out(v) as a 0/1 row [n].
-  std::vector<float> r(nn, 0.0f), keys(nn, 0.0f);
-  for (int v = 0; v < n; ++v) r[static_cast<std::size_t>(v) * n + v] = 1, keys[static_cast<std::size_t>(v) * n + v] = 1;
-  for (auto [u, w] : p.edges) r[static_cast<std::size_t>(u) * n + w] = 1;
-  // β: weight on an unreached key is ≤ e^{-β} times that of a reached one, so the copied mass from
-  // outside R_v is ≤ n·e^{-β} ≪ 1/n, the least mass a reached vertex contributes.
-  const float beta = 2.0f * std::log(static_cast<float>(n) + 1.0f) + 12.0f;
-  const float threshold = 0.5f / static_cast<float>(n);
-  MergeTrace trace;
-  auto record = [&] {
-    std::vector<std::vector<int>> sets(static_cast<std::size_t>(n));
-    for (int v = 0; v < n; ++v)
-      for (int u = 0; u < n; ++u)
-        if (r[static_cast<std::size_t>(v) * n + u] > 0) sets[static_cast<std::size_t>(v)].push_back(u);
-    trace.sets.push_back(std::move(sets));
-  };
-  record();
-  for (int l = 0; l < layers; ++l) {
-    // q_v = R_v, k_u = e_u, v_u = R_u: out_v = mean_{u ∈ R_v} R_u (up to e^{-β}).
-    const std::vector<float> out = internal::attend_rows(r, keys, r, n, n, n, n, beta);
-    for (std::size_t i = 0; i < nn; ++i) r[i] = out[i] > threshold ? 1.0f : 0.0f;  // feed-forward: threshold
-    record();
-  }
-  const auto& last = trace.sets.back();
-  const auto adj = adjacency(p);  // kept alive: the loop below walks one of its rows
-  for (int w : adj[static_cast<std::size_t>(p.path.back())]) {
-    const auto& s = last[static_cast<std::size_t>(w)];
-    if (std::binary_search(s.begin(), s.end(), p.goal)) trace.answers.push_back(w);
-  }
-  std::sort(trace.answers.begin(), trace.answers.end());
-  trace.answers.erase(std::unique(trace.answers.begin(), trace.answers.end()), trace.answers.end());
-  trace.answer = trace.answers.empty() ? -1 : trace.answers.front();
-  return trace;
 }
 
 }  // namespace attend::graph

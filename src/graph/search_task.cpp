@@ -1,10 +1,5 @@
-// The graph-search task as token sequences (Saparov et al., ICLR 2025: balanced graphs, their
-// encoding E u v ... Q start goal P path): what the trainer's `search` task and the lab's
-// evaluation share.
-#include <algorithm>
-#include <numeric>
-#include <random>
-
+// The graph-search task as token sequences in Saparov et al.'s encoding (left-padded, the answer
+// at the last position), and the held-out set; the generator is search_balanced.cpp.
 #include "attend/search_task.h"
 #include "core/check.h"
 
@@ -12,60 +7,65 @@ namespace attend::graph {
 
 using I64 = std::int64_t;
 
-int max_search_lookahead(I64 vocab, I64 seq_len) {
-  int L = 0;
-  while (1 + 3 * (L + 1) <= vocab - 4 && 9 * (L + 1) + 5 <= seq_len) ++L;
-  return L;
+SearchEncoding search_encoding(I64 max_input) {
+  if (max_input < 14 || max_input > (1 << 20))
+    detail::fail("graph::search_encoding", "max input ", max_input, " must be in [14, 2^20] (14 tokens give 3 vertex labels)");
+  SearchEncoding e;
+  e.max_input = static_cast<int>(max_input);
+  e.vertices = static_cast<int>((max_input - 5) / 3);
+  e.path = e.vertices + 1;
+  e.edge = e.vertices + 2;
+  e.pad = e.vertices + 3;
+  e.query = e.vertices + 4;
+  e.vocab = e.vertices + 5;
+  return e;
 }
 
-SearchProblem search_problem(int lookahead, I64 vocab, std::uint64_t seed) {
-  if (lookahead < 1 || 1 + 3 * static_cast<I64>(lookahead) > vocab - 4)
-    detail::fail("graph::search_problem", "lookahead ", lookahead, " needs up to ", 1 + 3 * lookahead,
-                 " vertex labels; vocab ", vocab, " has ", vocab - 4);
-  std::mt19937_64 rng(seed);
-  SearchProblem p = generate_balanced(lookahead, kSearchBranches, rng());
-  std::vector<int> label(static_cast<std::size_t>(vocab - 4));  // a random injection into the labels
-  std::iota(label.begin(), label.end(), 0);
-  std::shuffle(label.begin(), label.end(), rng);
-  auto m = [&](int v) { return label[static_cast<std::size_t>(v)]; };
-  for (auto& [u, v] : p.edges) u = m(u), v = m(v);
-  p.start = m(p.start), p.goal = m(p.goal);
-  for (int& v : p.path) v = m(v);
-  p.n = static_cast<int>(vocab - 4);  // unused labels are isolated vertices
-  return p;
-}
+int max_search_lookahead(I64 max_input) { return (search_encoding(max_input).vertices - 1) / 2; }
 
-// tokens: [T]
-SearchSequence search_sequence(const SearchProblem& p, I64 vocab, I64 seq_len) {
+// tokens: [S]
+SearchSequence search_sequence(const SearchExample& e, I64 max_input) {
+  const SearchEncoding enc = search_encoding(max_input);
+  const SearchProblem& p = e.problem;
   const I64 len = 3 * static_cast<I64>(p.edges.size()) + 4 + static_cast<I64>(p.path.size());
-  if (vocab < 8 || len > seq_len || p.n > vocab - 4 || p.path.empty())
-    detail::fail("graph::search_sequence", "problem of ", p.edges.size(), " edges, ", p.n, " vertices, path ", p.path.size(),
-                 " needs ", len, " tokens and vocab >= max(8, n + 4); got seq_len ", seq_len, ", vocab ", vocab);
-  const auto answers = bfs_answers(p);
-  if (answers.empty()) detail::fail("graph::search_sequence", "the goal ", p.goal, " is not reachable from ", p.path.back());
-  const auto tok = [&](int t) -> std::int32_t {
-    switch (t) {
-      case kEdge: return static_cast<std::int32_t>(vocab - 4);
-      case kQuery: return static_cast<std::int32_t>(vocab - 3);
-      case kPath: return static_cast<std::int32_t>(vocab - 2);
-      default: return t;
-    }
-  };
+  const auto label_ok = [&](int v) { return v >= 1 && v <= enc.vertices; };
+  bool ok = len <= max_input && !p.path.empty() && label_ok(p.start) && label_ok(p.goal) && (e.label == -1 || label_ok(e.label));  // −1: not labelled yet
+  for (auto [u, v] : p.edges) ok = ok && label_ok(u) && label_ok(v);
+  for (int v : p.path) ok = ok && label_ok(v);
+  if (!ok)
+    detail::fail("graph::search_sequence", "a problem of ", p.edges.size(), " edges and a path of ", p.path.size(), " needs ", len,
+                 " <= ", max_input, " tokens and labels in 1 .. ", enc.vertices, " (label ", e.label, ")");
   SearchSequence s;
-  s.tokens.assign(static_cast<std::size_t>(seq_len), static_cast<std::int32_t>(vocab - 1));
-  const std::vector<int> enc = encode(p);
-  for (std::size_t i = 0; i < enc.size(); ++i) s.tokens[i] = tok(enc[i]);
-  s.answer_at = len - 1;
-  s.answer = answers.front();
+  s.tokens.assign(static_cast<std::size_t>(max_input), enc.pad);
+  std::size_t i = static_cast<std::size_t>(max_input - len);
+  for (auto [u, v] : p.edges) s.tokens[i++] = enc.edge, s.tokens[i++] = u, s.tokens[i++] = v;
+  s.tokens[i++] = enc.query;
+  s.tokens[i++] = p.start;
+  s.tokens[i++] = p.goal;
+  s.tokens[i++] = enc.path;
+  for (int v : p.path) s.tokens[i++] = v;
+  s.answer_at = max_input - 1;
+  s.answer = e.label;
   return s;
 }
 
-std::string search_token_text(std::int32_t t, I64 vocab) {
-  if (t == vocab - 4) return "E";
-  if (t == vocab - 3) return "Q";
-  if (t == vocab - 2) return "P";
-  if (t == vocab - 1) return ".";
+std::string search_token_text(std::int32_t t, I64 max_input) {
+  const SearchEncoding e = search_encoding(max_input);
+  if (t == e.edge) return "E";
+  if (t == e.query) return "Q";
+  if (t == e.path) return "P";
+  if (t == e.pad) return ".";
   return std::to_string(t);
+}
+
+SearchExample search_held_out(I64 max_input, int lookahead, int index) {
+  if (lookahead < 1 || lookahead > max_search_lookahead(max_input) || index < 0 || index >= kSearchHeldOut)
+    detail::fail("graph::search_held_out", "lookahead ", lookahead, " must be in [1, ", max_search_lookahead(max_input),
+                 "] and index ", index, " in [0, ", kSearchHeldOut, ")");
+  std::seed_seq ss{0x5ea4c401u, static_cast<std::uint32_t>(max_input), static_cast<std::uint32_t>(lookahead),
+                   static_cast<std::uint32_t>(index)};
+  std::mt19937_64 rng(ss);
+  return balanced_eval_example(max_input, lookahead, rng);
 }
 
 }  // namespace attend::graph

@@ -10,19 +10,14 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "io/files.h"
 
 namespace attend::io {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) detail::fail("MappedFile", "cannot open '", path, "': ", std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const int err = errno;
-    ::close(fd);
-    detail::fail("MappedFile", "'", path, "' is not a readable regular file", err ? std::string(": ") + std::strerror(err) : std::string());
-  }
-  size_ = static_cast<std::size_t>(st.st_size);
+  std::uint64_t size = 0;
+  const int fd = open_regular_file(path, "MappedFile", size);  // refuses FIFOs and devices before opening them
+  size_ = static_cast<std::size_t>(size);
   if (size_ > 0) {  // mmap of length 0 fails with EINVAL: an empty file maps to no bytes
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {

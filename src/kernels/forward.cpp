@@ -21,6 +21,8 @@ namespace attend {
 namespace kernels {
 namespace {
 
+constexpr std::int64_t kMaxThumbColumns = 4096;  // 3 · 4096 floats of scratch per query row of a block
+
 // Panel floats per batch of groups: a batch holds at least one group, more while under this cap
 // (so all heads of a typical call are packed in one parallel pass, and memory stays O(Nk · D)).
 constexpr std::int64_t kPanelBatchFloats = std::int64_t{8} << 20;  // 32 MiB
@@ -70,6 +72,15 @@ void forward(const Problem& p) {
   layout.dvp = (p.dv + 15) / 16 * 16;
   const bool bf16 = forward_bf16_applies(p, kt);  // bf16 q/k/v on avx512: vdpbf16ps tile products
   layout.bf16_weights = bf16;
+  if (p.capture) {
+    // Thumbnail bins per row (kernels/thumb_tile.h), at most the longest key sequence.
+    const std::int64_t cols = p.capture->thumb_columns();
+    if (cols < 0 || cols > kMaxThumbColumns)
+      detail::fail("attention", "the capture sink asks for ", cols, " thumbnail columns; allowed 0 ..", kMaxThumbColumns);
+    std::int64_t nk_max = 0;
+    for (const Sequence& s : p.seqs) nk_max = std::max(nk_max, s.nk);
+    layout.thumb_cols = std::min(cols, nk_max);
+  }
   layout.layout();
 
   const std::int64_t bk = layout.bk;
@@ -148,6 +159,14 @@ void forward(const Problem& p) {
       run(p, layout, panels, t, mine, stats, sink, st);
       if (!p.capture) return;
       if (stats) p.capture->on_stats(t.seq, t.head, t.i0, Span<const RowStats>(st, static_cast<std::size_t>(t.i1 - t.i0)));
+      if (layout.thumb_cols > 0) {
+        const std::int64_t c = std::min(layout.thumb_cols, p.seqs[static_cast<std::size_t>(t.seq)].nk);
+        for (std::int64_t i = t.i0; i < t.i1; ++i) {
+          const float* bins = mine + layout.thumb + (i - t.i0) * 3 * layout.thumb_cols;
+          p.capture->on_thumb_row(t.seq, t.head, i, Span<const float>(bins, static_cast<std::size_t>(c)),
+                                  Span<const float>(bins + c, static_cast<std::size_t>(c)));
+        }
+      }
       std::vector<float> scores, weights;
       for (std::int64_t i = t.i0; i < t.i1; ++i)
         if (p.capture->wants_row(t.seq, t.head, i)) capture_row(p, t.seq, t.head, i, mine[layout.lse + i - t.i0], scores, weights);

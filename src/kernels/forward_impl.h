@@ -17,6 +17,7 @@
 #include "kernels/forward_plan.h"
 #include "kernels/gemm_tile.h"
 #include "kernels/stats_tile.h"
+#include "kernels/thumb_tile.h"
 #include "kernels/tile_io.h"
 
 namespace attend::kernels {
@@ -129,6 +130,9 @@ void forward_task_impl(const Problem& p, const ForwardScratch& layout, const For
   const bool modifiers = p.has_modifiers();
   // Without modifiers the logits go straight to the log2 domain through Q (one multiply saved per S).
   const float qscale = modifiers ? p.scale : p.scale * kLog2e;
+  // Capture thumbnails (kernels/thumb_tile.h): column bins of this sequence's keys, 0 when off.
+  const std::int64_t thumb_c = std::min(layout.thumb_cols, sq.nk);
+  float* thumbs = scratch + layout.thumb;
 
   for (std::int64_t r = 0; r < rows_p; ++r) {
     float* qr = Q + r * d;
@@ -143,6 +147,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& layout, const For
     Lsum[r] = 0;
     for (std::int64_t c = 0; c < dvp; ++c) O[r * dvp + c] = 0;
     if (stats) stats_row_init(acc + r * ForwardScratch::kStatsAcc);
+    if (thumb_c) thumb_row_init(thumbs + r * 3 * layout.thumb_cols, thumb_c);
   }
 
   // Keys any row of the block can see: the union of the (monotone) per-row ranges.
@@ -237,6 +242,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& layout, const For
         }
         Lsum[g + r] = Lsum[g + r] * alpha + Simd::reduce_add(sum);
         st.finish(srow);
+        if (thumb_c) thumb_add(thumbs + (g + r) * 3 * layout.thumb_cols, thumb_c, srow, imin(kn, ncomp), j0, sq.nk, m_new);
         M[g + r] = m_new;
         if (alpha != 1.0f) {
           const V av = Simd::set1(alpha);
@@ -272,6 +278,7 @@ void forward_task_impl(const Problem& p, const ForwardScratch& layout, const For
       for (std::int64_t c = 0; c < dv; ++c) core::store_f32(p.out.data, p.out.dtype, ooff + c * p.out.step(3), orow[c]);
     if (!p.lse.empty())
       static_cast<float*>(p.lse.data)[sq.batch * p.lse.step(0) + h * p.lse.step(1) + (sq.q0 + i) * p.lse.step(2)] = lse;
+    if (thumb_c) thumb_finish(thumbs + r * 3 * layout.thumb_cols, thumb_c, M[r], Lsum[r]);
     if (stats) {
       const KeyRange vr = p.visible(i, sq);
       stats_out[r] = stats_row_finish<Simd>(acc + r * ForwardScratch::kStatsAcc, lse, Lsum[r], vr.hi > vr.lo ? vr.hi - vr.lo : 0);

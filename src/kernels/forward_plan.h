@@ -56,7 +56,8 @@ struct PackUnit {
 struct ForwardScratch {
   std::int64_t bq = 0, bk = 0, d = 0, dvp = 0;  // tile rows, tile keys, widths (dvp padded to 16)
   bool bf16_weights = false;  // the bf16 path (forward_bf16.h): also a bf16 P block
-  std::int64_t q, s, o, m, l, stats_acc, lse, pb, total;
+  std::int64_t thumb_cols = 0;  // capture thumbnails: column bins per row (0: off; kernels/thumb_tile.h)
+  std::int64_t q, s, o, m, l, stats_acc, lse, pb, thumb, total;
 
   static std::int64_t align16(std::int64_t n) { return (n + 15) / 16 * 16; }
   static constexpr int kStatsAcc = 48;  // capture floats per row: 2 × 16 lanes + sink mass + argmax
@@ -76,6 +77,7 @@ struct ForwardScratch {
     stats_acc = take(bq * kStatsAcc);  // capture: per-row sums (kernels/stats_tile.h)
     lse = take(bq);              // per-row natural log-sum-exp, read by the caller for capture
     pb = take(bf16_weights ? kRowMultiple * bk / 2 : 0);  // bf16 path: the group's P as bf16 [6, bk]
+    thumb = take(bq * 3 * thumb_cols);  // capture thumbnails: per row [sum | max | ref] × thumb_cols
     total = at;
   }
 };

@@ -4,6 +4,7 @@
 //   s_j  = modify(scale · q·k_j)  or -inf where masked      (see Problem::modify_logit)
 //   p_j  = exp(s_j − m) / Σ exp(s − m),  m = max_j s_j
 //   out  = Σ_j p_j · keep_j / (1 − dropout_p) · v_j,   lse = m + log Σ exp(s − m)
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -35,8 +36,9 @@ void attention(const TensorView& q, const TensorView& k, const TensorView& v, co
                const AttentionOptions& opts, const TensorView& lse) {
   const Problem p = kernels::make_problem("reference::attention", q, k, v, out, opts, lse);
   const bool stats = p.capture && p.capture->wants_stats();
+  const std::int64_t thumb_cols = p.capture ? p.capture->thumb_columns() : 0;
   std::vector<double> logits, acc(static_cast<std::size_t>(p.dv));
-  std::vector<float> row_s, row_p;
+  std::vector<float> row_s, row_p, bin_sum, bin_max;
   for (std::size_t si = 0; si < p.seqs.size(); ++si) {
     const Sequence& s = p.seqs[si];
     const auto seq = static_cast<std::int64_t>(si);
@@ -77,6 +79,18 @@ void attention(const TensorView& q, const TensorView& k, const TensorView& v, co
               static_cast<float>(row_lse);
         if (stats)
           head_stats.push_back(kernels::row_stats_exact(logits, row_lse, p.query_pos(i, s), p.capture->sink_tokens(), r));
+        if (thumb_cols > 0) {  // key j in bin ⌊j·C/Nk⌋: sum and max of the exact weights
+          const std::int64_t c = std::min(thumb_cols, s.nk);
+          std::vector<double> sum(static_cast<std::size_t>(c), 0.0), mx(static_cast<std::size_t>(c), 0.0);
+          for (std::int64_t j = 0; j < s.nk && m > -INFINITY; ++j) {
+            const double w = std::exp(logits[static_cast<std::size_t>(j)] - row_lse);
+            sum[static_cast<std::size_t>(j * c / s.nk)] += w;
+            mx[static_cast<std::size_t>(j * c / s.nk)] = std::max(mx[static_cast<std::size_t>(j * c / s.nk)], w);
+          }
+          bin_sum.assign(sum.begin(), sum.end());
+          bin_max.assign(mx.begin(), mx.end());
+          p.capture->on_thumb_row(seq, h, i, bin_sum, bin_max);
+        }
         if (p.capture && p.capture->wants_row(seq, h, i)) {
           row_s.resize(static_cast<std::size_t>(s.nk));
           row_p.resize(static_cast<std::size_t>(s.nk));

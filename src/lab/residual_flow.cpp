@@ -26,20 +26,20 @@ double norm_of_difference(const float* a, const float* b, I64 e) {
   return std::sqrt(s);
 }
 
-double dot(const float* a, std::span<const float> u) {
+double dot(const float* a, Span<const float> u) {
   double s = 0;
   for (std::size_t k = 0; k < u.size(); ++k) s += static_cast<double>(a[k]) * u[k];
   return s;
 }
 
-double norm(std::span<const float> u) {
+double norm(Span<const float> u) {
   double s = 0;
   for (float x : u) s += static_cast<double>(x) * x;
   return std::sqrt(s);
 }
 
 // (a − b) · u
-double difference_along(const float* a, const float* b, std::span<const float> u) {
+double difference_along(const float* a, const float* b, Span<const float> u) {
   double s = 0;
   for (std::size_t k = 0; k < u.size(); ++k) s += (static_cast<double>(a[k]) - static_cast<double>(b[k])) * u[k];
   return s;
@@ -100,7 +100,7 @@ ResidualFlow residual_flow_from_states(const std::vector<std::vector<float>>& pr
   const double u_norm = norm(unembedding);
   const double inv_u = u_norm > 0 ? 1.0 / u_norm : 0.0;
   auto cos_with_u = [&](const float* x) {
-    const double xn = norm(std::span<const float>(x, static_cast<std::size_t>(e)));
+    const double xn = norm(Span<const float>(x, static_cast<std::size_t>(e)));
     return xn > 0 && u_norm > 0 ? dot(x, unembedding) / (xn * u_norm) : 0.0;
   };
   ResidualFlow out;
@@ -144,6 +144,36 @@ ResidualFlow residual_flow(const nn::Model& model, Span<const std::int32_t> toke
   out.tokens.assign(tokens.begin(), tokens.end());
   out.predicted = predicted;
   return out;
+}
+
+std::optional<observe::FlowPanel> flow_panel(const observe::Recording& rec, const observe::Unembedding& u, int predicted,
+                                             double cluster_cos) {
+  const I64 n = rec.n, e = u.d_model;
+  if (rec.layers.empty() || predicted < 0 || predicted >= u.vocab) return std::nullopt;
+  std::vector<std::vector<float>> pre, mid, post;
+  for (const observe::LayerRecord& l : rec.layers) {
+    if (static_cast<I64>(l.resid_pre.size()) != n * e || static_cast<I64>(l.resid_mid.size()) != n * e ||
+        static_cast<I64>(l.resid_post.size()) != n * e)
+      return std::nullopt;
+    pre.push_back(l.resid_pre), mid.push_back(l.resid_mid), post.push_back(l.resid_post);
+  }
+  ResidualFlowOptions o;
+  o.cluster_cos = cluster_cos;
+  o.transport = n <= kMaxPanelTransport;
+  const ResidualFlow f = residual_flow_from_states(pre, mid, post, u.w_u.subspan(static_cast<std::size_t>(predicted * e), static_cast<std::size_t>(e)),
+                                                   n, e, o);
+  observe::FlowPanel p;
+  p.predicted = predicted;
+  p.clusters_embedded = f.clusters_embedded;
+  p.embedded_last_cos = f.embedded_last_cos;
+  p.cluster_cos = cluster_cos;
+  for (const ResidualLayerFlow& l : f.layers) {
+    p.mean_update.push_back(l.mean_update), p.mean_attention.push_back(l.mean_attention), p.mean_mlp.push_back(l.mean_mlp);
+    p.w2.push_back(l.w2), p.clusters.push_back(l.clusters), p.last_cos.push_back(l.last_cos);
+    p.last_attention_along.push_back(l.last_attention_along), p.last_mlp_along.push_back(l.last_mlp_along);
+    p.update.push_back(l.update);
+  }
+  return p;
 }
 
 }  // namespace attend::lab

@@ -11,11 +11,11 @@
 namespace attend::nn {
 
 void write_curve_csv(const std::string& path, const std::vector<CurvePoint>& curve) {
-  std::string s = "step,loss,lr,tokens_per_s,grad_norm\n";
-  char line[160];
+  std::string s = "step,loss,lr,tokens_per_s,grad_norm,train_accuracy,level\n";
+  char line[200];
   for (const CurvePoint& p : curve) {
-    std::snprintf(line, sizeof line, "%lld,%.6f,%.6g,%.1f,%.4f\n", static_cast<long long>(p.step), p.loss, p.lr,
-                  p.tokens_per_s, p.grad_norm);
+    std::snprintf(line, sizeof line, "%lld,%.6f,%.6g,%.1f,%.4f,%.4f,%d\n", static_cast<long long>(p.step), p.loss, p.lr,
+                  p.tokens_per_s, p.grad_norm, p.accuracy, p.level);
     s += line;
   }
   write_file_atomically(path, s);

@@ -266,6 +266,7 @@ ModelArchitecture hf_architecture(const std::string& text, const TensorSource& s
   a.described_by = "config.json";
   if (type == "gpt2") gpt2_config(cfg, source, a);
   else llama_config(cfg, type, source, a);
+  validate_config(a.config, "config.json");  // every range (e.g. n_layer 0) before a tensor is read
   return a;
 }
 
@@ -286,9 +287,9 @@ Model load_hf_checkpoint(const std::string& dir, std::shared_ptr<const TensorSou
   const ModelArchitecture arch = hf_architecture(text, *source, dir);
   std::unique_ptr<Model::Impl> impl = build_model(arch, std::move(source), dir);
   impl->origin = dir;
-  // The tokenizer seam: once src/text lands, impl->codec becomes a codec over
-  // text::Tokenizer::from_directory(dir) here; until then byte b is token b.
-  impl->codec = byte_codec(impl->config.vocab, true);
+  // The tokenizer beside the weights; a folder without tokenizer files keeps byte b as token b.
+  impl->codec = folder_tokenizer_codec(d.string(), impl->config.vocab);
+  if (!impl->codec) impl->codec = byte_codec(impl->config.vocab, true);
   return Model::from_impl(std::move(impl));
 }
 

@@ -1,5 +1,6 @@
-// matmul_weight: the product of activations with a stored weight (f32 straight to OpenBLAS; bf16
-// and f16 converted to f32 a panel of rows at a time, then OpenBLAS or a plain dot product).
+// matmul_weight: the product of activations with a stored weight (f32 straight to OpenBLAS; bf16,
+// f16 and quantized blocks converted to f32 a panel of rows at a time, then OpenBLAS or a plain dot
+// product: never an f32 copy of the whole matrix).
 // Correctness first: a later task replaces the low-precision path with fused kernels.
 #include <cblas.h>
 
@@ -29,7 +30,7 @@ float* scratch(std::size_t n) {
 
 // dst[n_rows, cols] = rows r0 .. r0 + n_rows of W as dense f32
 void convert_rows(const WeightView& w, I64 r0, I64 n_rows, float* dst) {
-  for (I64 r = 0; r < n_rows; ++r) convert_to_f32(w.row(r0 + r), w.dtype, dst + r * w.cols, static_cast<std::size_t>(w.cols));
+  for (I64 r = 0; r < n_rows; ++r) weight_row(w, r0 + r, dst + r * w.cols);
 }
 
 // Σ a[i]·b[i] with 8 independent partial sums (lets the compiler vectorise without reassociating)
@@ -52,7 +53,7 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
   if (R == 0 || O == 0) return;
   if (b)  // y starts as the bias and the products accumulate onto it
     for (I64 r = 0; r < R; ++r) std::memcpy(y + r * O, b, static_cast<std::size_t>(O) * sizeof(float));
-  if (w.dtype == DType::f32) {  // stored f32: OpenBLAS reads the weight in place
+  if (w.dtype == DType::f32 && w.dense_in_place()) {  // stored f32: OpenBLAS reads the weight in place
     const auto* W = static_cast<const float*>(w.data);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, w.out_rows ? CblasTrans : CblasNoTrans, i32(R), i32(O), i32(I), 1.0f, x, i32(I), W,
                 i32(w.ld), b ? 1.0f : 0.0f, y, i32(O));
@@ -86,7 +87,8 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
 
 void weight_row(const WeightView& w, I64 r, float* out) {
   ATTEND_ASSERT(r >= 0 && r < w.rows);
-  convert_to_f32(w.row(r), w.dtype, out, static_cast<std::size_t>(w.cols));
+  if (w.quantized()) dequantize_row(w.quant, w.row(r), out, w.cols);
+  else convert_to_f32(w.row(r), w.dtype, out, static_cast<std::size_t>(w.cols));
 }
 
 }  // namespace attend::nn

@@ -131,15 +131,16 @@ namespace {
 class ByteCodec final : public TokenCodec {
  public:
   ByteCodec(I64 vocab, bool bytes_only) : vocab_(vocab), bytes_(bytes_only || vocab >= 256) {}
-  std::vector<std::int32_t> encode(std::string_view text) const override;
+  std::vector<std::int32_t> encode(std::string_view text, bool add_special) const override;
   std::string decode_token(std::int32_t token) const override;
+  std::string description() const override { return bytes_ ? "bytes (token b is byte b)" : "task letters a.. and '|'"; }
 
  private:
   I64 vocab_;
   bool bytes_;  // byte b is token b
 };
 
-std::vector<std::int32_t> ByteCodec::encode(std::string_view text) const {
+std::vector<std::int32_t> ByteCodec::encode(std::string_view text, bool) const {
   const I64 V = vocab_;
   std::vector<std::int32_t> out;
   for (char ch : text) {
@@ -171,16 +172,23 @@ std::string ByteCodec::decode_token(std::int32_t token) const {
 
 std::shared_ptr<const TokenCodec> byte_codec(I64 vocab, bool bytes_only) { return std::make_shared<ByteCodec>(vocab, bytes_only); }
 
-std::vector<std::int32_t> Model::encode(std::string_view text) const { return impl_->codec->encode(text); }
+std::vector<std::int32_t> Model::encode(std::string_view text, bool add_special) const { return impl_->codec->encode(text, add_special); }
 std::string Model::decode_token(std::int32_t token) const { return impl_->codec->decode_token(token); }
+std::string Model::decode(Span<const std::int32_t> tokens) const {
+  for (std::int32_t t : tokens)
+    if (t < 0 || t >= impl_->config.vocab) detail::fail("Model::decode", "token ", t, " is outside [0, ", impl_->config.vocab, ")");
+  return impl_->codec->decode(tokens);
+}
+std::int32_t Model::eos_token() const { return impl_->codec->eos(); }
+std::string Model::tokenizer_description() const { return impl_->codec->description(); }
 
 // tokens: [N] -> logits [N, V]
-Tensor Model::forward(Span<const std::int32_t> tokens, ModelTraceSink* trace) const {
+Tensor Model::forward(Span<const std::int32_t> tokens, ModelTraceSink* trace, ModelHooks* hooks) const {
   const I64 n = static_cast<I64>(tokens.size());
   if (n < 1 || n > impl_->config.context)
     detail::fail("Model::forward", "got ", n, " tokens; need 1 to the context length ", impl_->config.context);
   Acts a;
-  impl_->forward(tokens.data(), 1, n, a, nullptr, trace);
+  impl_->forward(tokens.data(), 1, n, a, nullptr, trace, hooks);
   Tensor out(DType::f32, {n, impl_->config.vocab});
   std::memcpy(out.data(), a.logits.data(), a.logits.size() * sizeof(float));
   return out;

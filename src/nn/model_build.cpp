@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "attend/quant.h"
 #include "core/check.h"
 
 namespace attend::nn {
@@ -35,6 +36,25 @@ std::vector<I64> stored_shape(const ParamSpec& s, const TensorBinding& b) {
   return {s.shape[0], b.stored_cols > 0 ? b.stored_cols : s.shape[1]};
 }
 
+// llama.cpp's convert_hf_to_gguf.py stores the rows of q_proj / k_proj (and their biases) of each
+// head of D rows reordered for its interleaved RoPE: stored row h·D + 2j + s holds Hugging Face row
+// h·D + s·D/2 + j (s in {0, 1}, j < D/2). The map gives, for each Hugging Face row, its stored row.
+std::vector<std::int32_t> rope_row_map(I64 rows, I64 heads) {
+  const I64 D = rows / heads;
+  ATTEND_ASSERT(heads > 0 && rows % heads == 0 && D % 2 == 0);
+  std::vector<std::int32_t> map(static_cast<std::size_t>(rows));
+  for (I64 h = 0; h < heads; ++h)
+    for (I64 s = 0; s < 2; ++s)
+      for (I64 j = 0; j < D / 2; ++j) map[static_cast<std::size_t>(h * D + s * (D / 2) + j)] = static_cast<std::int32_t>(h * D + 2 * j + s);
+  return map;
+}
+
+std::vector<float> permuted(const std::vector<float>& stored, const std::int32_t* row_map) {
+  std::vector<float> out(stored.size());
+  for (std::size_t r = 0; r < out.size(); ++r) out[r] = stored[static_cast<std::size_t>(row_map[r])];
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<Model::Impl> build_model(const ModelArchitecture& arch, std::shared_ptr<const TensorSource> source,
@@ -61,8 +81,32 @@ std::unique_ptr<Model::Impl> build_model(const ModelArchitecture& arch, std::sha
                    ", but it is ", shape_string(t->shape));
     }
     if (!t->supported)
-      detail::fail(fn, where, ": tensor '", b.tensor, "' has dtype ", t->dtype_name, "; weights must be F32, F16 or BF16");
+      detail::fail(fn, where, ": tensor '", b.tensor, "' has dtype ", t->dtype_name,
+                   "; weights must be F32, F16 or BF16 (GGUF also Q8_0, Q4_0, Q4_K, Q6_K)");
     used.insert(b.tensor);
+    // llama.cpp's RoPE row order: the logical (Hugging Face) row order as a map, built once.
+    const std::int32_t* row_map = nullptr;
+    if (b.rope_heads > 0) {
+      impl->row_maps.push_back(rope_row_map(want[0], b.rope_heads));
+      row_map = impl->row_maps.back().data();
+    }
+    if (t->quant != GgmlType::f32) {  // ggml blocks along each stored row
+      if (s.kind == ParamKind::vector) {  // rare (norms are F32 in GGUF files): dequantized once
+        std::vector<float> copy(static_cast<std::size_t>(s.shape[0]));
+        dequantize_row(t->quant, t->data, copy.data(), s.shape[0]);
+        if (row_map) copy = permuted(copy, row_map);
+        impl->owned.push_back(std::move(copy));
+        impl->stored[i] = {impl->owned.back().data(), DType::f32, 1, s.shape[0], s.shape[0], false};
+        continue;
+      }
+      if (!(s.kind == ParamKind::table || b.transposed) || b.stored_cols > 0)
+        detail::fail(fn, where, ": tensor '", b.tensor, "' is ", t->dtype_name, "-quantized, which attend reads only as whole [out, in] rows");
+      WeightView v{t->data, DType::f32, want[0], want[1], want[1], true};
+      v.quant = t->quant;
+      v.row_map = row_map;
+      impl->stored[i] = v;
+      continue;
+    }
     const std::size_t es = dtype_size(t->dtype);
     const char* base = static_cast<const char*>(t->data) + static_cast<std::size_t>(b.col0) * es;
     const I64 ld = want.back();  // stored row length
@@ -95,11 +139,13 @@ std::unique_ptr<Model::Impl> build_model(const ModelArchitecture& arch, std::sha
           convert_to_f32(row, t->dtype, copy.data() + r * v.cols, static_cast<std::size_t>(v.cols));
         }
       }
+      if (row_map && s.kind == ParamKind::vector) copy = permuted(copy, row_map);  // a q/k bias
       impl->owned.push_back(std::move(copy));
       v.data = impl->owned.back().data();
       v.dtype = DType::f32;
       v.ld = v.cols;
     }
+    if (s.kind != ParamKind::vector) v.row_map = row_map;
     impl->stored[i] = v;
   }
   std::vector<std::string> extra;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attend/dtype.h"
+#include "attend/quant.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"
 #include "nn/model_impl.h"
@@ -19,11 +20,13 @@
 namespace attend::nn {
 
 // One stored tensor: its dtype, shape and bytes (row-major). `dtype_name` is the format's own name;
-// `supported` says whether `dtype` is one the model can use (f32, bf16, f16).
+// `supported` says whether `dtype` (or `quant`) is one the model can use (f32, bf16, f16; GGUF's
+// q8_0, q4_0, q4_K, q6_K blocks).
 struct SourceTensor {
   std::string dtype_name;
   bool supported = false;
   DType dtype = DType::f32;
+  GgmlType quant = GgmlType::f32;  // not f32: rows of ggml blocks (dtype unused)
   std::vector<std::int64_t> shape;
   const void* data = nullptr;
 };
@@ -35,6 +38,16 @@ class TensorSource {
   virtual const SourceTensor* find(const std::string& name) const = 0;
   virtual std::vector<std::string> names() const = 0;
   virtual const std::map<std::string, std::string>& metadata() const = 0;  // e.g. safetensors __metadata__
+};
+
+// A source whose tensors sit in a name-ordered map, filled by the reader that derives from it.
+class TensorMapSource : public TensorSource {
+ public:
+  const SourceTensor* find(const std::string& name) const override;
+  std::vector<std::string> names() const override;
+
+ protected:
+  std::map<std::string, SourceTensor> tensors_;
 };
 
 // Safetensors sources, memory-mapped read-only: one file, or a Hugging Face shard index
@@ -51,6 +64,7 @@ struct TensorBinding {
   std::int64_t col0 = 0;        // a column slice: the parameter's columns start at stored column col0
   std::int64_t stored_cols = 0; //   of a stored tensor this many columns wide (GPT-2's fused c_attn); 0: no slice
   std::string why;              // what in the description fixes its shape, for messages ("32 heads of 64 = 2048")
+  std::int64_t rope_heads = 0;  // > 0: stored rows in llama.cpp's RoPE order for this many heads (GGUF q/k), undone
 };
 
 struct ModelArchitecture {

@@ -9,6 +9,7 @@
 #include "attend/backward.h"
 #include "attend/decode.h"
 #include "core/check.h"
+#include "nn/hooks.h"
 #include "nn/layers.h"
 #include "nn/model_impl.h"
 
@@ -65,7 +66,7 @@ void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
 }
 
 void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, LayerCaches* cache,
-                          ModelTraceSink* trace) const {
+                          ModelTraceSink* trace, ModelHooks* hooks) const {
   const ModelConfig& c = config;
   const I64 R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff, V = c.vocab;
   const I64 pos0 = cache ? cache->length() : 0;
@@ -74,6 +75,9 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   for (I64 r = 0; r < R; ++r)
     if (tokens[r] < 0 || tokens[r] >= V) detail::fail("Model::forward", "token ", tokens[r], " at ", r, " is outside the vocabulary [0, ", V, ")");
   if (a.B != B || a.T != T) a.resize(c, B, T);
+  ATTEND_ASSERT(!hooks || (B == 1 && !cache));  // hooks: one sequence, no cache (Model::forward)
+  // The attention and MLP updates as the trace sees them (the block's buffers are reused).
+  std::vector<float> updates(trace ? sz(2 * R * E) : 0);
 
   embedding_forward(a.resid.data(), tokens, w(wte), wpe >= 0 ? w(wpe) : WeightView{}, pos0, R, T);
   for (int l = 0; l < static_cast<int>(c.layers); ++l) {
@@ -86,6 +90,8 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     float* k = a.k.data() + l * R * G * D;
     float* v = a.v.data() + l * R * G * D;
     float* att = a.att.data() + l * R * H * D;
+    const HookCaller hook(hooks, l, T, E, H, G, D);  // writable hook points (attend/trace.h, nn/hooks.h)
+    hook(HookPoint::resid_pre, a.resid.data() + l * R * E);
     norm_forward(c, ln1, a.ln1_mean.data() + l * R, a.ln1_rstd.data() + l * R, x, p(lp.ln1_w), p(lp.ln1_b), R);
     matmul_weight(ln1, R, w(lp.wq), q, p(lp.bq));
     matmul_weight(ln1, R, w(lp.wk), k, p(lp.bk));
@@ -94,6 +100,9 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       rope_apply(q, R, T, H, D, pos0, rope_freq.data(), false);
       rope_apply(k, R, T, G, D, pos0, rope_freq.data(), false);
     }
+    hook(HookPoint::q, q);
+    hook(HookPoint::k, k);
+    hook(HookPoint::v, v);
     // att [B, T, H, D] = softmax(q·kᵀ/√D, causal)·v through attend's kernel; lse kept for backward.
     AttentionOptions opts;
     opts.causal = true;
@@ -115,9 +124,14 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
                 ov, opts, lv);
     }
     a.attention_forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
+    if (hooks) run_pattern_hooks(*hooks, l, q, k, v, att, T, H, G, D);
+    hook(HookPoint::head_out, att);
     std::memcpy(mid, x, sz(R * E) * sizeof(float));
     matmul_weight(att, R, w(lp.wo), out, p(lp.bo));  // out as scratch for the update
+    hook(HookPoint::attn_out, out);
+    if (trace) std::memcpy(updates.data(), out, sz(R * E) * sizeof(float));
     for (I64 i = 0; i < R * E; ++i) mid[i] += out[i];
+    hook(HookPoint::resid_mid, mid);
     float* ln2 = a.ln2.data() + l * R * E;
     norm_forward(c, ln2, a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
     float* fc = a.fc.data() + l * R * F;
@@ -131,7 +145,10 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       swiglu_forward(act, fc, up, R * F);
     }
     matmul_weight(act, R, w(lp.proj_w), out, p(lp.proj_b));
+    hook(HookPoint::mlp_out, out);
+    if (trace) std::memcpy(updates.data() + R * E, out, sz(R * E) * sizeof(float));
     for (I64 i = 0; i < R * E; ++i) out[i] += mid[i];
+    hook(HookPoint::resid_post, out);
     if (trace) {
       LayerTrace t;
       t.layer = l;
@@ -147,6 +164,8 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       t.k = k;
       t.v = v;
       t.head_out = att;
+      t.attn_out = updates.data();
+      t.mlp_out = updates.data() + R * E;
       trace->on_layer(t);
     }
   }

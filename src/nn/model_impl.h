@@ -77,9 +77,11 @@ struct Model::Impl {
   std::vector<float> params, grads;  // trainable models only (empty for a loaded model until training)
   std::vector<WeightView> stored;    // per spec: where its values are, in their stored dtype and layout
   std::vector<std::vector<float>> owned;       // f32 copies made at load (norm gains, biases, unaligned data)
+  std::vector<std::vector<std::int32_t>> row_maps;  // row permutations the views' row_map point into
   std::shared_ptr<const TensorSource> source;  // keeps the mapped checkpoint alive while views point into it
   std::shared_ptr<const TokenCodec> codec;     // text <-> tokens (the one member a tokenizer replaces)
   std::vector<double> rope_freq;               // [D/2] RoPE inverse frequencies, scaling applied
+  bool rope_factors = false;                   // rope_freq divided by a GGUF rope_freqs tensor (no config expresses it)
   std::string origin;                          // the folder or file it was loaded from ("" if built in memory)
 
   std::int64_t param_count = 0;  // floats in params (and in grads)
@@ -105,8 +107,9 @@ struct Model::Impl {
   void bind_params();  // stored[i] = views into params (after params is allocated or filled)
 
   // tokens [B, T] -> acts.logits [B·T, V]. With a cache (B = 1) the tokens follow the cached ones.
+  // hooks (attend/trace.h): one sequence without a cache only.
   void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, LayerCaches* cache,
-               ModelTraceSink* trace) const;
+               ModelTraceSink* trace, ModelHooks* hooks = nullptr) const;
   // After forward (no cache): loss over targets (−1 ignored), grads += d(loss · loss_scale).
   // Returns the summed loss and the counted targets.
   double backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,

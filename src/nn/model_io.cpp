@@ -11,10 +11,13 @@
 #include "core/check.h"
 #include "core/memory.h"
 #include "io/json_limits.h"
+#include "nn/gguf_model.h"
 #include "nn/hf_model.h"
 #include "nn/model_build.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
+#include "nn/weight.h"
+#include "nn/token_codec.h"
 
 namespace attend::nn {
 namespace {
@@ -101,21 +104,42 @@ Model load_from_source(std::shared_ptr<const TensorSource> src, const std::strin
   if (meta != src->metadata().end()) return load_attend(src, path, meta->second);
   if (!config_dir.empty() && std::filesystem::exists(std::filesystem::path(config_dir) / "config.json"))
     return load_hf_checkpoint(config_dir, std::move(src));
-  if (src->find("wte.weight") || src->find("transformer.wte.weight")) return load_gpt2_file(std::move(src), path);
+  if (src->find("wte.weight") || src->find("transformer.wte.weight")) {
+    Model m = load_gpt2_file(std::move(src), path);
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (auto codec = folder_tokenizer_codec(parent.empty() ? "." : parent.string(), m.config().vocab)) m.impl().codec = std::move(codec);
+    return m;
+  }
   detail::fail(kWhere, path, ": neither attend layout (attend_config metadata) nor GPT-2 layout (wte.weight), ",
                "and no config.json beside it");
 }
 
-// A diverged run's weights (NaN, ±inf) would make every later forward silent garbage. Reads one
-// parameter at a time in f32 (a loaded model's weights stay in their stored dtype).
+// A diverged run's weights (NaN, ±inf) would make every later forward silent garbage. A loaded
+// model's weights are read a stored row at a time (no f32 copy of a whole matrix: a 1B model's
+// embedding table alone would be 1 GB).
 void check_finite(const Model& m, const std::string& path) {
   const Model::Impl& impl = m.impl();
-  for (const ParamSpec& s : impl.specs) {
-    const std::vector<float> v = impl.materialize(s);
-    for (std::size_t i = 0; i < v.size(); ++i)
-      if (!std::isfinite(v[i]))
-        detail::fail(kWhere, path, ": tensor '", s.name, "' holds ", v[i], " at index ", i,
-                     " (a diverged training run?); LoadOptions::allow_nonfinite (--allow-nonfinite) loads it anyway");
+  auto refuse = [&](const std::string& name, float v, const std::string& at) {
+    detail::fail(kWhere, path, ": tensor '", name, "' holds ", v, " at ", at,
+                 " (a diverged training run?); LoadOptions::allow_nonfinite (--allow-nonfinite) loads it anyway");
+  };
+  if (impl.trainable()) {
+    for (const ParamSpec& s : impl.specs)
+      for (I64 i = 0; i < s.size; ++i)
+        if (const float v = impl.params[static_cast<std::size_t>(s.offset + i)]; !std::isfinite(v))
+          refuse(s.name, v, "index " + std::to_string(i));
+    return;
+  }
+  std::vector<float> row;
+  for (std::size_t k = 0; k < impl.specs.size(); ++k) {
+    const WeightView& w = impl.stored[k];
+    row.resize(static_cast<std::size_t>(w.cols));
+    for (I64 r = 0; r < w.rows; ++r) {
+      weight_row(w, r, row.data());
+      for (I64 c = 0; c < w.cols; ++c)
+        if (!std::isfinite(row[static_cast<std::size_t>(c)]))
+          refuse(impl.specs[k].name, row[static_cast<std::size_t>(c)], "stored row " + std::to_string(r) + ", column " + std::to_string(c));
+    }
   }
 }
 
@@ -240,14 +264,14 @@ Model load_unchecked(const std::string& path) {
   if (!fs::exists(p, ec)) detail::fail(kWhere, "'", path, "': no such file or folder");
   if (fs::is_directory(p, ec)) {
     if (fs::exists(p / "config.json", ec)) return load_hf_checkpoint(path);
-    detail::fail(kWhere, path, ": a folder without config.json (a Hugging Face checkpoint folder holds config.json and ",
+    detail::fail(kWhere, path, ": a directory without config.json (a Hugging Face checkpoint folder holds config.json and ",
                  "model.safetensors)");
   }
   const std::string name = p.filename().string();
   const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   if (name == "config.json" || name.ends_with(".safetensors.index.json")) return load_hf_checkpoint(dir);
-  // Other formats plug in here by extension: the GGUF reader (load_gguf(path)) builds a
-  // ModelArchitecture and a TensorSource from the file and calls build_model, as the readers above.
+  // GGUF (llama.cpp): recognised by its magic, whatever the file is called.
+  if (name.ends_with(".gguf") || is_gguf_file(path)) return load_gguf(path);
   // A Hugging Face weights file (model.safetensors, or a shard model-0000k-of-0000n.safetensors)
   // takes its architecture from the config.json beside it; any other name is a self-describing file.
   const bool hf_name = name == "model.safetensors" || (name.starts_with("model-") && name.ends_with(".safetensors"));
@@ -263,6 +287,9 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
 }
 
 void Model::save(const std::string& path) const {
+  if (impl_->rope_factors)
+    detail::fail("Model::save", path, ": this model's RoPE frequencies come from a GGUF rope_freqs tensor, which attend's ",
+                 "configuration cannot express; save would write a different model");
   const std::map<std::string, std::string> meta = {{"attend_config", config_to_json(impl_->config)}};
   auto write = [&](const std::vector<float>& buffer) {
     if (const std::string bad = first_nonfinite(*impl_, buffer, ""); !bad.empty())

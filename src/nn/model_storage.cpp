@@ -62,6 +62,7 @@ void Model::Impl::make_trainable() {
   grads.assign(params.size(), 0.0f);
   bind_params();
   owned.clear();
+  row_maps.clear();
   source.reset();
 }
 

@@ -1,6 +1,8 @@
 // Built-in training data: copy, sort, induction, graph search (synthetic) and byte-level text.
 #include <algorithm>
 #include <random>
+#include <string>
+#include <unordered_set>
 
 #include "attend/io.h"
 #include "attend/search_task.h"
@@ -33,6 +35,18 @@ const char* task_name(Task t) {
   return "?";
 }
 
+struct TaskData::HeldOut {
+  std::unordered_set<std::string> inputs;  // token bytes of each held-out sequence
+  static std::string key(const std::vector<std::int32_t>& tokens) {
+    return {reinterpret_cast<const char*>(tokens.data()), tokens.size() * sizeof(std::int32_t)};
+  }
+};
+
+TaskData::~TaskData() = default;
+TaskData::TaskData(TaskData&&) noexcept = default;
+
+int TaskData::max_level() const { return task_ == Task::search ? graph::max_search_lookahead(T_) : 0; }
+
 TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_path) : task_(task), vocab_(vocab), T_(seq_len) {
   if (task == Task::text) {
     if (vocab != 256) detail::fail("TaskData", "the text task is byte-level and needs vocab 256, got ", vocab);
@@ -47,8 +61,16 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
                    held + seq_len + 1, " (seq_len ", seq_len, ")");
     held_begin_ = size - held;
   } else if (task == Task::search) {
-    if (graph::max_search_lookahead(vocab, seq_len) < 1)
-      detail::fail("TaskData", "the search task needs vocab >= 8 and seq_len >= 14 (lookahead 1), got vocab ", vocab, ", seq_len ", seq_len);
+    if (seq_len < 14 || seq_len > 4096)
+      detail::fail("TaskData", "the search task needs seq_len (the maximum input) in [14, 4096], got ", seq_len);
+    const graph::SearchEncoding enc = graph::search_encoding(seq_len);
+    if (vocab != enc.vocab)
+      detail::fail("TaskData", "the search task with seq_len ", seq_len, " has ", enc.vertices, " vertex labels and needs vocab ",
+                   enc.vocab, ", got ", vocab);
+    held_out_ = std::make_unique<HeldOut>();
+    for (int la = 1; la <= graph::max_search_lookahead(seq_len); ++la)
+      for (int i = 0; i < graph::kSearchHeldOut; ++i)
+        held_out_->inputs.insert(HeldOut::key(graph::search_sequence(graph::search_held_out(seq_len, la, i), seq_len).tokens));
   } else {
     const bool repeats = task == Task::induction || task == Task::induction_random;
     const I64 min_vocab = task == Task::induction_random ? 5 : 3;
@@ -58,7 +80,7 @@ TaskData::TaskData(Task task, I64 vocab, I64 seq_len, const std::string& text_pa
 }
 
 // tokens/targets: [B, T]
-Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split) const {
+Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split, int level) const {
   if (B < 1) detail::fail("TaskData::batch", "batch size must be >= 1, got ", B);
   Batch b;
   b.B = B;
@@ -66,6 +88,25 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split) const {
   b.tokens.assign(static_cast<std::size_t>(B * T_), 0);
   b.targets.assign(static_cast<std::size_t>(B * T_), -1);
   const std::int32_t sep = static_cast<std::int32_t>(vocab_ - 1);
+  if (level < -1 || level > max_level()) detail::fail("TaskData::batch", "level ", level, " is outside [-1, ", max_level(), "]");
+  if (task_ == Task::search) {
+    // One stream per batch, as their generator makes each batch (so a batch can hold several
+    // examples from one graph); the answer is scored at the last position.
+    std::seed_seq ss{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32), static_cast<std::uint32_t>(index),
+                     static_cast<std::uint32_t>(static_cast<std::uint64_t>(index) >> 32), 0x5ea4c4u};
+    std::mt19937_64 rng(ss);
+    const HeldOut& held = *held_out_;
+    graph::BalancedStream stream(T_, level < 0 ? max_level() : level, graph::search_encoding(T_).vertices, rng(),
+                                 [&](const graph::SearchExample& e) {
+                                   return held.inputs.count(HeldOut::key(graph::search_sequence(e, T_).tokens)) > 0;
+                                 });
+    for (I64 s = 0; s < B; ++s) {
+      const graph::SearchSequence q = graph::search_sequence(stream.next(), T_);
+      std::copy(q.tokens.begin(), q.tokens.end(), b.tokens.begin() + s * T_);
+      b.targets[static_cast<std::size_t>(s * T_ + q.answer_at)] = q.answer;
+    }
+    return b;
+  }
   for (I64 s = 0; s < B; ++s) {
     std::seed_seq ss{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32), static_cast<std::uint32_t>(index),
                      static_cast<std::uint32_t>(static_cast<std::uint64_t>(index) >> 32), static_cast<std::uint32_t>(s)};
@@ -83,12 +124,6 @@ Batch TaskData::batch(I64 B, std::uint64_t seed, I64 index, Split split) const {
         tok[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i)]);
         tgt[i] = static_cast<unsigned char>(text_[static_cast<std::size_t>(o + i + 1)]);
       }
-    } else if (task_ == Task::search) {
-      // [E u v ... Q start goal P start | pad]: the answer (next vertex) is scored at the last path token.
-      const int lookahead = 1 + static_cast<int>(rng() % static_cast<std::uint64_t>(graph::max_search_lookahead(vocab_, T_)));
-      const graph::SearchSequence q = graph::search_sequence(graph::search_problem(lookahead, vocab_, rng()), vocab_, T_);
-      std::copy(q.tokens.begin(), q.tokens.end(), tok);
-      tgt[q.answer_at] = q.answer;
     } else if (task_ == Task::induction) {
       // [noise (T − 2m) | r (m) | r (m)], m = T/2: a repeated random sequence; the second copy's
       // tokens after its first are predicted by copying the successor of the earlier occurrence.

@@ -26,7 +26,7 @@ SourceTensor describe(const std::string& dtype_name, const std::vector<std::int6
   return t;
 }
 
-class MappedSafetensors final : public TensorSource {
+class MappedSafetensors final : public TensorMapSource {
  public:
   // Maps `path` and adds its tensors (all of them, or only `only` when given) under their names.
   void add_file(const std::string& path, const std::vector<std::string>* only = nullptr) {
@@ -52,45 +52,36 @@ class MappedSafetensors final : public TensorSource {
   }
   void set_metadata(std::map<std::string, std::string> m) { metadata_ = std::move(m); }
 
-  const SourceTensor* find(const std::string& name) const override {
-    auto it = tensors_.find(name);
-    return it == tensors_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> names() const override {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : tensors_) out.push_back(name);
-    return out;
-  }
   const std::map<std::string, std::string>& metadata() const override { return metadata_; }
 
  private:
   std::vector<std::unique_ptr<io::MappedFile>> files_;
-  std::map<std::string, SourceTensor> tensors_;
   std::map<std::string, std::string> metadata_;
 };
 
-class ParsedSafetensors final : public TensorSource {
+class ParsedSafetensors final : public TensorMapSource {
  public:
   explicit ParsedSafetensors(std::shared_ptr<const SafetensorsFile> f) : file_(std::move(f)) {
     for (const auto& [name, t] : file_->tensors) tensors_[name] = describe("F32", t.shape, t.values.data());  // values are f32
-  }
-  const SourceTensor* find(const std::string& name) const override {
-    auto it = tensors_.find(name);
-    return it == tensors_.end() ? nullptr : &it->second;
-  }
-  std::vector<std::string> names() const override {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : tensors_) out.push_back(name);
-    return out;
   }
   const std::map<std::string, std::string>& metadata() const override { return file_->metadata; }
 
  private:
   std::shared_ptr<const SafetensorsFile> file_;
-  std::map<std::string, SourceTensor> tensors_;
 };
 
 }  // namespace
+
+const SourceTensor* TensorMapSource::find(const std::string& name) const {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> TensorMapSource::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : tensors_) out.push_back(name);
+  return out;
+}
 
 std::shared_ptr<const TensorSource> map_safetensors(const std::string& path) {
   auto src = std::make_shared<MappedSafetensors>();

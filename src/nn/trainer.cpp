@@ -42,6 +42,9 @@ Trainer::Trainer(Model& model, const TaskData& data, const TrainConfig& config) 
     detail::fail("Trainer", "sequence length ", probe.T, " exceeds the model context ", model.config().context);
   if (data_.task() == Task::text && model.config().vocab != 256)
     detail::fail("Trainer", "the text task needs a byte-level model (vocab 256), got vocab ", model.config().vocab);
+  if (cfg_.curriculum && (cfg_.curriculum_window < 1 || !(cfg_.curriculum_threshold > 0 && cfg_.curriculum_threshold <= 1)))
+    detail::fail("Trainer", "curriculum needs window >= 1 and threshold in (0, 1], got ", cfg_.curriculum_window, ", ", cfg_.curriculum_threshold);
+  level_ = cfg_.curriculum && data_.max_level() > 1 ? 1 : -1;
   model.impl().make_trainable();  // a loaded model gets its f32 parameters and gradients only now
   m_.assign(model.impl().params.size(), 0.0f);
   v_.assign(model.impl().params.size(), 0.0f);
@@ -69,15 +72,23 @@ double Trainer::step() {
   std::vector<Batch> micro;
   I64 scored = 0;
   for (I64 i = 0; i < cfg_.accum; ++i) {
-    micro.push_back(data_.batch(cfg_.batch, cfg_.seed, step_ * cfg_.accum + i));
+    micro.push_back(data_.batch(cfg_.batch, cfg_.seed, step_ * cfg_.accum + i, Split::train, level_));
     for (std::int32_t tg : micro.back().targets) scored += tg >= 0;
   }
   std::fill(m.grads.begin(), m.grads.end(), 0.0f);
   phases_.data += since(t);
   double loss = 0;
+  I64 right = 0;
   Acts acts;
+  const I64 V = m.config.vocab;
   for (const Batch& b : micro) {  // gradients of the mean loss over every scored target of the step
     m.forward(b.tokens.data(), b.B, b.T, acts, nullptr, nullptr);
+    for (I64 r = 0; r < b.B * b.T; ++r) {  // training accuracy (backward overwrites the logits)
+      const std::int32_t tg = b.targets[static_cast<std::size_t>(r)];
+      if (tg < 0) continue;
+      const float* l = acts.logits.data() + r * V;
+      right += (std::max_element(l, l + V) - l) == tg;
+    }
     phases_.forward += since(t);
     I64 counted = 0;
     loss += m.backward(b.tokens.data(), b.targets.data(), acts, 1.0f / static_cast<float>(std::max<I64>(1, scored)), &counted);
@@ -101,13 +112,27 @@ double Trainer::step() {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double tps = static_cast<double>(cfg_.accum * cfg_.batch * micro[0].T) / std::max(secs, 1e-9);
   ++step_;
-  curve_.push_back({step_, loss, lr, tps, norm});
+  const double accuracy = static_cast<double>(right) / static_cast<double>(std::max<I64>(1, scored));
+  curve_.push_back({step_, loss, lr, tps, norm, accuracy, level_ < 0 ? data_.max_level() : level_});
+  if (level_ >= 1 && level_ < data_.max_level()) {  // curriculum: one level up after a window above threshold
+    window_right_ += right, window_total_ += scored, ++window_steps_;
+    if (window_steps_ >= cfg_.curriculum_window) {
+      const double acc = static_cast<double>(window_right_) / static_cast<double>(std::max<I64>(1, window_total_));
+      if (acc > cfg_.curriculum_threshold) {
+        ++level_;
+        if (cfg_.log_every > 0)
+          std::fprintf(stderr, "step %lld: training accuracy %.4f > %.2f, curriculum level (max lookahead) now %d\n",
+                       static_cast<long long>(step_), acc, cfg_.curriculum_threshold, level_);
+      }
+      window_right_ = window_total_ = window_steps_ = 0;
+    }
+  }
   if (cfg_.log_every > 0 && (step_ % cfg_.log_every == 0 || step_ == cfg_.steps)) {
     const int width = 24, filled = static_cast<int>(width * step_ / std::max<I64>(1, cfg_.steps));
-    std::fprintf(stderr, "[%s%s] step %lld/%lld | loss %.4f | lr %.2e | grad %.2f | %.0f tok/s\n",
+    std::fprintf(stderr, "[%s%s] step %lld/%lld | loss %.4f | acc %.3f | level %d | lr %.2e | grad %.2f | %.0f tok/s\n",
                  std::string(static_cast<std::size_t>(std::min(filled, width)), '#').c_str(),
                  std::string(static_cast<std::size_t>(width - std::min(filled, width)), '.').c_str(),
-                 static_cast<long long>(step_), static_cast<long long>(cfg_.steps), loss, lr, norm, tps);
+                 static_cast<long long>(step_), static_cast<long long>(cfg_.steps), loss, accuracy, curve_.back().level, lr, norm, tps);
   }
   return loss;
 }
@@ -125,8 +150,8 @@ void Trainer::save_checkpoint(const std::string& path) const {
   for (auto& r : param_refs(m, m_, "opt.m.")) refs.push_back(r);
   for (auto& r : param_refs(m, v_, "opt.v.")) refs.push_back(r);
   nlohmann::json curve = nlohmann::json::array();
-  for (const CurvePoint& p : curve_) curve.push_back({p.step, p.loss, p.lr, p.tokens_per_s, p.grad_norm});
-  nlohmann::json state = {{"step", step_}, {"seed", cfg_.seed}, {"task", task_name(data_.task())}, {"curve", curve}};
+  for (const CurvePoint& p : curve_) curve.push_back({p.step, p.loss, p.lr, p.tokens_per_s, p.grad_norm, p.accuracy, p.level});
+  nlohmann::json state = {{"step", step_}, {"seed", cfg_.seed}, {"task", task_name(data_.task())}, {"level", level_}, {"curve", curve}};
   write_safetensors(path, refs, {{"attend_config", config_to_json(m.config)}, {"train_state", state.dump()}});
 }
 
@@ -156,12 +181,16 @@ void Trainer::load_checkpoint(const std::string& path) {
   try {
     const nlohmann::json s = io::parse_json_bounded(it->second, 3, "Trainer::load_checkpoint", path, "train_state metadata");
     step_ = s.at("step").get<I64>();
+    if (s.contains("level")) level_ = s.at("level").get<int>();
     curve_.clear();
     for (const auto& p : s.at("curve"))
-      curve_.push_back({p.at(0).get<I64>(), p.at(1).get<double>(), p.at(2).get<double>(), p.at(3).get<double>(), p.at(4).get<double>()});
+      curve_.push_back({p.at(0).get<I64>(), p.at(1).get<double>(), p.at(2).get<double>(), p.at(3).get<double>(), p.at(4).get<double>(),
+                        p.size() > 5 ? p.at(5).get<double>() : 0.0, p.size() > 6 ? p.at(6).get<int>() : 0});
   } catch (const nlohmann::json::exception& e) {
     detail::fail("Trainer::load_checkpoint", path, ": bad train_state (", e.what(), ")");
   }
+  if (level_ < -1 || level_ > data_.max_level())
+    detail::fail("Trainer::load_checkpoint", path, ": curriculum level ", level_, " is outside [-1, ", data_.max_level(), "]");
   if (step_ < 0 || static_cast<I64>(curve_.size()) != step_)
     detail::fail("Trainer::load_checkpoint", path, ": step ", step_, " does not match a curve of ", curve_.size(), " points");
 }

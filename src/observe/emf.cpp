@@ -1,8 +1,11 @@
 // EMF operators (the EMF model of "The Flow of Attention", Towards AI: relevance scoring M and content
 // extraction F in the embedding space): M = W_Q·W_Kᵀ/√D and F = W_V·W_O per head, their spectra, composition
 // between heads; residual-stream trajectories (PCA to 2-D) and clustering (mean pairwise cosine).
+#include <cblas.h>
+
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "attend/observe_metrics.h"
 #include "core/check.h"
@@ -73,14 +76,77 @@ Composition composition(const HeadOperators& earlier, const HeadOperators& later
   return c;
 }
 
-std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
-  const std::int64_t pts = stages * n;
-  if (stages < 1 || n < 1 || e < 1 || static_cast<std::int64_t>(states.size()) != pts * e)
-    detail::fail("pca_2d", "states has ", states.size(), " values for [", stages, ", ", n, ", ", e, "]");
-  if (e > 1024) detail::fail("pca_2d", "width ", e, " too large for the dense eigen-solver (max 1024)");
-  std::vector<double> mean(static_cast<std::size_t>(e), 0.0), cov(static_cast<std::size_t>(e * e), 0.0);
+namespace {
+
+// Makes each of the first `k` rows of vecs [k, e] have its largest-|x| entry positive.
+void fix_signs(std::vector<double>& vecs, std::int64_t k, std::int64_t e) {
+  for (std::int64_t c = 0; c < k; ++c) {
+    double* v = vecs.data() + c * e;
+    std::int64_t best = 0;
+    for (std::int64_t a = 1; a < e; ++a)
+      if (std::fabs(v[a]) > std::fabs(v[best])) best = a;
+    if (v[best] < 0)
+      for (std::int64_t a = 0; a < e; ++a) v[a] = -v[a];
+  }
+}
+
+// out [pts, 2] = (states − mean) · axesᵀ, axes [2, e].
+std::vector<double> project(Span<const float> states, const std::vector<double>& mean, const std::vector<double>& axes, std::int64_t pts,
+                            std::int64_t e) {
+  std::vector<double> out(static_cast<std::size_t>(pts * 2), 0.0);
   for (std::int64_t p = 0; p < pts; ++p)
-    for (std::int64_t c = 0; c < e; ++c) mean[static_cast<std::size_t>(c)] += states[static_cast<std::size_t>(p * e + c)] / static_cast<double>(pts);
+    for (int c = 0; c < 2 && c < e; ++c) {
+      double s = 0;
+      for (std::int64_t a = 0; a < e; ++a)
+        s += (states[static_cast<std::size_t>(p * e + a)] - mean[static_cast<std::size_t>(a)]) * axes[static_cast<std::size_t>(c * e + a)];
+      out[static_cast<std::size_t>(p * 2 + c)] = s;
+    }
+  return out;
+}
+
+std::vector<double> column_mean(Span<const float> states, std::int64_t pts, std::int64_t e) {
+  std::vector<double> mean(static_cast<std::size_t>(e), 0.0);
+  for (std::int64_t p = 0; p < pts; ++p)
+    for (std::int64_t c = 0; c < e; ++c) mean[static_cast<std::size_t>(c)] += states[static_cast<std::size_t>(p * e + c)];
+  for (double& m : mean) m /= static_cast<double>(pts);
+  return mean;
+}
+
+void check_states(const char* where, Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+  if (stages < 1 || n < 1 || e < 1 || static_cast<std::int64_t>(states.size()) != stages * n * e)
+    detail::fail(where, "states has ", states.size(), " values for [", stages, ", ", n, ", ", e, "]");
+}
+
+// Orthonormalises the k columns of z [e, k] (modified Gram–Schmidt, twice for stability).
+void orthonormalise(std::vector<double>& z, std::int64_t e, std::int64_t k, std::mt19937_64& rng) {
+  for (std::int64_t c = 0; c < k; ++c)
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::int64_t b = 0; b < c; ++b) {
+        double dot = 0;
+        for (std::int64_t a = 0; a < e; ++a) dot += z[static_cast<std::size_t>(a * k + c)] * z[static_cast<std::size_t>(a * k + b)];
+        for (std::int64_t a = 0; a < e; ++a) z[static_cast<std::size_t>(a * k + c)] -= dot * z[static_cast<std::size_t>(a * k + b)];
+      }
+      double norm = 0;
+      for (std::int64_t a = 0; a < e; ++a) norm += z[static_cast<std::size_t>(a * k + c)] * z[static_cast<std::size_t>(a * k + c)];
+      norm = std::sqrt(norm);
+      if (norm < 1e-300) {  // a column in the span of the others (rank-deficient data): a fresh random one
+        std::normal_distribution<double> g;
+        for (std::int64_t a = 0; a < e; ++a) z[static_cast<std::size_t>(a * k + c)] = g(rng);
+        pass = -1;
+        continue;
+      }
+      for (std::int64_t a = 0; a < e; ++a) z[static_cast<std::size_t>(a * k + c)] /= norm;
+    }
+}
+
+}  // namespace
+
+std::vector<double> pca_2d_dense(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+  check_states("pca_2d_dense", states, stages, n, e);
+  if (e > 1024) detail::fail("pca_2d_dense", "width ", e, " too large for the dense eigen-solver (max 1024); use pca_2d");
+  const std::int64_t pts = stages * n;
+  const std::vector<double> mean = column_mean(states, pts, e);
+  std::vector<double> cov(static_cast<std::size_t>(e * e), 0.0);
   for (std::int64_t p = 0; p < pts; ++p)
     for (std::int64_t a = 0; a < e; ++a) {
       const double xa = states[static_cast<std::size_t>(p * e + a)] - mean[static_cast<std::size_t>(a)];
@@ -89,15 +155,55 @@ std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::i
     }
   std::vector<double> vals, vecs;
   linalg::symmetric_eigen(cov, e, vals, vecs);
-  std::vector<double> out(static_cast<std::size_t>(pts * 2), 0.0);
+  fix_signs(vecs, std::min<std::int64_t>(2, e), e);
+  return project(states, mean, vecs, pts, e);
+}
+
+std::vector<double> pca_2d(Span<const float> states, std::int64_t stages, std::int64_t n, std::int64_t e) {
+  check_states("pca_2d", states, stages, n, e);
+  if (e <= 64) return pca_2d_dense(states, stages, n, e);
+  // Block subspace iteration on the centred data X [pts, e]: Z ← orth(Xᵀ·X·Z), k = 8 columns, then
+  // Rayleigh–Ritz on the k × k (XZ)ᵀ(XZ). Each step is two [pts, e] × [e, k] products.
+  const std::int64_t pts = stages * n, k = std::min<std::int64_t>(8, e);
+  const std::vector<double> mean = column_mean(states, pts, e);
+  std::vector<double> x(static_cast<std::size_t>(pts * e));
   for (std::int64_t p = 0; p < pts; ++p)
-    for (int c = 0; c < 2 && c < e; ++c) {
-      double s = 0;
-      for (std::int64_t a = 0; a < e; ++a)
-        s += (states[static_cast<std::size_t>(p * e + a)] - mean[static_cast<std::size_t>(a)]) * vecs[static_cast<std::size_t>(c * e + a)];
-      out[static_cast<std::size_t>(p * 2 + c)] = s;
+    for (std::int64_t a = 0; a < e; ++a)
+      x[static_cast<std::size_t>(p * e + a)] = states[static_cast<std::size_t>(p * e + a)] - mean[static_cast<std::size_t>(a)];
+  std::mt19937_64 rng(20240611);
+  std::normal_distribution<double> g;
+  std::vector<double> z(static_cast<std::size_t>(e * k)), y(static_cast<std::size_t>(pts * k)), t(static_cast<std::size_t>(k * k));
+  for (double& v : z) v = g(rng);
+  orthonormalise(z, e, k, rng);
+  std::vector<double> axes(static_cast<std::size_t>(2 * e), 0.0), prev;
+  const int pe = static_cast<int>(e), pk = static_cast<int>(k), pp = static_cast<int>(pts);
+  for (int it = 0; it < 200; ++it) {  // converges in tens of steps unless the top eigenvalues are (nearly) tied
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pp, pk, pe, 1.0, x.data(), pe, z.data(), pk, 0.0, y.data(), pk);  // Y = X·Z
+    // Rayleigh–Ritz: T = Yᵀ·Y; the top-2 Ritz vectors Z·u are the current axes.
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pk, pk, pp, 1.0, y.data(), pk, y.data(), pk, 0.0, t.data(), pk);
+    std::vector<double> vals, vecs;
+    linalg::symmetric_eigen(t, k, vals, vecs);
+    for (int c = 0; c < 2; ++c)
+      for (std::int64_t a = 0; a < e; ++a) {
+        double s = 0;
+        for (std::int64_t b = 0; b < k; ++b) s += z[static_cast<std::size_t>(a * k + b)] * vecs[static_cast<std::size_t>(c * k + b)];
+        axes[static_cast<std::size_t>(c * e + a)] = s;
+      }
+    fix_signs(axes, 2, e);
+    if (!prev.empty()) {
+      double worst = 0;  // 1 − |cos| between successive axes
+      for (int c = 0; c < 2; ++c) {
+        double dot = 0;
+        for (std::int64_t a = 0; a < e; ++a) dot += axes[static_cast<std::size_t>(c * e + a)] * prev[static_cast<std::size_t>(c * e + a)];
+        worst = std::max(worst, 1 - std::fabs(dot));
+      }
+      if (worst < 1e-13 && it > 4) break;
     }
-  return out;
+    prev = axes;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pe, pk, pp, 1.0, x.data(), pe, y.data(), pk, 0.0, z.data(), pk);  // Z = Xᵀ·Y
+    orthonormalise(z, e, k, rng);
+  }
+  return project(states, mean, axes, pts, e);
 }
 
 double mean_pairwise_cosine(Span<const float> x, std::int64_t n, std::int64_t e) {

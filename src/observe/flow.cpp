@@ -89,11 +89,21 @@ std::vector<double> attention_flow(const std::vector<std::vector<double>>& layer
 }
 
 std::vector<double> layer_mean(const Recording& rec, int layer) {
+  // Every head when each has exact weights (recorded in full or a one-cell-per-entry thumbnail),
+  // else the heads recorded in full.
   const LayerRecord& lr = rec.layer(layer);
-  if (lr.full_heads.empty()) detail::fail("layer_mean", "layer ", layer, " has no head recorded in full");
+  std::vector<Span<const float>> heads;
+  for (int h = 0; h < rec.heads; ++h) {
+    const auto w = rec.exact_weights(layer, h);
+    if (w.empty()) { heads.clear(); break; }
+    heads.push_back(w);
+  }
+  if (heads.empty())
+    for (const auto& w : lr.weights) heads.emplace_back(w);
+  if (heads.empty()) detail::fail("layer_mean", "layer ", layer, " has no head with exact weights");
   std::vector<double> mean(static_cast<std::size_t>(rec.n * rec.n), 0.0);
-  for (const auto& w : lr.weights)
-    for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += w[i] / static_cast<double>(lr.weights.size());
+  for (const auto& w : heads)
+    for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += w[i] / static_cast<double>(heads.size());
   return mean;
 }
 

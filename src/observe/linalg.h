@@ -12,5 +12,10 @@ void symmetric_eigen(Span<const double> a, std::int64_t m, std::vector<double>& 
 // c = a · b: a [r, k], b [k, c_cols].
 std::vector<double> matmul(Span<const double> a, Span<const double> b, std::int64_t r, std::int64_t k, std::int64_t c);
 double frobenius(Span<const double> a);
+// The R of a thin Householder QR of a [rows, cols] row-major matrix (rows >= cols): [cols, cols],
+// upper triangular, with a = Q·R for some Q with orthonormal columns (signs as they fall).
+std::vector<double> qr_r(Span<const double> a, std::int64_t rows, std::int64_t cols);
+// Singular values (descending) of a small square [m, m] matrix by one-sided Jacobi rotations.
+std::vector<double> small_singular_values(Span<const double> a, std::int64_t m);
 
 }  // namespace attend::observe::linalg

@@ -1,7 +1,8 @@
 #pragma once
-// The report viewer's script and style (web/report.js, web/report.css), compiled into the library
-// by cmake/AttendEmbedWeb.cmake.
+// The report viewer's script, style and static markup (web/report.js, web/report.css,
+// web/report_body.html), compiled into the library by cmake/AttendEmbedWeb.cmake.
 namespace attend::observe::web {
 extern const char* const kReportJs;
 extern const char* const kReportCss;
+extern const char* const kReportBody;
 }  // namespace attend::observe::web

@@ -290,8 +290,9 @@ Tokenizer Tokenizer::load(const std::string& path) {
     return from_hf_json(path, fs::exists(config) ? config.string() : std::string());
   }
   if (p.extension() == ".model") return from_sentencepiece(path);
+  if (p.extension() == ".gguf") return from_gguf(path);
   if (!fs::exists(p)) detail::fail("Tokenizer::load", "'", path, "' does not exist");
-  detail::fail("Tokenizer::load", "'", path, "' is neither a directory, a tokenizer.json (*.json) nor a SentencePiece model (*.model)");
+  detail::fail("Tokenizer::load", "'", path, "' is neither a directory, a tokenizer.json (*.json) a SentencePiece model (*.model) nor a GGUF file (*.gguf)");
 }
 
 }  // namespace attend::text

@@ -176,10 +176,14 @@ mkfifo "$dir/fifo.safetensors"
 expect_error model_is_fifo "FIFO" timeout 20 "$attend" generate --model "$dir/fifo.safetensors" --prompt ab
 # A header nested 10 million levels deep is refused at once, with little memory.
 python3 -c "import sys, struct; h = b'{\"a\":{\"shape\":' + b'[' * 10**7 + b']' * 10**7 + b'}}'; open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h)" "$dir/deep.safetensors"
-expect_error deep_header "nests deeper than 3 levels" bash -c "ulimit -v 1500000; timeout 20 '$attend' generate --model '$dir/deep.safetensors' --prompt ab"
+# Under AddressSanitizer an address-space limit cannot hold (ASan reserves terabytes of shadow):
+# there deep_header runs without the limit and huge_file (which needs it) is skipped.
+if nm "$attend" 2>/dev/null | grep -q " __asan_init"; then limit="ulimit -v unlimited"; asan=1; else limit="ulimit -v 1500000"; asan=0; fi
+if [ $asan = 1 ]; then echo "note: ASan build: deep_header runs without the memory limit, huge_file is skipped"; fi
+expect_error deep_header "nests deeper than 3 levels" bash -c "$limit; timeout 20 '$attend' generate --model '$dir/deep.safetensors' --prompt ab"
 # A file larger than memory allows: a message saying so, never "std::bad_alloc".
 truncate -s 3G "$dir/huge.safetensors"
-expect_error huge_file "not enough memory to read" bash -c "ulimit -v 1500000; '$attend' generate --model '$dir/huge.safetensors' --prompt ab"
+if [ $asan = 0 ]; then expect_error huge_file "not enough memory to read" bash -c "$limit; '$attend' generate --model '$dir/huge.safetensors' --prompt ab"; fi
 rm -f "$dir/huge.safetensors"
 # numpy's header rules: a duplicate 'descr' (numpy reads the last) is refused.
 python3 - "$dir" <<'PY'

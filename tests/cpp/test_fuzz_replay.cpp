@@ -51,6 +51,12 @@ TEST(FuzzRegressions, LinksInputsParseOrThrow) {
   EXPECT_EQ(accepted, 3);  // valid, CRLF without header, stakes near 2^64 (focus must stay finite)
 }
 
+TEST(FuzzRegressions, HfConfigInputsParseOrThrow) {
+  const auto [seen, accepted] = replay("hf_config", fuzz::hf_config_input);
+  EXPECT_GE(seen, 7);
+  EXPECT_EQ(accepted, 4);  // gpt2, llama (GQA, llama3 RoPE scaling, untied), qwen2 (tied), mistral (sliding window)
+}
+
 TEST(FuzzRegressions, TokenizerInputsParseOrThrow) {
   const auto [seen, accepted] = replay("tokenizer", fuzz::tokenizer_input);
   EXPECT_GE(seen, 11);

@@ -3,7 +3,9 @@
 // double-precision computation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <complex>
 #include <cstdio>
 #include <random>
 
@@ -37,30 +39,119 @@ std::vector<double> ref_softmax(const std::vector<float>& q, const std::vector<f
   return p;
 }
 
-TEST(GraphDiffusion, AttentionMatrixMarkov) {
-  for (int n : {1, 7, 65}) {
-    const int d = 8;
-    const auto q = randn(static_cast<std::size_t>(n) * d, 1), k = randn(static_cast<std::size_t>(n) * d, 2);
-    const auto a = attention_matrix(q, k, n, d, 0.5f);
-    const auto want = ref_softmax(q, k, n, n, d, 0.5);
-    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], want[i], 1e-6);
-    const MarkovResult m = markov_stationary(want, n);
-    double sum = 0;
+// Independent stationary distribution: rows of a normalised in long double, then Gaussian
+// elimination (partial pivoting) on (I − Pᵀ) π = 0 with the last equation Σ π = 1.
+std::vector<double> dense_stationary(const std::vector<double>& a, int n) {
+  const std::size_t un = static_cast<std::size_t>(n);
+  std::vector<long double> m(un * un), b(un, 0.0L);
+  for (std::size_t i = 0; i < un; ++i) {
+    long double s = 0;
+    for (std::size_t j = 0; j < un; ++j) s += a[i * un + j];
+    for (std::size_t j = 0; j < un; ++j) m[j * un + i] = (i == j ? 1.0L : 0.0L) - a[i * un + j] / s;
+  }
+  for (std::size_t i = 0; i < un; ++i) m[(un - 1) * un + i] = 1;
+  b[un - 1] = 1;
+  for (std::size_t c = 0; c < un; ++c) {
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < un; ++r)
+      if (std::abs(m[r * un + c]) > std::abs(m[piv * un + c])) piv = r;
+    for (std::size_t j = 0; j < un; ++j) std::swap(m[c * un + j], m[piv * un + j]);
+    std::swap(b[c], b[piv]);
+    for (std::size_t r = c + 1; r < un; ++r) {
+      const long double f = m[r * un + c] / m[c * un + c];
+      for (std::size_t j = c; j < un; ++j) m[r * un + j] -= f * m[c * un + j];
+      b[r] -= f * b[c];
+    }
+  }
+  std::vector<double> x(un);
+  for (std::size_t r = un; r-- > 0;) {
+    long double s = b[r];
+    for (std::size_t j = r + 1; j < un; ++j) s -= m[r * un + j] * x[j];
+    x[r] = static_cast<double>(s / m[r * un + r]);
+  }
+  return x;
+}
+
+// On float32 attention matrices (rows sum to 1 only to ~1e-7), π* sums to 1, is a fixed point to
+// 1e-6 and equals the dense solve.
+TEST(GraphDiffusion, StationaryOnFloat32AttentionMatrices) {
+  std::mt19937_64 rng(4);
+  for (int c = 0; c < 40; ++c) {
+    const int n = 2 + static_cast<int>(rng() % 90), d = 4 + static_cast<int>(rng() % 29);
+    const float scale = 0.2f + static_cast<float>(rng() % 100) / 40.0f;
+    const auto q = randn(static_cast<std::size_t>(n) * d, 100 + c), k = randn(static_cast<std::size_t>(n) * d, 200 + c);
+    const auto a = attention_matrix(q, k, n, d, scale);
+    const auto want = ref_softmax(q, k, n, n, d, scale);
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], want[i], 1e-5);  // float32 softmax
+    const MarkovResult m = markov_stationary(a, n);
+    EXPECT_EQ(m.iterations, 0);  // the direct solve
+    double sum = 0, residual = 0;
     for (int j = 0; j < n; ++j) {
-      double pa = 0;  // (π A)_j
-      for (int i = 0; i < n; ++i) pa += m.pi[static_cast<std::size_t>(i)] * want[static_cast<std::size_t>(i) * n + j];
-      EXPECT_NEAR(pa, m.pi[static_cast<std::size_t>(j)], 1e-11);
+      double pa = 0;  // (π a)_j with a as given (float32 values)
+      for (int i = 0; i < n; ++i) pa += m.pi[static_cast<std::size_t>(i)] * a[static_cast<std::size_t>(i) * n + j];
+      residual = std::max(residual, std::abs(pa - m.pi[static_cast<std::size_t>(j)]));
       sum += m.pi[static_cast<std::size_t>(j)];
     }
-    EXPECT_NEAR(sum, 1, 1e-12);
+    EXPECT_NEAR(sum, 1, 1e-12) << "case " << c;
+    EXPECT_LE(residual, 1e-6) << "case " << c << " n " << n;
+    const auto ref = dense_stationary(a, n);
+    for (int j = 0; j < n; ++j) ASSERT_NEAR(m.pi[static_cast<std::size_t>(j)], ref[static_cast<std::size_t>(j)], 1e-10) << "case " << c;
     EXPECT_LT(m.lambda2, 1.0);
   }
-  // Two states: λ2 = 1 − a − b, π = (b, a)/(a + b).
+  // Two states: λ2 = 1 − a − b (real), π = (b, a)/(a + b).
   const double a = 0.3, b = 0.1;
   const MarkovResult m = markov_stationary({1 - a, a, b, 1 - b}, 2);
-  EXPECT_NEAR(m.lambda2, std::abs(1 - a - b), 1e-9);
-  EXPECT_NEAR(m.pi[0], b / (a + b), 1e-10);
+  EXPECT_NEAR(m.lambda2, std::abs(1 - a - b), 1e-12);
+  EXPECT_NEAR(m.lambda2_im, 0, 1e-15);
+  EXPECT_NEAR(m.pi[0], b / (a + b), 1e-14);
+  // Reducible (two closed classes): π* is not unique; the lazy iteration returns one stationary vector.
+  const MarkovResult r = markov_stationary({1, 0, 0, 0, 0.5, 0.5, 0, 0.5, 0.5}, 3);
+  EXPECT_GT(r.iterations, 0);  // the system is exactly singular here
+  EXPECT_NEAR(r.pi[0] + r.pi[1] + r.pi[2], 1, 1e-12);
+  EXPECT_NEAR(r.pi[1], r.pi[2], 1e-12);
+  EXPECT_NEAR(r.lambda2, 1, 1e-12);  // a second eigenvalue 1: no gap
   EXPECT_THROW(markov_stationary({1, 0, 0}, 2), Error);
+  EXPECT_THROW(markov_stationary({1, -0.5, 0.5, 1}, 2), Error);
+  EXPECT_THROW(markov_stationary({0, 0, 0.5, 0.5}, 2), Error);
+}
+
+// The spectral gap where λ2 is a complex pair: a circulant chain P_ij = c_{(j − i) mod n} has the
+// eigenvalues μ_k = Σ_j c_j e^{2πi jk/n} (closed form), here with its states permuted and its
+// entries rounded to float32.
+TEST(GraphDiffusion, SpectralGapWithComplexLambda2) {
+  std::mt19937_64 rng(8);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int complex_cases = 0;
+  for (int c = 0; c < 20; ++c) {
+    const int n = 3 + static_cast<int>(rng() % 40);
+    std::vector<double> w(static_cast<std::size_t>(n));
+    for (double& x : w) x = std::pow(u(rng), 3.0);  // skewed, so the spectrum is spread out
+    double s = 0;
+    for (double x : w) s += x;
+    for (double& x : w) x = static_cast<double>(static_cast<float>(x / s));
+    std::vector<int> perm(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) perm[static_cast<std::size_t>(i)] = i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<double> p(static_cast<std::size_t>(n) * n);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        p[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)]) * n + perm[static_cast<std::size_t>(j)]] = w[static_cast<std::size_t>(((j - i) % n + n) % n)];
+    double want = 0, want_im = 0;
+    double sw = 0;
+    for (double x : w) sw += x;  // float rounding: μ_0 = Σ w (the rows are renormalised, so divide by it)
+    for (int k = 1; k < n; ++k) {
+      std::complex<double> mu = 0;
+      for (int j = 0; j < n; ++j) mu += w[static_cast<std::size_t>(j)] * std::polar(1.0, 2 * M_PI * j * k / n);
+      mu /= sw;
+      if (std::abs(mu) > want) want = std::abs(mu), want_im = std::abs(mu.imag());
+    }
+    const MarkovResult m = markov_stationary(p, n);
+    EXPECT_NEAR(m.lambda2, want, 1e-10) << "case " << c << " n " << n;
+    EXPECT_NEAR(m.lambda2_im, want_im, 1e-9);
+    complex_cases += want_im > 1e-6;
+    for (double x : m.pi) EXPECT_NEAR(x, 1.0 / n, 1e-12);  // doubly stochastic: uniform π*
+  }
+  EXPECT_GE(complex_cases, 15);
 }
 
 DeqLayer layer(int n, int d) {

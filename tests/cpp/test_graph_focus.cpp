@@ -174,6 +174,178 @@ TEST(GraphFocus, TrikernelFixedPoint) {
   EXPECT_THROW(focus(g, o), Error);
 }
 
+// ---- the tri-kernel against a dense implementation of the specification ----------------------
+// Dense link weights as go-cyber defines them: normalised stake = stake / neudeg (integer
+// division), link stake = Σ over the distinct neurons of a (from, to) pair, W[f][t] = link stake /
+// Σ link stakes out of f.
+std::vector<double> dense_weights(const LinkGraph& g) {
+  const std::size_t n = static_cast<std::size_t>(g.particles);
+  std::set<std::array<std::uint32_t, 3>> triples;
+  for (std::size_t i = 0; i < g.from.size(); ++i) triples.insert({g.from[i], g.to[i], g.neuron[i]});
+  std::vector<std::uint64_t> neudeg(static_cast<std::size_t>(g.neurons), 0);
+  for (const auto& t : triples) ++neudeg[t[2]];
+  std::vector<double> stake(n * n, 0.0), w(n * n, 0.0);
+  for (const auto& t : triples) stake[t[0] * n + t[1]] += static_cast<double>(g.stake[t[2]] / neudeg[t[2]]);
+  for (std::size_t f = 0; f < n; ++f) {
+    double out = 0;
+    for (std::size_t t = 0; t < n; ++t) out += stake[f * n + t];
+    for (std::size_t t = 0; t < n; ++t) w[f * n + t] = out > 0 ? stake[f * n + t] / out : 0.0;
+  }
+  return w;
+}
+
+// Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations: a = V diag(e) Vᵀ.
+void jacobi(std::vector<double> a, std::size_t n, std::vector<double>& e, std::vector<double>& v) {
+  v.assign(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) v[i * n + i] = 1;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0;
+    for (std::size_t p = 0; p < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) off += a[p * n + q] * a[p * n + q];
+    if (off < 1e-30) break;
+    for (std::size_t p = 0; p < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) {
+        if (std::abs(a[p * n + q]) < 1e-300) continue;
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (std::size_t k = 0; k < n; ++k) {  // a ← Jᵀ a J
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq, a[k * n + q] = s * akp + c * akq;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk, a[q * n + k] = s * apk + c * aqk;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          const double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq, v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  e.resize(n);
+  for (std::size_t i = 0; i < n; ++i) e[i] = a[i * n + i];
+}
+
+// x = m^{-1} b by Gaussian elimination with partial pivoting.
+std::vector<double> dense_solve(std::vector<double> m, std::vector<double> b, std::size_t n) {
+  for (std::size_t c = 0; c < n; ++c) {
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < n; ++r)
+      if (std::abs(m[r * n + c]) > std::abs(m[piv * n + c])) piv = r;
+    for (std::size_t j = 0; j < n; ++j) std::swap(m[c * n + j], m[piv * n + j]);
+    std::swap(b[c], b[piv]);
+    for (std::size_t r = c + 1; r < n; ++r) {
+      const double f = m[r * n + c] / m[c * n + c];
+      for (std::size_t j = c; j < n; ++j) m[r * n + j] -= f * m[c * n + j];
+      b[r] -= f * b[c];
+    }
+  }
+  std::vector<double> x(n);
+  for (std::size_t r = n; r-- > 0;) {
+    double s = b[r];
+    for (std::size_t j = r + 1; j < n; ++j) s -= m[r * n + j] * x[j];
+    x[r] = s / m[r * n + r];
+  }
+  return x;
+}
+
+// φ ← norm(max(0, w_d D(φ) + w_s S(φ) + w_h H(φ))) with dense operators:
+//   D(φ) = d (Wᵀφ + (mass on sources without out-links)/N) + (1 − d)/N,
+//   S(φ) = μ (L + μI)^{-1} φ,  L = diag(rows of A) − A,  A = W + Wᵀ,
+//   H(φ) = exp(−t L) φ (eigen-decomposition), or exp(−t(I − Pᵀ)) φ for the random-walk variant
+//   (Taylor series in a dense matrix, 60 terms: ‖t(I − Pᵀ)‖ <= 2t).
+std::vector<double> dense_trikernel(const LinkGraph& g, const FocusOptions& o) {
+  const std::size_t n = static_cast<std::size_t>(g.particles);
+  const std::vector<double> w = dense_weights(g);
+  std::vector<double> pt(n * n, 0.0);  // Pᵀ with dangling sources spread uniformly
+  for (std::size_t f = 0; f < n; ++f) {
+    double out = 0;
+    for (std::size_t t = 0; t < n; ++t) out += w[f * n + t];
+    for (std::size_t t = 0; t < n; ++t) pt[t * n + f] = out > 0 ? w[f * n + t] : 1.0 / static_cast<double>(n);
+  }
+  std::vector<double> lap(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      const double aij = w[i * n + j] + w[j * n + i];
+      lap[i * n + j] -= aij;
+      lap[i * n + i] += aij;
+    }
+  std::vector<double> heat(n * n, 0.0);  // the dense heat operator
+  if (o.heat == HeatKernel::laplacian) {
+    std::vector<double> e, v;
+    jacobi(lap, n, e, v);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t k = 0; k < n; ++k) heat[i * n + j] += v[i * n + k] * std::exp(-o.heat_time * e[k]) * v[j * n + k];
+  } else {
+    std::vector<double> g_(n * n), term(n * n, 0.0), next(n * n);
+    for (std::size_t i = 0; i < n * n; ++i) g_[i] = -o.heat_time * ((i / n == i % n ? 1.0 : 0.0) - pt[i]);
+    for (std::size_t i = 0; i < n; ++i) term[i * n + i] = 1;
+    heat = term;
+    for (int k = 1; k <= 60; ++k) {
+      std::fill(next.begin(), next.end(), 0.0);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t m = 0; m < n; ++m)
+          for (std::size_t j = 0; j < n; ++j) next[i * n + j] += term[i * n + m] * g_[m * n + j] / k;
+      term.swap(next);
+      for (std::size_t i = 0; i < n * n; ++i) heat[i] += term[i];
+    }
+  }
+  std::vector<double> screened = lap;
+  for (std::size_t i = 0; i < n; ++i) screened[i * n + i] += o.screening;
+  std::vector<double> phi(n, 1.0 / static_cast<double>(n));
+  for (int it = 0; it < 5000; ++it) {
+    std::vector<double> next(n, 0.0);
+    const std::vector<double> spring = dense_solve(screened, [&] {
+      std::vector<double> b(phi);
+      for (double& x : b) x *= o.screening;
+      return b;
+    }(), n);
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double d = 0, h = 0;
+      for (std::size_t j = 0; j < n; ++j) d += pt[i * n + j] * phi[j], h += heat[i * n + j] * phi[j];
+      d = o.damping * d + (1 - o.damping) / static_cast<double>(n);
+      next[i] = std::max(0.0, o.w_diffusion * d + o.w_springs * spring[i] + o.w_heat * h);
+      total += next[i];
+    }
+    double change = 0;
+    for (std::size_t i = 0; i < n; ++i) next[i] /= total, change = std::max(change, std::abs(next[i] - phi[i]));
+    phi.swap(next);
+    if (change < 1e-15) break;
+  }
+  return phi;
+}
+
+TEST(GraphFocus, TrikernelFollowsTheSpecification) {
+  const LinkGraph g = generate_links(500, 60, 12, 21);
+  for (HeatKernel heat : {HeatKernel::laplacian, HeatKernel::random_walk}) {
+    FocusOptions o;
+    o.mode = FocusMode::trikernel;
+    o.tolerance = 1e-14;
+    o.cg_tol = 1e-14;
+    o.cg_iter = 200;
+    o.heat = heat;
+    o.heat_time = 1.5;
+    o.w_diffusion = 0.2, o.w_springs = 0.2, o.w_heat = 0.6;  // the heat term weighs most
+    const FocusResult r = focus(g, o);
+    const std::vector<double> want = dense_trikernel(g, o);
+    ASSERT_EQ(r.rank.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(r.rank[i], want[i], 1e-10) << "particle " << i << (heat == HeatKernel::laplacian ? " (laplacian)" : " (random walk)");
+  }
+  // The two heat operators rank differently.
+  FocusOptions o;
+  o.mode = FocusMode::trikernel;
+  o.tolerance = 1e-13;
+  const FocusResult lap = focus(g, o);
+  o.heat = HeatKernel::random_walk;
+  const FocusResult rw = focus(g, o);
+  double diff = 0;
+  for (std::size_t i = 0; i < lap.rank.size(); ++i) diff = std::max(diff, std::abs(lap.rank[i] - rw.rank[i]) / rw.rank[i]);
+  EXPECT_GT(diff, 0.01);
+}
+
 std::string write_tmp(const std::string& name, const std::string& text) {
   const std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << text;

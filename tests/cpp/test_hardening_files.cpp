@@ -155,8 +155,9 @@ TEST(Readers, RefuseDirectoriesFifosAndDevicesByName) {
   TempDir d;
   const std::string fifo = d / "pipe.npy";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [path_, kind] : std::vector<std::pair<std::string, std::string>>{
            {d.path, "a directory"}, {fifo, "FIFO"}, {"/dev/zero", "character device"}}) {
+    const std::string& path = path_;  // a plain reference: clang 14 cannot capture structured bindings
     for (const auto& fn : std::vector<std::function<void()>>{[&] { (void)read_file(path); }, [&] { (void)read_npy(path); },
                                                              [&] { (void)read_safetensors(path); },
                                                              [&] { (void)nn::Model::load(path); }}) {

@@ -250,7 +250,7 @@ TEST(HfModelErrors, ConfigThatDisagreesWithTheTensorsOrAnUnsupportedFeatureIsRef
   // Folders and files.
   const fs::path bare = g.dir / "bare";
   fs::create_directories(bare);
-  expect_refused(bare.string(), V{"a folder without config.json"});
+  expect_refused(bare.string(), V{"a directory without config.json"});
   fs::copy_file(g.path("llama_f32") + "/config.json", bare / "config.json");
   expect_refused(bare.string(), V{"no model.safetensors or model.safetensors.index.json"});
   std::ofstream((bare / "config.json").string()) << "{\"model_type\": ";

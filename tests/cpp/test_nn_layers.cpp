@@ -1,6 +1,7 @@
 // Every layer's backward against central finite differences of L = Σ out · w (w random).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -47,7 +48,8 @@ void check_grad(Vec& x, const Vec& grad, const std::function<double()>& loss, do
 }
 
 TEST(NnLayers, LinearBackward) {
-  for (auto [R, I, O] : {std::array<std::int64_t, 3>{1, 1, 1}, {7, 5, 3}, {3, 65, 9}}) {
+  for (const auto& shape : {std::array<std::int64_t, 3>{1, 1, 1}, {7, 5, 3}, {3, 65, 9}}) {
+    const std::int64_t R = shape[0], I = shape[1], O = shape[2];  // not a structured binding: the lambda below captures them (clang 14)
     Vec x = rand_vec(static_cast<std::size_t>(R * I), 1), w = rand_vec(static_cast<std::size_t>(I * O), 2),
         b = rand_vec(static_cast<std::size_t>(O), 3), wo = rand_vec(static_cast<std::size_t>(R * O), 4);
     Vec out(wo.size());
@@ -87,6 +89,13 @@ TEST(NnLayers, ActivationsBackward) {
   Vec dx(n, 0), du(n, 0);
   gelu_backward(dx.data(), x.data(), wo.data(), n);
   check_grad(x, dx, gl, 1e-3, "gelu");
+  Vec wide = rand_vec(4001, 15, -30, 30), g(4001);  // GELU against its tanh formula in double
+  wide[0] = 0, wide[1] = 1e-6f, wide[2] = -1e-6f, wide[3] = 60, wide[4] = -60;
+  gelu_forward(g.data(), wide.data(), 4001);
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    const double v = wide[i], want = 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+    ASSERT_NEAR(g[i], want, 1e-6 * std::max(1.0, std::abs(v))) << "x = " << v;
+  }
   auto sw = [&] { swiglu_forward(out.data(), x.data(), u.data(), n); return dot(out, wo); };
   std::fill(dx.begin(), dx.end(), 0.0f);
   swiglu_backward(dx.data(), du.data(), wo.data(), x.data(), u.data(), n);

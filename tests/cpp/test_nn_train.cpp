@@ -43,7 +43,7 @@ TEST(NnTrain, TwoLayerModelLearnsInductionWithinBudget) {
   write_curve_csv(base + ".csv", tr.curve());
   write_curve_png(base + ".png", tr.curve());
   const std::string csv = read_file(base + ".csv");
-  EXPECT_EQ(csv.rfind("step,loss,lr,tokens_per_s,grad_norm\n", 0), 0u);
+  EXPECT_EQ(csv.rfind("step,loss,lr,tokens_per_s,grad_norm,train_accuracy,level\n", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 301);
   EXPECT_EQ(read_file(base + ".png").substr(1, 3), "PNG");
   std::filesystem::remove(base + ".csv");

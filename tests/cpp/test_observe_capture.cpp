@@ -177,7 +177,7 @@ TEST(ObserveCapture, RecordingThroughModelTraceSink) {
     EXPECT_NEAR(rec.layers[1].stats[static_cast<std::size_t>(i)].max_weight, mx, 1e-5f);
   }
   EXPECT_THROW((void)rec.weights(0, 0), Error);
-  EXPECT_THROW(observe::RecordingSink(rec, 2, 2, observe::Selection{{5}, {}, true, true, 1}), Error);
+  EXPECT_THROW(observe::RecordingSink(rec, 2, 2, observe::Selection{{5}, {}, true, true, 1, 256, {}, false}), Error);
 }
 
 }  // namespace

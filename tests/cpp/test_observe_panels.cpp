@@ -118,7 +118,7 @@ TEST(ObservePanels, ReportCarriesEveryPanel) {
   for (const auto& f : data["full"]) {
     double total = 0;
     for (double x : f["hist"]) total += x;
-    EXPECT_NEAR(total, 1.0, 1e-5);
+    EXPECT_NEAR(total, 1.0, 1e-4);  // the JSON holds 5 significant digits (display precision)
     EXPECT_EQ(f["share0"].size(), n);
   }
   EXPECT_EQ(data["hist_edges"].size(), observe::log2_distance_edges(rec.n).size());
@@ -127,7 +127,7 @@ TEST(ObservePanels, ReportCarriesEveryPanel) {
   EXPECT_EQ(data["headmap"]["xy"].size(), 8u);
   EXPECT_EQ(data["composition"]["k"].size(), 16u);
   const auto comp = observe::composition(opts.operators[0], opts.operators[3]);
-  EXPECT_NEAR(data["composition"]["k"][3 * 4 + 0].get<double>(), comp.k, 1e-9);
+  EXPECT_NEAR(data["composition"]["k"][3 * 4 + 0].get<double>(), comp.k, 1e-4 * comp.k);
   EXPECT_EQ(data["rollout"]["rows"].size(), n);
   EXPECT_EQ(data["rollout"]["flow"].size(), n * n);
   for (const char* id : {"\"share\"", "\"hist\"", "\"headmap\"", "\"rollout\"", "\"opsv\"", "\"comp\"", "\"files\""})

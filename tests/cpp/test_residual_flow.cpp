@@ -8,6 +8,7 @@
 #include <random>
 
 #include "attend/error.h"
+#include "attend/lab.h"
 #include "attend/residual_flow.h"
 #include "attend/trace.h"
 #include "attend/transport.h"
@@ -171,6 +172,35 @@ TEST(ResidualFlow, ModelUpdatesSplitIntoAttentionAndMlpAndChainAcrossLayers) {
     EXPECT_GE(f.layers[l].clusters, 1);
     EXPECT_LE(f.layers[l].clusters, 12);
   }
+}
+
+}  // namespace
+}  // namespace attend
+
+namespace attend {
+namespace {
+
+TEST(ResidualFlow, InspectReportsTheSameFlowAsTheModelRun) {
+  nn::ModelConfig c;
+  c.vocab = 13, c.context = 24, c.d_model = 16, c.layers = 2, c.heads = 2, c.kv_heads = 2, c.d_ff = 32;
+  const nn::Model model(c, 5);
+  const std::vector<std::int32_t> tokens = {3, 1, 4, 1, 5, 9, 2, 6};
+  lab::InspectOptions o;
+  o.detectors = false, o.emf = false;
+  const lab::Inspection ins = lab::inspect(model, tokens, o);
+  ASSERT_TRUE(ins.report.flow.has_value());
+  const observe::FlowPanel& p = *ins.report.flow;
+  const lab::ResidualFlow f = lab::residual_flow(model, tokens);
+  EXPECT_EQ(p.predicted, f.predicted);
+  ASSERT_EQ(p.mean_update.size(), 2u);
+  for (std::size_t l = 0; l < 2; ++l) {
+    EXPECT_NEAR(p.mean_update[l], f.layers[l].mean_update, 1e-9);
+    EXPECT_NEAR(p.mean_mlp[l], f.layers[l].mean_mlp, 1e-9);
+    EXPECT_NEAR(p.w2[l], f.layers[l].w2, 1e-9);
+    EXPECT_EQ(p.clusters[l], f.layers[l].clusters);
+    EXPECT_NEAR(p.last_cos[l], f.layers[l].last_cos, 1e-6);
+  }
+  EXPECT_NE(observe::report_json(ins.rec, ins.report).find("\"flow\":{"), std::string::npos);
 }
 
 }  // namespace

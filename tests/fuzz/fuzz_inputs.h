@@ -20,6 +20,8 @@
 #include "attend/model.h"
 #include "attend/safetensors.h"
 #include "attend/tokenizer.h"
+#include "nn/hf_model.h"
+#include "nn/model_build.h"
 #include "nn/model_impl.h"
 #include "nn/model_io.h"
 #include "text/tokenizer_impl.h"
@@ -72,6 +74,24 @@ inline bool model_input(std::string_view bytes) {
     g.max_new_tokens = 2;
     g.temperature = 0;
     (void)m.generate(std::span<const std::int32_t>(tokens.data(), 1), g);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// A Hugging Face config.json: the architecture it describes, read against a checkpoint holding no
+// tensors (every check of the config runs; a lookup of a tensor then refuses by name).
+inline bool hf_config_input(std::string_view bytes) {
+  struct NoTensors final : nn::TensorSource {
+    std::map<std::string, std::string> meta;
+    const nn::SourceTensor* find(const std::string&) const override { return nullptr; }
+    std::vector<std::string> names() const override { return {}; }
+    const std::map<std::string, std::string>& metadata() const override { return meta; }
+  };
+  try {
+    const nn::ModelArchitecture a = nn::hf_architecture(std::string(bytes), NoTensors{}, "fuzz");
+    check(a.config.layers >= 1 && a.config.heads >= 1 && a.config.vocab >= 1, "an accepted config describes a model");
     return true;
   } catch (const Error&) {
     return false;

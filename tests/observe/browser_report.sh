@@ -15,4 +15,8 @@ trap 'rm -rf "$out"' EXIT
 "$attend" inspect-toy --out "$out/inject_attr" \
   --prompt $'<img src=x onerror="window.__attend_injected=true;alert(2)"><svg onload=alert(3)>" onmouseover="alert(4)\' x=\''
 "$attend" inspect-toy --out "$out/long4k" --synthetic 4096
-node "$web/test_report.mjs" "$out"/{toy,inject,inject_attr,long4k}/report.html  # one browser for all four
+# A real (small, briefly trained) model: predictions, logit lens, DLA, detectors, an ablation and patching grids.
+"$attend" train --task induction --vocab 16 --seq-len 24 --d-model 32 --layers 2 --heads 2 --steps 20 --batch 8 \
+  --out "$out/m.safetensors" >/dev/null 2>&1
+"$attend" compare --model "$out/m.safetensors" --clean abcdefabcde --corrupt abcdefghijk --ablate L0H1 --out "$out/compare"
+node "$web/test_report.mjs" "$out"/{toy,inject,inject_attr,long4k,compare}/report.html  # one browser for all five

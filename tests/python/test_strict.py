@@ -145,8 +145,8 @@ def test_integers_are_range_checked_never_truncated():
 def test_every_error_has_a_message_even_for_text_that_is_not_utf8():
     m = attend.Model()
     calls = [
-        (lambda: attend.Model.load(b"/nonexistent/\xff\xfe.safetensors"), ValueError, r"\\xff\\xfe"),
-        (lambda: attend.Trainer(m, task=b"\xff"), ValueError, r"unknown task '\\xff'"),
+        (lambda: attend.Model.load(b"/nonexistent/\xff\xfe.safetensors"), ValueError, r"(?i)\\xff\\xfe"),
+        (lambda: attend.Trainer(m, task=b"\xff"), ValueError, r"(?i)unknown task '\\xff'"),
         (lambda: attend.Model.load("/tmp/\udc80.safetensors"), ValueError, "not valid UTF-8"),
         (lambda: attend.attention(*qkv(), layout="\udc80"), ValueError, "layout is not valid UTF-8"),
         (lambda: attend.capture(m, "\udc80"), ValueError, "tokens is not valid UTF-8"),
