@@ -92,7 +92,7 @@ namespace {
 
 template <typename T>
 attend::Span<const T> array_of(const char* fn, const char* name, const T* p, std::int64_t n) {
-  if (n < 0) attend::detail::fail(fn, name, " would hold ", n, " entries (sequences must be >= 0)");
+  if (n < 0 || n > (std::int64_t{1} << 40)) attend::detail::fail(fn, name, " would hold ", n, " entries (sequences must be >= 0)");
   if (p == nullptr && n > 0) attend::detail::fail(fn, name, " is NULL but must hold ", n, " entries");
   return attend::Span<const T>(p, static_cast<std::size_t>(p == nullptr ? 0 : n));
 }
@@ -164,8 +164,10 @@ attend_status attend_decode_paged(const attend_tensor* q, const attend_paged_kv_
     v.v_head_stride = kv->v_head_stride;
     v.lengths = array_of(fn, "kv->lengths", kv->lengths, kv->sequences);
     v.max_blocks_per_sequence = kv->max_blocks_per_sequence;
-    if (kv->max_blocks_per_sequence < 0 || kv->max_blocks_per_sequence > (std::int64_t{1} << 40))
-      attend::detail::fail(fn, "max_blocks_per_sequence must be positive, got ", kv->max_blocks_per_sequence);
+    if (kv->sequences < 0 || kv->sequences > (std::int64_t{1} << 30) || kv->max_blocks_per_sequence < 0 ||
+        kv->max_blocks_per_sequence > (std::int64_t{1} << 30))  // their product below 2^60
+      attend::detail::fail(fn, "sequences ", kv->sequences, " and max_blocks_per_sequence ", kv->max_blocks_per_sequence,
+                           " must be in [0, 2^30]");
     v.block_tables = array_of(fn, "kv->block_tables", kv->block_tables, kv->sequences * kv->max_blocks_per_sequence);
     attend::decode(required_view(fn, "q", q), v, required_view(fn, "out", out), attend::capi::decode_options(fn, opts),
                    attend::capi::optional_view(fn, "lse", lse));

@@ -10,17 +10,19 @@ namespace {
 
 using detail::fail;
 
-constexpr std::int64_t kMaxExtent = std::int64_t{1} << 40;  // bounds sizes and strides: offsets stay far from overflow
+// Bounds every size, length and stride: an offset sums at most three products of two of them, so
+// it stays below 2^62 (no overflow), and real caches are far smaller.
+constexpr std::int64_t kMaxExtent = std::int64_t{1} << 30;
 
 void check_common(const char* fn, DType dtype, std::int64_t g, std::int64_t d, std::int64_t dv) {
   if (dtype != DType::f32 && dtype != DType::bf16 && dtype != DType::f16)
     fail(fn, "the K/V dtype ", static_cast<int>(dtype), " is not f32, bf16 or f16");
   for (const auto& [name, x] : {std::pair<const char*, std::int64_t>{"kv_heads", g}, {"head_dim", d}, {"value_dim", dv}})
-    if (x <= 0 || x > kMaxExtent) fail(fn, name, " must be positive, got ", x);
+    if (x <= 0 || x > kMaxExtent) fail(fn, name, " must be positive (at most 2^30), got ", x);
 }
 
 void check_stride(const char* fn, const char* name, std::int64_t stride) {
-  if (stride <= 0 || stride > kMaxExtent) fail(fn, name, " must be a positive element count (below 2^40), got ", stride);
+  if (stride <= 0 || stride > kMaxExtent) fail(fn, name, " must be a positive element count (at most 2^30), got ", stride);
 }
 
 // Whether `tokens` rows per head × `heads` heads of `width` elements at these strides are disjoint:
@@ -39,7 +41,7 @@ void check_layout(const char* fn, const char* what, std::int64_t ts, std::int64_
 }
 
 void check_length(const char* fn, std::size_t s, std::int64_t len) {
-  if (len < 0 || len > kMaxExtent) fail(fn, "lengths[", s, "] = ", len, " is negative or implausibly large");
+  if (len < 0 || len > kMaxExtent) fail(fn, "lengths[", s, "] = ", len, " is negative or above 2^30");
 }
 
 }  // namespace
