@@ -20,8 +20,7 @@ namespace attend::lab {
 
 struct HeadRef {
   int layer = 0, head = 0;
-  // Spelled out (not `= default`): the header compiles as C++17 too (ctest headers_cxx17).
-  bool operator==(const HeadRef& o) const { return layer == o.layer && head == o.head; }
+  bool operator==(const HeadRef& o) const { return layer == o.layer && head == o.head; }  // written out: C++17
   bool operator!=(const HeadRef& o) const { return !(*this == o); }
 };
 // "L0H1,L1H3" (also "0.1") -> heads; checked against the model's shape; throws attend::Error.
