@@ -7,6 +7,7 @@
 #include "attend/dtype.h"
 #include "core/quant_blocks.h"
 #include "kernels/matvec.h"
+#include "kernels/matvec_kquants.h"
 
 namespace attend::kernels {
 namespace {
@@ -108,6 +109,23 @@ void dot_q4_0(const void* wrow, const float* x, I64 I, float* out) {
   for (int r = 0; r < R; ++r) out[r] = hsum(acc[r]);
 }
 
+// K-quant rows: each 256-element block widened into an L1 buffer by vectorised loops, then dotted.
+template <int R, class Block, void (*Widen)(const Block&, float*)>
+void dot_kquant(const void* wrow, const float* x, I64 I, float* out) {
+  const auto* b = static_cast<const Block*>(wrow);
+  alignas(32) float buf[quant::kQKK];
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (I64 k = 0; k < I / quant::kQKK; ++k) {
+    Widen(b[k], buf);
+    for (int i = 0; i < quant::kQKK; i += 8) {
+      const __m256 w = _mm256_load_ps(buf + i);
+      for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + r * I + k * quant::kQKK + i), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = hsum(acc[r]);
+}
+
 template <int R>
 void dot_blocks(GgmlType type, const void* wrow, const float* x, I64 I, float* out) {
   float* row = matvec_row_scratch(I);
@@ -127,6 +145,8 @@ void rows(const MatvecWeights& w, const float* x, float* y, I64 o0, I64 o1) {
       case GgmlType::f16: dot_dense<LoadF16, R>(wr, x, I, s); break;
       case GgmlType::q8_0: dot_q8_0<R>(wr, x, I, s); break;
       case GgmlType::q4_0: dot_q4_0<R>(wr, x, I, s); break;
+      case GgmlType::q4_K: dot_kquant<R, quant::BlockQ4_K, widen_q4_K_block>(wr, x, I, s); break;
+      case GgmlType::q6_K: dot_kquant<R, quant::BlockQ6_K, widen_q6_K_block>(wr, x, I, s); break;
       default: dot_blocks<R>(w.type, wr, x, I, s); break;
     }
     for (int r = 0; r < R; ++r) y[r * O + o] += s[r];

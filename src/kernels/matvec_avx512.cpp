@@ -93,7 +93,81 @@ void dot_q4_0(const void* wrow, const float* x, I64 I, float* out) {
   for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
-// Other block types (K-quants): the row dequantized into L1 scratch by the reference, then dotted.
+// q4_K row: per 32-element sub-block j, d·sc_j·Σ q·x − dmin·m_j·Σ x (the block's 6-bit scale and
+// min, q4k_scale_min); sub-blocks 2i and 2i + 1 share 32 bytes (low, then high nibbles).
+template <int R>
+void dot_q4_K(const void* wrow, const float* x, I64 I, float* out) {
+  const auto* b = static_cast<const quant::BlockQ4_K*>(wrow);
+  const __m512i low = _mm512_set1_epi32(0x0F);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (I64 k = 0; k < I / quant::kQKK; ++k) {
+    const float d = scale_of(b[k].d), dmin = scale_of(b[k].dmin);
+    for (int j = 0; j < 8; j += 2) {
+      const std::uint8_t* q = b[k].qs + 16 * j;
+      std::uint8_t sc, m;
+      quant::q4k_scale_min(j, b[k].scales, sc, m);
+      const __m512 d1 = _mm512_set1_ps(d * sc), m1 = _mm512_set1_ps(dmin * m);
+      quant::q4k_scale_min(j + 1, b[k].scales, sc, m);
+      const __m512 d2 = _mm512_set1_ps(d * sc), m2 = _mm512_set1_ps(dmin * m);
+      const __m512i b0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+      const __m512i b1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)));
+      const __m512 lo0 = _mm512_cvtepi32_ps(_mm512_and_si512(b0, low)), lo1 = _mm512_cvtepi32_ps(_mm512_and_si512(b1, low));
+      const __m512 hi0 = _mm512_cvtepi32_ps(_mm512_srli_epi32(b0, 4)), hi1 = _mm512_cvtepi32_ps(_mm512_srli_epi32(b1, 4));
+      for (int r = 0; r < R; ++r) {
+        const float* xs = x + r * I + k * quant::kQKK + 32 * j;  // sub-block j, then j + 1 at +32
+        const __m512 xa = _mm512_loadu_ps(xs), xb = _mm512_loadu_ps(xs + 16), xc = _mm512_loadu_ps(xs + 32), xd = _mm512_loadu_ps(xs + 48);
+        const __m512 t1 = _mm512_fmadd_ps(lo1, xb, _mm512_mul_ps(lo0, xa)), s1 = _mm512_add_ps(xa, xb);
+        const __m512 t2 = _mm512_fmadd_ps(hi1, xd, _mm512_mul_ps(hi0, xc)), s2 = _mm512_add_ps(xc, xd);
+        acc[r] = _mm512_fnmadd_ps(m1, s1, _mm512_fmadd_ps(d1, t1, acc[r]));
+        acc[r] = _mm512_fnmadd_ps(m2, s2, _mm512_fmadd_ps(d2, t2, acc[r]));
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+// q6_K row: per half (128 elements), lanes l of 16: four 6-bit quants from ql's nibbles and qh's
+// bit pairs (elements l, l + 32, l + 64, l + 96), minus 32, each with its 16-element sub-block scale.
+template <int R>
+void dot_q6_K(const void* wrow, const float* x, I64 I, float* out) {
+  const auto* b = static_cast<const quant::BlockQ6_K*>(wrow);
+  const __m512i low = _mm512_set1_epi32(0x0F), three = _mm512_set1_epi32(3), off = _mm512_set1_epi32(32);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  auto load16 = [](const std::uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); };
+  for (I64 k = 0; k < I / quant::kQKK; ++k) {
+    const float d = scale_of(b[k].d);
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* ql = b[k].ql + 64 * h;
+      const std::uint8_t* qh = b[k].qh + 32 * h;
+      const std::int8_t* sc = b[k].scales + 8 * h;
+      for (int g = 0; g < 2; ++g) {
+        const __m512i la = load16(ql + 16 * g), lb = load16(ql + 32 + 16 * g), hb = load16(qh + 16 * g);
+        const __m512 q1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+            _mm512_or_si512(_mm512_and_si512(la, low), _mm512_slli_epi32(_mm512_and_si512(hb, three), 4)), off));
+        const __m512 q2 = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+            _mm512_or_si512(_mm512_and_si512(lb, low), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 2), three), 4)), off));
+        const __m512 q3 = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+            _mm512_or_si512(_mm512_srli_epi32(la, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 4), three), 4)), off));
+        const __m512 q4 = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+            _mm512_or_si512(_mm512_srli_epi32(lb, 4), _mm512_slli_epi32(_mm512_srli_epi32(hb, 6), 4)), off));
+        const __m512 s1 = _mm512_set1_ps(d * sc[g]), s2 = _mm512_set1_ps(d * sc[g + 2]);
+        const __m512 s3 = _mm512_set1_ps(d * sc[g + 4]), s4 = _mm512_set1_ps(d * sc[g + 6]);
+        for (int r = 0; r < R; ++r) {
+          const float* xs = x + r * I + k * quant::kQKK + 128 * h + 16 * g;
+          acc[r] = _mm512_fmadd_ps(s1, _mm512_mul_ps(q1, _mm512_loadu_ps(xs)), acc[r]);
+          acc[r] = _mm512_fmadd_ps(s2, _mm512_mul_ps(q2, _mm512_loadu_ps(xs + 32)), acc[r]);
+          acc[r] = _mm512_fmadd_ps(s3, _mm512_mul_ps(q3, _mm512_loadu_ps(xs + 64)), acc[r]);
+          acc[r] = _mm512_fmadd_ps(s4, _mm512_mul_ps(q4, _mm512_loadu_ps(xs + 96)), acc[r]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+// Other block types: the row dequantized into L1 scratch by the reference, then dotted.
 template <int R>
 void dot_blocks(GgmlType type, const void* wrow, const float* x, I64 I, float* out) {
   float* row = matvec_row_scratch(I);
@@ -113,6 +187,8 @@ void rows(const MatvecWeights& w, const float* x, float* y, I64 o0, I64 o1) {
       case GgmlType::f16: dot_dense<LoadF16, R>(wr, x, I, s); break;
       case GgmlType::q8_0: dot_q8_0<R>(wr, x, I, s); break;
       case GgmlType::q4_0: dot_q4_0<R>(wr, x, I, s); break;
+      case GgmlType::q4_K: dot_q4_K<R>(wr, x, I, s); break;
+      case GgmlType::q6_K: dot_q6_K<R>(wr, x, I, s); break;
       default: dot_blocks<R>(w.type, wr, x, I, s); break;
     }
     for (int r = 0; r < R; ++r) y[r * O + o] += s[r];
