@@ -10,6 +10,7 @@ packages=(
   build-essential cmake pkg-config git
   libopenblas-dev liblapacke-dev libcli11-dev nlohmann-json3-dev libpng-dev
   libpcre2-dev libicu-dev libsentencepiece-dev
+  libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-dev python3-numpy python3-pytest pybind11-dev python3-pip python3-venv ccache
   libopenmpi-dev openmpi-bin

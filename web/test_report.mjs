@@ -123,10 +123,22 @@ try {
       const visible = (id) => getComputedStyle(document.getElementById(id)).display !== 'none';
       const out = { problems: [], has: {} };
       const want = { predsec: data.predictions, lenssec: data.lens, dlasec: data.dla, detsec: data.detectors, flowsec: data.flow, cmpsec: data.comparison };
+      // A section without data keeps its heading and says why (an empty note); its other content is hidden.
       for (const [id, d] of Object.entries(want)) {
         out.has[id] = !!d;
-        if (!!d !== visible(id)) out.problems.push(id + (d ? ' hidden although the data has it' : ' shown without data'));
+        const sec = document.getElementById(id), note = sec.querySelector(':scope > .emptynote');
+        if (!visible(id)) out.problems.push(id + ' hidden');
+        if (d && note) out.problems.push(id + ' says it is empty although the data has it: ' + note.textContent);
+        if (!d && !(note && note.textContent.length > 30 && getComputedStyle(note).display !== 'none')) out.problems.push(id + ' without data gives no reason');
+        if (!d && [...sec.children].some((c) => c.tagName !== 'H2' && c !== note && getComputedStyle(c).display !== 'none')) out.problems.push(id + ' shows content without data');
       }
+      // Every canvas panel either drew something coloured or carries a note saying why not.
+      document.querySelectorAll('canvas.plot').forEach((c) => { if (!c.closest('.nodata') && !(coloured(c) > 0) && !c.dataset.empty) out.problems.push('canvas ' + c.id + ' blank without a note'); });
+      // The heatmap's axes are labelled with the tokens (its SVG export holds them as text).
+      const svg = new DOMParser().parseFromString(window.attendReport.exportSvg('heat'), 'image/svg+xml');
+      const texts = [...svg.querySelectorAll('text')].map((t) => t.textContent);
+      if (!texts.some((t) => t.startsWith('0 ' + JSON.stringify(data.tokens[0]).slice(0, 6)))) out.problems.push('heatmap axes lack token labels: ' + texts.slice(0, 4).join(' | '));
+      if (svg.querySelector('parsererror')) out.problems.push('heatmap SVG does not parse');
       if (data.predictions) {
         const rows = document.querySelectorAll('#preds tr').length - 1;
         if (rows !== data.n) out.problems.push('predictions table has ' + rows + ' rows for ' + data.n + ' tokens');

@@ -6,6 +6,7 @@
 #include "attend/decode.h"
 #include "attend/dtype.h"
 #include "attend/error.h"
+#include "attend/executor.h"
 #include "attend/runtime.h"
 #include "attend/model.h"
 #include "attend/safetensors.h"

@@ -188,6 +188,88 @@ ATTEND_C_API attend_status attend_decode(const attend_tensor* q, const attend_kv
                                          const attend_tensor* out, const attend_tensor* lse,
                                          const attend_decode_options* opts);
 
+/* ---- decode over the caller's own K/V memory (attend/decode.h: KVView, PagedKVView) ------------- */
+
+/** Keys and values in one buffer per sequence (the caller's own cache; nothing is copied). Head g of
+ *  token t of sequence s starts at k[s] + t * k_token_stride + g * k_head_stride (in elements of
+ *  dtype; a head's head_dim elements are contiguous); likewise v with value_dim. Token t sits at
+ *  position t. Set up with attend_kv_view_init(), then fill every field. */
+typedef struct attend_kv_view {
+  size_t struct_size;          /**< sizeof(attend_kv_view), written by attend_kv_view_init() */
+  int32_t dtype;               /**< an ::attend_dtype, of both k and v */
+  int64_t kv_heads, head_dim, value_dim;
+  int64_t sequences;           /**< S: the entries of k, v and lengths */
+  const void* const* k;        /**< [S] each sequence's token 0 (NULL allowed where its length is 0) */
+  const void* const* v;        /**< [S] */
+  const int64_t* lengths;      /**< [S] tokens per sequence; 0 marks an empty slot */
+  int64_t k_token_stride, k_head_stride, v_token_stride, v_head_stride; /**< in elements, positive */
+} attend_kv_view;
+
+/** A paged cache (vLLM's PagedAttention) in the caller's memory: a pool of num_blocks blocks of
+ *  block_size tokens. Token t of sequence s is slot t % block_size of block
+ *  b = block_tables[s * max_blocks_per_sequence + t / block_size]; its head g starts at
+ *  k_blocks + b * k_block_stride + slot * k_token_stride + g * k_head_stride (elements). vLLM's
+ *  [num_blocks, block_size, G, D] has strides block_size*G*D, G*D, D. Table entries past a
+ *  sequence's last used block are not read. Set up with attend_paged_kv_view_init(). */
+typedef struct attend_paged_kv_view {
+  size_t struct_size;          /**< sizeof(attend_paged_kv_view), written by attend_paged_kv_view_init() */
+  int32_t dtype;               /**< an ::attend_dtype, of both pools */
+  int64_t kv_heads, head_dim, value_dim;
+  const void* k_blocks;        /**< the key pool */
+  const void* v_blocks;        /**< the value pool */
+  int64_t num_blocks, block_size;
+  int64_t k_block_stride, k_token_stride, k_head_stride; /**< in elements, positive */
+  int64_t v_block_stride, v_token_stride, v_head_stride;
+  int64_t sequences;           /**< S */
+  const int32_t* block_tables; /**< [S, max_blocks_per_sequence], row-major */
+  int64_t max_blocks_per_sequence;
+  const int64_t* lengths;      /**< [S] tokens per sequence; 0 marks an empty slot */
+} attend_paged_kv_view;
+
+/** Zeroes `view` and sets its struct_size. */
+ATTEND_C_API void attend_kv_view_init(attend_kv_view* view);
+ATTEND_C_API void attend_paged_kv_view_init(attend_paged_kv_view* view);
+
+/** Decode attention over a ::attend_kv_view / ::attend_paged_kv_view, as attend_decode() over a cache:
+ *  q: [S', T, Hq, D], out: [S', T, Hq, Dv], lse: NULL or [S', Hq, T] f32; opts->sequences picks the
+ *  view's sequences for q's rows (default 0 .. S'-1). Query t of sequence s sits at position
+ *  lengths[s] - T + t. A sequence of length 0 gives out rows of 0 and lse -inf; another length
+ *  below T, a block index outside [0, num_blocks), non-positive or overlapping strides, a table
+ *  shorter than S * max_blocks_per_sequence, or out/lse inside the K/V memory give
+ *  ATTEND_ERROR_INVALID_ARGUMENT, with attend_last_error() naming the field and value. */
+ATTEND_C_API attend_status attend_decode_kv(const attend_tensor* q, const attend_kv_view* kv, const attend_tensor* out,
+                                            const attend_tensor* lse, const attend_decode_options* opts);
+ATTEND_C_API attend_status attend_decode_paged(const attend_tensor* q, const attend_paged_kv_view* kv,
+                                               const attend_tensor* out, const attend_tensor* lse,
+                                               const attend_decode_options* opts);
+
+/* ---- running on the host's threads (attend/executor.h) ------------------------------------- */
+
+/** One task of attend's work; never returns early by longjmp and never fails (errors are kept
+ *  inside attend and reported by the call that started the work). */
+typedef void (*attend_task_fn)(void* task_ctx, int64_t i);
+
+/** A host's executor. parallel_for(ctx, n, task, task_ctx) must call task(task_ctx, i) exactly once
+ *  for every i in [0, n), on any of the host's threads (the calling one included), at most
+ *  `concurrency` at once, and return only when all have returned. attend passes n <= concurrency
+ *  lanes, each of which takes tasks from a shared counter, so a host that runs them one after
+ *  another is correct (just not parallel); no worker index is needed. parallel_for may be called
+ *  from several threads at once and from the host's own threads (whichever thread called attend),
+ *  never from inside a task. */
+typedef struct attend_executor {
+  size_t struct_size;   /**< sizeof(attend_executor) */
+  void* ctx;            /**< passed back to parallel_for */
+  int32_t concurrency;  /**< threads the host runs tasks on at once, >= 1 */
+  void (*parallel_for)(void* ctx, int64_t n, attend_task_fn task, void* task_ctx);
+} attend_executor;
+
+/** Runs attend's parallel work on the host's executor (copied; NULL: as attend_reset_executor()).
+ *  When it returns, the previous executor is no longer called (calls in flight were waited for).
+ *  Must not be called from inside a task attend runs. */
+ATTEND_C_API attend_status attend_set_executor(const attend_executor* executor);
+/** Back to attend's own threads; the previous executor is no longer called when it returns. */
+ATTEND_C_API attend_status attend_reset_executor(void);
+
 /** Worker threads used when a call's options say 0; 0 (the default) means the hardware's concurrency. */
 ATTEND_C_API attend_status attend_set_num_threads(int32_t threads);
 ATTEND_C_API int32_t attend_num_threads(void);

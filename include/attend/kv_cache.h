@@ -26,11 +26,13 @@ struct EvictionPolicy {
   }
 };
 
-// A run of cached tokens stored contiguously, positions pos0, pos0 + 1, ...
+// A run of cached tokens, positions pos0, pos0 + 1, ...: head g of token i at k + i·k_stride +
+// g·k_head_stride (elements; a head's D elements contiguous), likewise v.
 struct KVSegment {
   const void* k = nullptr;  // [count, G, D] with token stride k_stride elements
   const void* v = nullptr;  // [count, G, Dv] with token stride v_stride elements
   std::int64_t count = 0, pos0 = 0, k_stride = 0, v_stride = 0;
+  std::int64_t k_head_stride = 0, v_head_stride = 0;  // between KV heads (the caches': D and Dv)
 };
 
 // Contiguous layout: per sequence one buffer of `capacity` tokens; with an eviction policy the

@@ -21,7 +21,8 @@ namespace attend::lab {
 
 struct HeadRef {
   int layer = 0, head = 0;
-  bool operator==(const HeadRef&) const = default;
+  bool operator==(const HeadRef& o) const { return layer == o.layer && head == o.head; }  // written out: C++17
+  bool operator!=(const HeadRef& o) const { return !(*this == o); }
 };
 // "L0H1,L1H3" (also "0.1") -> heads; checked against the model's shape; throws attend::Error.
 std::vector<HeadRef> parse_heads(const std::string& text, const nn::ModelConfig& c);

@@ -9,9 +9,10 @@
 //   A change affects calls that start afterwards; a call already running finishes wholly on the
 //   old thread count and path. (A model's forward is one such call per layer, so a change made
 //   during it may reach its later layers.)
-// - The kernels share one process-wide thread pool. A call made while another call's work holds
-//   it (another thread's, or a nested one) runs all its tasks on its own calling thread: correct,
-//   never a deadlock, just not parallel (src/core/thread_pool.h).
+// - The kernels share one process-wide thread pool (or the host's executor, attend/executor.h).
+//   Calls made at once from several threads (or nested in a task) share its threads: each calling
+//   thread works on its own call and idle pool threads join any running call, so concurrent calls
+//   progress in parallel and never deadlock (src/core/thread_pool.h).
 // - Not governed here: OpenBLAS's own threads, which run the model's dense products; they follow
 //   OpenBLAS's settings (OPENBLAS_NUM_THREADS).
 // Tested under ThreadSanitizer: ConcurrentRuntime.*.

@@ -38,7 +38,8 @@ PACKAGE = "attend"
 # What the sdist carries: enough to build the module (the library's sources, the web assets it
 # embeds, the build files) and nothing else. Paths relative to ROOT.
 SDIST_TREES = ["cmake", "include", "src", "python"]
-SDIST_FILES = ["CMakeLists.txt", "VERSION", "LICENSE", "README.md", "pyproject.toml", "web/report.js", "web/report.css", "web/report_body.html"]
+SDIST_FILES = ["CMakeLists.txt", "VERSION", "LICENSE", "README.md", "pyproject.toml", "web/report_plot.js", "web/report_panels.js",
+               "web/report.js", "web/report.css", "web/report_body.html", "web/app.js", "web/app_body.html"]
 SKIP_PARTS = {"__pycache__", ".git", "node_modules"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".o")
 

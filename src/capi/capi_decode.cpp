@@ -85,3 +85,93 @@ attend_status attend_decode(const attend_tensor* q, const attend_kv_cache* cache
 }
 
 }  // extern "C"
+
+// ---- decode over the caller's own memory ---------------------------------------------------------
+
+namespace {
+
+template <typename T>
+attend::Span<const T> array_of(const char* fn, const char* name, const T* p, std::int64_t n) {
+  if (n < 0 || n > (std::int64_t{1} << 40)) attend::detail::fail(fn, name, " would hold ", n, " entries (sequences must be >= 0)");
+  if (p == nullptr && n > 0) attend::detail::fail(fn, name, " is NULL but must hold ", n, " entries");
+  return attend::Span<const T>(p, static_cast<std::size_t>(p == nullptr ? 0 : n));
+}
+
+template <typename View>
+void check_view_size(const char* fn, const View* v, const char* init) {
+  if (v == nullptr) attend::detail::fail(fn, "kv is NULL");
+  if (v->struct_size != sizeof(View))
+    attend::detail::fail(fn, "kv has struct_size ", v->struct_size, ", expected ", sizeof(View), " (set it up with ", init, "())");
+}
+
+}  // namespace
+
+extern "C" {
+
+void attend_kv_view_init(attend_kv_view* view) {
+  if (view == nullptr) return;
+  *view = attend_kv_view{};
+  view->struct_size = sizeof(attend_kv_view);
+}
+
+void attend_paged_kv_view_init(attend_paged_kv_view* view) {
+  if (view == nullptr) return;
+  *view = attend_paged_kv_view{};
+  view->struct_size = sizeof(attend_paged_kv_view);
+}
+
+attend_status attend_decode_kv(const attend_tensor* q, const attend_kv_view* kv, const attend_tensor* out,
+                               const attend_tensor* lse, const attend_decode_options* opts) {
+  return guarded([&] {
+    const char* fn = "attend_decode_kv";
+    check_view_size(fn, kv, "attend_kv_view_init");
+    attend::KVView v;
+    v.dtype = attend::capi::dtype_of(fn, "kv", kv->dtype);
+    v.kv_heads = kv->kv_heads;
+    v.head_dim = kv->head_dim;
+    v.value_dim = kv->value_dim;
+    v.k = array_of(fn, "kv->k", kv->k, kv->sequences);
+    v.v = array_of(fn, "kv->v", kv->v, kv->sequences);
+    v.lengths = array_of(fn, "kv->lengths", kv->lengths, kv->sequences);
+    v.k_token_stride = kv->k_token_stride;
+    v.k_head_stride = kv->k_head_stride;
+    v.v_token_stride = kv->v_token_stride;
+    v.v_head_stride = kv->v_head_stride;
+    attend::decode(required_view(fn, "q", q), v, required_view(fn, "out", out), attend::capi::decode_options(fn, opts),
+                   attend::capi::optional_view(fn, "lse", lse));
+  });
+}
+
+attend_status attend_decode_paged(const attend_tensor* q, const attend_paged_kv_view* kv, const attend_tensor* out,
+                                  const attend_tensor* lse, const attend_decode_options* opts) {
+  return guarded([&] {
+    const char* fn = "attend_decode_paged";
+    check_view_size(fn, kv, "attend_paged_kv_view_init");
+    attend::PagedKVView v;
+    v.dtype = attend::capi::dtype_of(fn, "kv", kv->dtype);
+    v.kv_heads = kv->kv_heads;
+    v.head_dim = kv->head_dim;
+    v.value_dim = kv->value_dim;
+    v.k_blocks = kv->k_blocks;
+    v.v_blocks = kv->v_blocks;
+    v.num_blocks = kv->num_blocks;
+    v.block_size = kv->block_size;
+    v.k_block_stride = kv->k_block_stride;
+    v.k_token_stride = kv->k_token_stride;
+    v.k_head_stride = kv->k_head_stride;
+    v.v_block_stride = kv->v_block_stride;
+    v.v_token_stride = kv->v_token_stride;
+    v.v_head_stride = kv->v_head_stride;
+    v.lengths = array_of(fn, "kv->lengths", kv->lengths, kv->sequences);
+    v.max_blocks_per_sequence = kv->max_blocks_per_sequence;
+    if (kv->sequences < 0 || kv->sequences > (std::int64_t{1} << 30) || kv->max_blocks_per_sequence < 0 ||
+        kv->max_blocks_per_sequence > (std::int64_t{1} << 30))  // their product below 2^60
+      attend::detail::fail(fn, "sequences ", kv->sequences, " and max_blocks_per_sequence ", kv->max_blocks_per_sequence,
+                           " must be in [0, 2^30]");
+    v.block_tables = array_of(fn, "kv->block_tables", kv->block_tables, kv->sequences * kv->max_blocks_per_sequence);
+    attend::decode(required_view(fn, "q", q), v, required_view(fn, "out", out), attend::capi::decode_options(fn, opts),
+                   attend::capi::optional_view(fn, "lse", lse));
+  });
+}
+
+}  // extern "C"

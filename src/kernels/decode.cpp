@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "core/view_checks.h"
 #include "kernels/decode_plan.h"
+#include "kernels/decode_views.h"
 #include "kernels/dispatch.h"
 
 namespace attend {
@@ -22,23 +23,23 @@ using detail::fail;
 void check_outside_cache(const char* fn, const TensorView& out, const TensorView& lse, const KVSegment& seg, const DecodeProblem& p) {
   if (seg.count == 0) return;
   const std::int64_t es = static_cast<std::int64_t>(dtype_size(p.kv_dtype));
-  const auto hits = [&](const TensorView& t, const void* base, std::int64_t stride, std::int64_t width) {
+  const auto hits = [&](const TensorView& t, const void* base, std::int64_t stride, std::int64_t head_stride, std::int64_t width) {
     const auto [lo, hi] = core::byte_span(t);
     const char* b = static_cast<const char*>(base);
-    const char* e = b + ((seg.count - 1) * stride + p.g * width) * es;  // last token's row end
+    const char* e = b + ((seg.count - 1) * stride + (p.g - 1) * head_stride + width) * es;  // last row's end
     return lo < hi && lo < e && b < hi;
   };
   for (const auto* t : {&out, &lse}) {
     if (t->empty()) continue;
     const char* name = t == &out ? "out" : "lse";
-    if (hits(*t, seg.k, seg.k_stride, p.d) || hits(*t, seg.v, seg.v_stride, p.dv))
+    if (hits(*t, seg.k, seg.k_stride, seg.k_head_stride, p.d) || hits(*t, seg.v, seg.v_stride, seg.v_head_stride, p.dv))
       fail(fn, name, " overlaps the cache's keys or values");
   }
 }
 
 template <class Cache>
 DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const TensorView& out, const DecodeOptions& opts,
-                                  const TensorView& lse, const EvictionPolicy& evict) {
+                                  const TensorView& lse, const EvictionPolicy& evict, bool empty_slots = false) {
   const char* fn = "decode";
   core::check_view(fn, "q", q, 4);
   core::check_view(fn, "out", out, 4);
@@ -73,7 +74,7 @@ DecodeProblem make_decode_problem(const TensorView& q, const Cache& cache, const
     const std::int64_t id = opts.sequences.empty() ? s : opts.sequences[static_cast<std::size_t>(s)];
     DecodeSequence ds;
     ds.len = cache.length(id);  // validates the id
-    if (ds.len < p.t) fail(fn, "sequence ", id, " has ", ds.len, " cached tokens but q brings ", p.t, " new ones (append them first)");
+    if (ds.len < p.t && !(empty_slots && ds.len == 0)) fail(fn, "sequence ", id, " has ", ds.len, " cached tokens but q brings ", p.t, " new ones (append them first)");
     ds.segs = cache.segments(id);
     for (const KVSegment& seg : ds.segs) {
       ds.total += seg.count;
@@ -153,6 +154,17 @@ void decode(const TensorView& q, const KVCache& cache, const TensorView& out, co
 
 void decode(const TensorView& q, const PagedKVCache& cache, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
   kernels::run_decode(kernels::make_decode_problem(q, cache, out, opts, lse, EvictionPolicy{}));
+}
+
+// The caller's memory as a cache whose tokens are all kept; a sequence of length 0 is an empty slot.
+void decode(const TensorView& q, const KVView& kv, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
+  const kernels::KVViewSource source("decode", kv);
+  kernels::run_decode(kernels::make_decode_problem(q, source, out, opts, lse, EvictionPolicy{}, /*empty_slots=*/true));
+}
+
+void decode(const TensorView& q, const PagedKVView& kv, const TensorView& out, const DecodeOptions& opts, const TensorView& lse) {
+  const kernels::PagedViewSource source("decode", kv);
+  kernels::run_decode(kernels::make_decode_problem(q, source, out, opts, lse, EvictionPolicy{}, /*empty_slots=*/true));
 }
 
 }  // namespace attend

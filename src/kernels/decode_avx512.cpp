@@ -254,6 +254,7 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
       const char* v0 = static_cast<const char*>(seg.v) + static_cast<std::size_t>((j0 - base) * seg.v_stride) * es;
       // The next block's K and V bytes (contiguous [tokens, G, D] runs of this segment), prefetched
       // while this block computes: head g takes the g-th of G equal slices, a few lines per step.
+      // (For a caller's head-major layout the hints land in the wrong head: slower, never wrong.)
       const bool has_next = j0 + kDecodeBlock < hi;
       const std::int64_t kbytes = kDecodeBlock * seg.k_stride * static_cast<std::int64_t>(es);
       const std::int64_t vbytes = kDecodeBlock * seg.v_stride * static_cast<std::int64_t>(es);
@@ -265,8 +266,8 @@ void decode_task_fast(const DecodeProblem& p, const DecodeTask& task, float* scr
         const char* vrow[kDecodeBlock];
         for (std::int64_t j = 0; j < kDecodeBlock; ++j) {  // keys past n repeat the last one (their P is 0)
           const std::int64_t jj = imin(j, n - 1);
-          krow[j] = k0 + static_cast<std::size_t>(jj * seg.k_stride + g * d) * es;
-          vrow[j] = v0 + static_cast<std::size_t>(jj * seg.v_stride + g * dv) * es;
+          krow[j] = k0 + static_cast<std::size_t>(jj * seg.k_stride + g * seg.k_head_stride) * es;
+          vrow[j] = v0 + static_cast<std::size_t>(jj * seg.v_stride + g * seg.v_head_stride) * es;
         }
         PrefetchCursor pk, pv;
         if (has_next) {

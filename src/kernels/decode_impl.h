@@ -183,8 +183,8 @@ void decode_task_impl(const DecodeProblem& p, const DecodeTask& task, float* scr
         // Convert the block's K and V rows of head g once (zero padding keeps padded lanes finite).
         for (std::int64_t j = 0; j < n; ++j) {
           const std::int64_t idx = j0 + j - base;
-          load_row<Simd>(static_cast<const char*>(seg.k) + static_cast<std::size_t>(idx * seg.k_stride + g * d) * es, p.kv_dtype, 0, 1, d, Kb + j * dp);
-          load_row<Simd>(static_cast<const char*>(seg.v) + static_cast<std::size_t>(idx * seg.v_stride + g * dv) * es, p.kv_dtype, 0, 1, dv, Vb + j * dvp);
+          load_row<Simd>(static_cast<const char*>(seg.k) + static_cast<std::size_t>(idx * seg.k_stride + g * seg.k_head_stride) * es, p.kv_dtype, 0, 1, d, Kb + j * dp);
+          load_row<Simd>(static_cast<const char*>(seg.v) + static_cast<std::size_t>(idx * seg.v_stride + g * seg.v_head_stride) * es, p.kv_dtype, 0, 1, dv, Vb + j * dvp);
         }
         std::int64_t r = 0;
         for (; r + kDecodeRows <= M; r += kDecodeRows) block_scores<Simd, kDecodeRows>(Qg, Kb, Sc, r, n, dp);

@@ -7,6 +7,7 @@
 #include "kernels/backward_plan.h"
 #include "kernels/decode_plan.h"
 #include "kernels/forward_plan.h"
+#include "kernels/matvec.h"
 
 namespace attend::kernels {
 
@@ -23,6 +24,8 @@ struct KernelTable {
   BackwardTaskFn backward_task = nullptr;
   DecodeTaskFn decode_task = nullptr;
   Exp2ArrayFn exp2_array = nullptr;
+  MatvecRowsFn matvec_rows = nullptr;  // few-row products from stored weights (kernels/matvec.h)
+  MatvecColsFn matvec_cols = nullptr;
 };
 
 // The table of one path (whether this CPU may run it is the caller's business: active_isa()

@@ -129,13 +129,13 @@ std::vector<KVSegment> KVCache::segments(std::int64_t s) const {
   const std::int64_t ns = std::min(policy_.sink_tokens, len), first = first_pos_[u];
   std::vector<KVSegment> out;
   if (first == ns) {  // nothing evicted between the sinks and the rest: one run from position 0
-    if (len > 0) out.push_back({kb, vb, len, 0, g_ * d_, g_ * dv_});
+    if (len > 0) out.push_back({kb, vb, len, 0, g_ * d_, g_ * dv_, d_, dv_});
     return out;
   }
-  if (ns > 0) out.push_back({kb, vb, ns, 0, g_ * d_, g_ * dv_});
+  if (ns > 0) out.push_back({kb, vb, ns, 0, g_ * d_, g_ * dv_, d_, dv_});
   if (len > first)
     out.push_back({kb + static_cast<std::size_t>(ns * g_ * d_) * es, vb + static_cast<std::size_t>(ns * g_ * dv_) * es, len - first, first,
-                   g_ * d_, g_ * dv_});
+                   g_ * d_, g_ * dv_, d_, dv_});
   return out;
 }
 
@@ -274,7 +274,7 @@ std::vector<KVSegment> PagedKVCache::segments(std::int64_t s) const {
     if (count <= 0) break;
     out.push_back({static_cast<const char*>(k_.data()) + static_cast<std::size_t>(table[i] * block_ * g_ * d_) * es,
                    static_cast<const char*>(v_.data()) + static_cast<std::size_t>(table[i] * block_ * g_ * dv_) * es, count, pos0,
-                   g_ * d_, g_ * dv_});
+                   g_ * d_, g_ * dv_, d_, dv_});
   }
   return out;
 }

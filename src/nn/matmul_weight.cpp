@@ -1,7 +1,7 @@
-// matmul_weight: the product of activations with a stored weight (f32 straight to OpenBLAS; bf16,
-// f16 and quantized blocks converted to f32 a panel of rows at a time, then OpenBLAS or a plain dot
-// product: never an f32 copy of the whole matrix).
-// Correctness first: a later task replaces the low-precision path with fused kernels.
+// matmul_weight: the product of activations with a stored weight. Up to kMatvecMaxRows rows
+// (decode) go to the matvec kernels, which read W in place in its stored type; more rows: f32
+// straight to OpenBLAS, bf16, f16 and quantized blocks converted to f32 a panel of rows at a time,
+// then OpenBLAS (never an f32 copy of the whole matrix).
 #include <cblas.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "core/thread_pool.h"
+#include "kernels/matvec.h"
 #include "nn/weight.h"
 
 namespace attend::nn {
@@ -19,7 +20,6 @@ using I64 = std::int64_t;
 int i32(I64 v) { return static_cast<int>(v); }
 
 constexpr I64 kPanelRows = 64;  // rows converted at a time: 64 × 8192 f32 = 2 MiB of scratch at most
-constexpr I64 kDotRows = 4;     // up to this many activation rows (decode) use parallel dot products
 
 // The calling thread's conversion scratch (pool workers are long-lived, so it is reused).
 float* scratch(std::size_t n) {
@@ -33,15 +33,20 @@ void convert_rows(const WeightView& w, I64 r0, I64 n_rows, float* dst) {
   for (I64 r = 0; r < n_rows; ++r) weight_row(w, r0 + r, dst + r * w.cols);
 }
 
-// Σ a[i]·b[i] with 8 independent partial sums (lets the compiler vectorise without reassociating)
-float dot(const float* a, const float* b, I64 n) {
-  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  I64 i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
-  float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; i < n; ++i) t += a[i] * b[i];
-  return t;
+// W as the matvec kernels read it (stored type and rows in place); false for a dtype they lack.
+bool as_matvec(const WeightView& w, kernels::MatvecWeights& m) {
+  if (w.quantized()) m.type = w.quant;
+  else if (w.dtype == DType::f32) m.type = GgmlType::f32;
+  else if (w.dtype == DType::bf16) m.type = GgmlType::bf16;
+  else if (w.dtype == DType::f16) m.type = GgmlType::f16;
+  else return false;
+  m.data = w.data;
+  m.rows = w.rows;
+  m.cols = w.cols;
+  m.row_stride = w.row_stride();
+  m.row_map = w.row_map;
+  m.out_rows = w.out_rows;
+  return true;
 }
 
 }  // namespace
@@ -53,6 +58,14 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
   if (R == 0 || O == 0) return;
   if (b)  // y starts as the bias and the products accumulate onto it
     for (I64 r = 0; r < R; ++r) std::memcpy(y + r * O, b, static_cast<std::size_t>(O) * sizeof(float));
+  // Decode (a few rows): the matvec kernels read W in its stored type, in place, over the pool
+  // (sgemm would pack W's panels for one row: ~40 % of decode time; measured in issue 24).
+  kernels::MatvecWeights mv;
+  if (R <= kernels::kMatvecMaxRows && as_matvec(w, mv)) {
+    if (!b) std::fill(y, y + R * O, 0.0f);
+    kernels::matvec(mv, x, R, y);
+    return;
+  }
   if (w.dtype == DType::f32 && w.dense_in_place()) {  // stored f32: OpenBLAS reads the weight in place
     const auto* W = static_cast<const float*>(w.data);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, w.out_rows ? CblasTrans : CblasNoTrans, i32(R), i32(O), i32(I), 1.0f, x, i32(I), W,
@@ -61,16 +74,6 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
   }
   if (!b) std::fill(y, y + R * O, 0.0f);
   const I64 panels = (w.rows + kPanelRows - 1) / kPanelRows;
-  if (w.out_rows && R <= kDotRows) {  // decode: panels of output rows over the pool, one dot per output
-    core::global_pool().parallel_for(panels, [&](I64 p, int) {
-      const I64 o0 = p * kPanelRows, n = std::min(kPanelRows, O - o0);
-      float* panel = scratch(static_cast<std::size_t>(n * I));
-      convert_rows(w, o0, n, panel);
-      for (I64 r = 0; r < R; ++r)
-        for (I64 o = 0; o < n; ++o) y[r * O + o0 + o] += dot(x + r * I, panel + o * I, I);
-    });
-    return;
-  }
   // Otherwise panel by panel on this thread, each product through OpenBLAS (which threads itself).
   for (I64 p = 0; p < panels; ++p) {
     const I64 r0 = p * kPanelRows, n = std::min(kPanelRows, w.rows - r0);

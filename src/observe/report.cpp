@@ -97,6 +97,7 @@ std::string html_page(const Recording& rec, const std::string& data) {
           " tokens, " + std::to_string(rec.layers.size()) + " layers, " + std::to_string(rec.heads) + " heads</div>\n";
   html += web::kReportBody;  // the panels' static markup (web/report_body.html)
   html += "<script type=\"application/json\" id=\"attend-data\">" + json_for_script(data) + "</script>\n";
+  html += std::string("<script>") + web::kReportPlotJs + "</script>\n<script>" + web::kReportPanelsJs + "</script>\n";
   html += std::string("<script>") + web::kReportJs + "</script>\n</body></html>\n";
   return html;
 }

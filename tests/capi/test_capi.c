@@ -329,6 +329,179 @@ static void test_decode(void) {
   free(ks); free(vs); free(qs);
 }
 
+/* ---- decode over the caller's own memory ---------------------------------------------------- */
+
+static void test_decode_views(void) {
+  /* 3 sequences of 7, 0 and 65 tokens, one new query each (T = 1, GQA 4:2). Per-sequence buffers
+     [L, G, D]; the same tokens in a paged pool of 16-token blocks in a shuffled order. Each must
+     equal the C++ reference over the sequence's tokens; the empty slot gives 0 and -inf. */
+  enum { S = 3, Hq = 4, G = 2, D = 16, BS = 16, MAXB = 5, NB = 8 };
+  const int64_t len[S] = {7, 0, 65};
+  const int32_t order[NB] = {5, 2, 7, 0, 3, 6, 1, 4};
+  float *buf_k[S], *buf_v[S], *q = random_buffer(S * Hq * D), out[S * Hq * D], lse[S * Hq], pout[S * Hq * D], plse[S * Hq];
+  float *pool_k = (float*)malloc(sizeof(float) * NB * BS * G * D), *pool_v = (float*)malloc(sizeof(float) * NB * BS * G * D);
+  const void *kp[S], *vp[S];
+  int32_t tables[S * MAXB];
+  attend_kv_view kv;
+  attend_paged_kv_view pv;
+  attend_tensor tq = dense(q, ATTEND_F32, 4, S, 1, Hq, D), to = dense(out, ATTEND_F32, 4, S, 1, Hq, D);
+  attend_tensor tl = dense(lse, ATTEND_F32, 3, S, Hq, 1, 0), tpo = dense(pout, ATTEND_F32, 4, S, 1, Hq, D);
+  attend_tensor tpl = dense(plse, ATTEND_F32, 3, S, Hq, 1, 0);
+  attend_options opts;
+  int64_t s, i, used = 0;
+  double worst = 0;
+  attend_options_init(&opts);
+  for (i = 0; i < S * MAXB; ++i) tables[i] = -1;
+  for (s = 0; s < S; ++s) {
+    int64_t t;
+    buf_k[s] = random_buffer(len[s] > 0 ? len[s] * G * D : 1);
+    buf_v[s] = random_buffer(len[s] > 0 ? len[s] * G * D : 1);
+    kp[s] = len[s] > 0 ? buf_k[s] : NULL;
+    vp[s] = len[s] > 0 ? buf_v[s] : NULL;
+    for (t = 0; t < len[s]; ++t) {
+      if (t % BS == 0) tables[s * MAXB + t / BS] = order[used++];
+      memcpy(pool_k + ((int64_t)tables[s * MAXB + t / BS] * BS + t % BS) * G * D, buf_k[s] + t * G * D, sizeof(float) * G * D);
+      memcpy(pool_v + ((int64_t)tables[s * MAXB + t / BS] * BS + t % BS) * G * D, buf_v[s] + t * G * D, sizeof(float) * G * D);
+    }
+  }
+  attend_kv_view_init(&kv);
+  kv.dtype = ATTEND_F32;
+  kv.kv_heads = G; kv.head_dim = D; kv.value_dim = D;
+  kv.sequences = S; kv.k = kp; kv.v = vp; kv.lengths = len;
+  kv.k_token_stride = G * D; kv.k_head_stride = D; kv.v_token_stride = G * D; kv.v_head_stride = D;
+  CHECK_OK(attend_decode_kv(&tq, &kv, &to, &tl, NULL));
+  attend_paged_kv_view_init(&pv);
+  pv.dtype = ATTEND_F32;
+  pv.kv_heads = G; pv.head_dim = D; pv.value_dim = D;
+  pv.k_blocks = pool_k; pv.v_blocks = pool_v; pv.num_blocks = NB; pv.block_size = BS;
+  pv.k_block_stride = BS * G * D; pv.k_token_stride = G * D; pv.k_head_stride = D;
+  pv.v_block_stride = BS * G * D; pv.v_token_stride = G * D; pv.v_head_stride = D;
+  pv.sequences = S; pv.block_tables = tables; pv.max_blocks_per_sequence = MAXB; pv.lengths = len;
+  CHECK_OK(attend_decode_paged(&tq, &pv, &tpo, &tpl, NULL));
+  for (s = 0; s < S; ++s) {
+    if (len[s] == 0) {
+      for (i = 0; i < Hq * D; ++i) CHECK(out[s * Hq * D + i] == 0 && pout[s * Hq * D + i] == 0, "empty slot out %lld", (long long)i);
+      for (i = 0; i < Hq; ++i) CHECK(isinf(lse[s * Hq + i]) && lse[s * Hq + i] < 0 && isinf(plse[s * Hq + i]), "empty slot lse");
+    } else {
+      float ref[Hq * D], ref_lse[Hq];
+      attend_tensor rq = dense(q + s * Hq * D, ATTEND_F32, 4, 1, 1, Hq, D), rk = dense(buf_k[s], ATTEND_F32, 4, 1, len[s], G, D);
+      attend_tensor rv = dense(buf_v[s], ATTEND_F32, 4, 1, len[s], G, D), ro = dense(ref, ATTEND_F32, 4, 1, 1, Hq, D);
+      attend_tensor rl = dense(ref_lse, ATTEND_F32, 3, 1, Hq, 1, 0);
+      double e;
+      CHECK_OK(attend_attention_reference(&rq, &rk, &rv, &ro, &rl, &opts));
+      e = rel_err(out + s * Hq * D, ref, Hq * D);
+      if (e > worst) worst = e;
+      CHECK(e < 1e-5, "decode_kv sequence %lld vs reference: %.3g", (long long)s, e);
+      e = rel_err(pout + s * Hq * D, ref, Hq * D);
+      if (e > worst) worst = e;
+      CHECK(e < 1e-5, "decode_paged sequence %lld vs reference: %.3g", (long long)s, e);
+      CHECK(rel_err(lse + s * Hq, ref_lse, Hq) < 1e-5 && rel_err(plse + s * Hq, ref_lse, Hq) < 1e-5, "lse of sequence %lld", (long long)s);
+    }
+  }
+  printf("ok   decode_kv / decode_paged: lengths 7, 0, 65, shuffled blocks vs the reference (worst %.2g)\n", worst);
+
+  /* errors: a negative and an oversized block index, a zero stride, a struct not set up */
+  tables[2 * MAXB + 1] = -1;
+  CHECK(attend_decode_paged(&tq, &pv, &tpo, NULL, NULL) == ATTEND_ERROR_INVALID_ARGUMENT, "block index -1 accepted");
+  CHECK(strstr(attend_last_error(), "block_tables[2][1] = -1") != NULL, "message: %s", attend_last_error());
+  tables[2 * MAXB + 1] = NB;
+  CHECK(attend_decode_paged(&tq, &pv, &tpo, NULL, NULL) == ATTEND_ERROR_INVALID_ARGUMENT, "block index 8 of 8 accepted");
+  CHECK(strstr(attend_last_error(), "outside the pool's 8 blocks") != NULL, "message: %s", attend_last_error());
+  kv.v_token_stride = 0;
+  CHECK(attend_decode_kv(&tq, &kv, &to, NULL, NULL) == ATTEND_ERROR_INVALID_ARGUMENT, "zero stride accepted");
+  CHECK(strstr(attend_last_error(), "v_token_stride") != NULL, "message: %s", attend_last_error());
+  kv.struct_size = 0;
+  CHECK(attend_decode_kv(&tq, &kv, &to, NULL, NULL) == ATTEND_ERROR_INVALID_ARGUMENT, "struct_size 0 accepted");
+  CHECK(strstr(attend_last_error(), "attend_kv_view_init") != NULL, "message: %s", attend_last_error());
+  printf("ok   decode views refuse bad block indices, strides and unset structs\n");
+  for (s = 0; s < S; ++s) { free(buf_k[s]); free(buf_v[s]); }
+  free(q); free(pool_k); free(pool_v);
+}
+
+/* ---- a host executor made of pthreads ---------------------------------------------------------- */
+
+typedef struct host_lane {
+  attend_task_fn task;
+  void* task_ctx;
+  int64_t i;
+} host_lane;
+
+typedef struct host_state {
+  int calls;
+  int lanes_on_other_threads;
+  pthread_mutex_t mu;
+  pthread_t main_thread;
+} host_state;
+
+static host_state g_host;
+
+static void* host_thread(void* arg) {
+  host_lane* lane = (host_lane*)arg;
+  lane->task(lane->task_ctx, lane->i);
+  pthread_mutex_lock(&g_host.mu);
+  if (!pthread_equal(pthread_self(), g_host.main_thread)) ++g_host.lanes_on_other_threads;
+  pthread_mutex_unlock(&g_host.mu);
+  return NULL;
+}
+
+/* One pthread per lane, joined before returning: every lane runs exactly once. */
+static void host_parallel_for(void* ctx, int64_t n, attend_task_fn task, void* task_ctx) {
+  host_state* h = (host_state*)ctx;
+  pthread_t th[8];
+  host_lane lanes[8];
+  int64_t i;
+  pthread_mutex_lock(&h->mu);
+  ++h->calls;
+  pthread_mutex_unlock(&h->mu);
+  for (i = 0; i < n && i < 8; ++i) {
+    lanes[i].task = task;
+    lanes[i].task_ctx = task_ctx;
+    lanes[i].i = i;
+    if (pthread_create(&th[i], NULL, host_thread, &lanes[i]) != 0) host_thread(&lanes[i]);
+  }
+  for (i = 0; i < n && i < 8; ++i) pthread_join(th[i], NULL);
+}
+
+static void test_executor(void) {
+  const int64_t N = 200, H = 4, D = 32;
+  float *q = random_buffer(N * H * D), *k = random_buffer(N * H * D), *v = random_buffer(N * H * D);
+  float *out = (float*)malloc(sizeof(float) * N * H * D), *ref = (float*)malloc(sizeof(float) * N * H * D);
+  attend_tensor tq = dense(q, ATTEND_F32, 4, 1, N, H, D), tk = dense(k, ATTEND_F32, 4, 1, N, H, D);
+  attend_tensor tv = dense(v, ATTEND_F32, 4, 1, N, H, D), to = dense(out, ATTEND_F32, 4, 1, N, H, D);
+  attend_tensor tr = dense(ref, ATTEND_F32, 4, 1, N, H, D);
+  attend_options opts;
+  attend_executor ex;
+  int calls;
+  double e;
+  attend_options_init(&opts);
+  opts.causal = 1;
+  pthread_mutex_init(&g_host.mu, NULL);
+  g_host.main_thread = pthread_self();
+  memset(&ex, 0, sizeof ex);
+  ex.struct_size = sizeof ex;
+  ex.ctx = &g_host;
+  ex.concurrency = 3;
+  ex.parallel_for = host_parallel_for;
+  CHECK_OK(attend_set_executor(&ex));
+  CHECK_OK(attend_attention(&tq, &tk, &tv, &to, NULL, &opts));
+  CHECK_OK(attend_attention_reference(&tq, &tk, &tv, &tr, NULL, &opts));
+  e = rel_err(out, ref, N * H * D);
+  CHECK(e < 1e-5, "forward on the host's threads vs reference: %.3g", e);
+  CHECK(g_host.calls > 0 && g_host.lanes_on_other_threads > 0, "the host ran %d calls, %d lanes", g_host.calls,
+        g_host.lanes_on_other_threads);
+  CHECK_OK(attend_reset_executor());
+  calls = g_host.calls;
+  CHECK_OK(attend_attention(&tq, &tk, &tv, &to, NULL, &opts));
+  CHECK(g_host.calls == calls, "the host was called after attend_reset_executor()");
+  ex.concurrency = 0;
+  CHECK(attend_set_executor(&ex) == ATTEND_ERROR_INVALID_ARGUMENT, "concurrency 0 accepted");
+  CHECK(strstr(attend_last_error(), "concurrency") != NULL, "message: %s", attend_last_error());
+  CHECK_OK(attend_set_executor(NULL));
+  printf("ok   executor: attention on a pthread host (%d calls) vs reference (%.2g); reset stops its use\n", calls, e);
+  pthread_mutex_destroy(&g_host.mu);
+  free(q); free(k); free(v); free(out); free(ref);
+}
+
 /* ---- errors -------------------------------------------------------------------------------- */
 
 static void expect_error(attend_status got, attend_status want, const char* fragment, const char* what) {
@@ -419,6 +592,8 @@ int main(void) {
   test_forward_bf16_in_f16_out();
   test_backward();
   test_decode();
+  test_decode_views();
+  test_executor();
   test_errors();
   test_error_is_thread_local();
   printf("capi: %d checks passed\n", g_checks);

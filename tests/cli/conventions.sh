@@ -37,6 +37,8 @@ usage_error missing_required "attend sdpa: --q is required" "$attend" sdpa --k "
 usage_error unknown_option "attend sdpa: " "$attend" sdpa "${npy[@]}" --frobnicate
 usage_error bad_value "attend bench: " "$attend" bench --threads 0
 usage_error json_and_csv "attend bench: " "$attend" bench --json --csv
+usage_error serve_port "attend serve: --port" "$attend" serve --model "$dir/q.npy" --port 70000
+usage_error serve_model "attend serve: --model is required" "$attend" serve --port 0
 usage_error json_with_mode "--json is for the forward sweep" "$attend" bench --backward --json
 usage_error focus_no_input "attend focus: give --links and --stakes, or --generate N" "$attend" focus
 usage_error sdpa_dout "attend sdpa: --dout needs --dq, --dk and --dv" "$attend" sdpa "${npy[@]}" --dout "$dir/q.npy"
