@@ -47,14 +47,19 @@ typedef enum attend_status {
   /** Memory for scratch buffers or a cache could not be allocated. */
   ATTEND_ERROR_OUT_OF_MEMORY = 2,
   /** A failed internal check (a bug in attend: please report the message). */
-  ATTEND_ERROR_INTERNAL = 3
+  ATTEND_ERROR_INTERNAL = 3,
+  /** Not a status: keeps the enum 32 bits wide with every int32_t value valid. */
+  ATTEND_STATUS_MAX_ENUM = 0x7FFFFFFF
 } attend_status;
 
 /** Element types. Inputs and outputs may mix them; accumulation is always f32. */
 typedef enum attend_dtype {
   ATTEND_F32 = 0,  /**< IEEE binary32 */
   ATTEND_BF16 = 1, /**< bfloat16, stored as uint16_t */
-  ATTEND_F16 = 2   /**< IEEE binary16, stored as uint16_t */
+  ATTEND_F16 = 2,  /**< IEEE binary16, stored as uint16_t */
+  /** Not a dtype: makes every int32_t value a valid attend_dtype, so a wrong value a caller passes
+   *  is refused with ATTEND_ERROR_INVALID_ARGUMENT instead of being undefined behaviour in C++. */
+  ATTEND_DTYPE_MAX_ENUM = 0x7FFFFFFF
 } attend_dtype;
 
 /** The largest rank of a tensor descriptor. */

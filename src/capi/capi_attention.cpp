@@ -114,6 +114,7 @@ const char* attend_status_name(attend_status status) {
     case ATTEND_ERROR_INVALID_ARGUMENT: return "ATTEND_ERROR_INVALID_ARGUMENT";
     case ATTEND_ERROR_OUT_OF_MEMORY: return "ATTEND_ERROR_OUT_OF_MEMORY";
     case ATTEND_ERROR_INTERNAL: return "ATTEND_ERROR_INTERNAL";
+    case ATTEND_STATUS_MAX_ENUM: break;  // not a status
   }
   return "unknown status";
 }

@@ -2,6 +2,7 @@
 #include "kernels/matvec.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "core/check.h"
@@ -21,6 +22,9 @@ void check(const MatvecWeights& w, const float* x, I64 R, const float* y) {
   if (!dense && !has_reference_conversion(w.type))
     detail::fail("matvec", "weights of type ", ggml_type_name(w.type), " (no conversion)");
   if (!dense && !w.out_rows) detail::fail("matvec", "block-quantized weights must be stored [O, I]");
+  const std::size_t elem = w.type == GgmlType::f32 ? 4 : 2;  // dense rows are read as whole elements
+  if (dense && (w.row_stride % elem != 0 || reinterpret_cast<std::uintptr_t>(w.data) % elem != 0))
+    detail::fail("matvec", ggml_type_name(w.type), " weights misaligned (data or row stride ", w.row_stride, " bytes not a multiple of ", elem, ")");
   if (w.row_stride < row_bytes(w.type, w.cols))
     detail::fail("matvec", "row stride ", w.row_stride, " bytes is less than a row (", row_bytes(w.type, w.cols), ")");
 }

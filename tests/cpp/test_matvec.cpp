@@ -36,8 +36,8 @@ std::vector<float> uniform(I64 n, std::uint64_t seed) {
   return v;
 }
 
-// A stored matrix: `rows` rows of `cols` values of `type`, each stored row padded to `stride`
-// bytes (stride > a row's bytes: a column slice of a wider matrix).
+// A stored matrix: `rows` rows of `cols` values of `type`, each stored row padded by `pad` bytes
+// (a column slice of a wider matrix; pad a multiple of 4 keeps f32 rows aligned, as a real slice is).
 struct Stored {
   GgmlType type;
   I64 rows, cols;
@@ -116,7 +116,7 @@ TEST(Matvec, DenseRowsAndColumnsMatchTheDoubleReferenceAtAwkwardSizes) {
         for (I64 O : {1, 7, 65, 300})
           for (I64 R = 1; R <= kernels::kMatvecMaxRows; ++R)
             for (bool out_rows : {true, false}) {
-              const Stored s = out_rows ? Stored(t, O, I, 11 + I + O) : Stored(t, I, O, 13 + I + O, 6);
+              const Stored s = out_rows ? Stored(t, O, I, 11 + I + O) : Stored(t, I, O, 13 + I + O, 8);
               const double e = worst_error(isa, s, out_rows, R, 17 + R);
               EXPECT_LT(e, 1e-5) << isa_name(isa) << " " << ggml_type_name(t) << " I=" << I << " O=" << O << " R=" << R
                                  << (out_rows ? " [O, I]" : " [I, O]");
@@ -139,7 +139,7 @@ TEST(Matvec, BlockQuantizedRowsMatchTheirReferenceConversion) {
 TEST(Matvec, RowMapsAndPaddedRowsAreReadWhereTheyLie) {
   for (Isa isa : supported_isas())
     for (GgmlType t : {GgmlType::f32, GgmlType::bf16, GgmlType::q8_0, GgmlType::q4_0}) {
-      Stored s(t, 96, 128, 29, 10);
+      Stored s(t, 96, 128, 29, 8);
       s.map.resize(96);
       std::iota(s.map.begin(), s.map.end(), 0);
       std::shuffle(s.map.begin(), s.map.end(), std::mt19937(31));
@@ -177,6 +177,10 @@ TEST(Matvec, BadArgumentsAreRefusedByName) {
   MatvecWeights narrow = s.view(true);
   narrow.row_stride = 10;
   EXPECT_NE(message(narrow, 1).find("row stride 10 bytes"), std::string::npos);
+  const Stored f(GgmlType::f32, 4, 64, 53, 8);
+  MatvecWeights odd = f.view(true);
+  odd.row_stride = 258;
+  EXPECT_NE(message(odd, 1).find("misaligned"), std::string::npos);
   MatvecWeights none = s.view(true);
   none.data = nullptr;
   EXPECT_NE(message(none, 1).find("null pointer"), std::string::npos);
