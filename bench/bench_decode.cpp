@@ -19,12 +19,6 @@
 namespace attend::bench {
 namespace {
 
-double process_cpu_seconds() {  // CPU time of all threads: unlike wall time, not inflated by other load
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
 int run_decode_bench(const BenchCommon& c) {
   const std::int64_t Hq = 32, G = 8, D = 128;
   std::vector<std::int64_t> lens = c.ns_given ? c.ns : std::vector<std::int64_t>{4096, 16384, 65536};

@@ -74,12 +74,6 @@ std::vector<Matrix> build(GgmlType type, const std::vector<Shape>& shapes) {
   return ms;
 }
 
-double process_cpu_seconds() {  // all threads' CPU time: unlike wall time, not inflated by other load
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
 // Wall seconds per token (median of `runs`, after time_runs' warm-up) and CPU seconds per token
 // (mean of `runs` more).
 template <class Fn>

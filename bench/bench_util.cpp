@@ -1,8 +1,15 @@
 #include "bench/bench_util.h"
 
 #include <cstdio>
+#include <ctime>
 
 namespace attend::bench {
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 void fill_random(const Tensor& t, std::uint64_t seed) {
   std::mt19937_64 rng(seed);

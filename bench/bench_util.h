@@ -37,5 +37,7 @@ void warn_if_disturbed(const char* instrument, int above, int points, double wor
 
 // Fills a tensor of any dtype with uniform values in [-1, 1).
 void fill_random(const Tensor& t, std::uint64_t seed);
+// CPU seconds of all the process's threads: unlike wall time, not inflated by other load.
+double process_cpu_seconds();
 
 }  // namespace attend::bench

@@ -59,50 +59,44 @@ void dot_dense(const void* wrow, const float* x, I64 I, float* out) {
   }
 }
 
-// 8 int8 of a q8_0 block as f32
-__m256 q8(const std::int8_t* q) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)))); }
-
-template <int R>
-void dot_q8_0(const void* wrow, const float* x, I64 I, float* out) {
-  const auto* b = static_cast<const quant::BlockQ8_0*>(wrow);
-  __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
-  for (I64 k = 0; k < I / quant::kQK; ++k) {
-    const __m256 w0 = q8(b[k].qs), w1 = q8(b[k].qs + 8), w2 = q8(b[k].qs + 16), w3 = q8(b[k].qs + 24);
-    const __m256 d = _mm256_set1_ps(scale_of(b[k].d));
-    for (int r = 0; r < R; ++r) {
-      const float* xk = x + r * I + k * quant::kQK;
-      __m256 t = _mm256_mul_ps(w0, _mm256_loadu_ps(xk));
-      t = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xk + 8), t);
-      t = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xk + 16), t);
-      t = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xk + 24), t);
-      acc[r] = _mm256_fmadd_ps(d, t, acc[r]);
-    }
+// A 32-element block as four vectors of f32 quants (elements 0..7, ..., 24..31).
+// q8_0: the block's int8 quants, sign-extended.
+struct WidenQ8_0 {
+  using Block = quant::BlockQ8_0;
+  static __m256 q8(const std::int8_t* q) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)))); }
+  static void widen(const Block& b, __m256* w) {
+    for (int j = 0; j < 4; ++j) w[j] = q8(b.qs + 8 * j);
   }
-  for (int r = 0; r < R; ++r) out[r] = hsum(acc[r]);
-}
-
+};
 // q4_0: byte j holds element j (low nibble) and j + 16 (high nibble), each minus 8.
-template <int R>
-void dot_q4_0(const void* wrow, const float* x, I64 I, float* out) {
-  const auto* b = static_cast<const quant::BlockQ4_0*>(wrow);
-  const __m256i low = _mm256_set1_epi32(0x0F), eight = _mm256_set1_epi32(8);
+struct WidenQ4_0 {
+  using Block = quant::BlockQ4_0;
+  static void widen(const Block& b, __m256* w) {
+    const __m256i low = _mm256_set1_epi32(0x0F), eight = _mm256_set1_epi32(8);
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+    const __m256i lo8 = _mm256_cvtepu8_epi32(bytes), hi8 = _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
+    w[0] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(lo8, low), eight));  // elements 0..7
+    w[1] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(hi8, low), eight));  // 8..15
+    w[2] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(lo8, 4), eight));   // 16..23
+    w[3] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(hi8, 4), eight));   // 24..31
+  }
+};
+
+// A row of 32-element blocks with one f16 scale each: per block (Σ q·x) in f32 lanes, then one
+// multiply-add by the block's scale.
+template <int R, class W>
+void dot_blocks32(const void* wrow, const float* x, I64 I, float* out) {
+  const auto* b = static_cast<const typename W::Block*>(wrow);
   __m256 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
   for (I64 k = 0; k < I / quant::kQK; ++k) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[k].qs));
-    const __m256i lo8 = _mm256_cvtepu8_epi32(bytes), hi8 = _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
-    const __m256 w0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(lo8, low), eight));   // elements 0..7
-    const __m256 w1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(hi8, low), eight));   // 8..15
-    const __m256 w2 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(lo8, 4), eight));    // 16..23
-    const __m256 w3 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(hi8, 4), eight));    // 24..31
+    __m256 w[4];
+    W::widen(b[k], w);
     const __m256 d = _mm256_set1_ps(scale_of(b[k].d));
     for (int r = 0; r < R; ++r) {
       const float* xk = x + r * I + k * quant::kQK;
-      __m256 t = _mm256_mul_ps(w0, _mm256_loadu_ps(xk));
-      t = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xk + 8), t);
-      t = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xk + 16), t);
-      t = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xk + 24), t);
+      __m256 t = _mm256_mul_ps(w[0], _mm256_loadu_ps(xk));
+      for (int j = 1; j < 4; ++j) t = _mm256_fmadd_ps(w[j], _mm256_loadu_ps(xk + 8 * j), t);
       acc[r] = _mm256_fmadd_ps(d, t, acc[r]);
     }
   }
@@ -143,8 +137,8 @@ void rows(const MatvecWeights& w, const float* x, float* y, I64 o0, I64 o1) {
       case GgmlType::f32: dot_dense<LoadF32, R>(wr, x, I, s); break;
       case GgmlType::bf16: dot_dense<LoadBf16, R>(wr, x, I, s); break;
       case GgmlType::f16: dot_dense<LoadF16, R>(wr, x, I, s); break;
-      case GgmlType::q8_0: dot_q8_0<R>(wr, x, I, s); break;
-      case GgmlType::q4_0: dot_q4_0<R>(wr, x, I, s); break;
+      case GgmlType::q8_0: dot_blocks32<R, WidenQ8_0>(wr, x, I, s); break;
+      case GgmlType::q4_0: dot_blocks32<R, WidenQ4_0>(wr, x, I, s); break;
       case GgmlType::q4_K: dot_kquant<R, quant::BlockQ4_K, widen_q4_K_block>(wr, x, I, s); break;
       case GgmlType::q6_K: dot_kquant<R, quant::BlockQ6_K, widen_q6_K_block>(wr, x, I, s); break;
       default: dot_blocks<R>(w.type, wr, x, I, s); break;

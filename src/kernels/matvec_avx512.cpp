@@ -52,37 +52,37 @@ void dot_dense(const void* wrow, const float* x, I64 I, float* out) {
   for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
 }
 
-// q8_0 row: per block of 32, (Σ q·x) in f32 lanes, then one multiply-add by the block's scale.
-template <int R>
-void dot_q8_0(const void* wrow, const float* x, I64 I, float* out) {
-  const auto* b = static_cast<const quant::BlockQ8_0*>(wrow);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  for (I64 k = 0; k < I / quant::kQK; ++k) {
-    const __m128i* q = reinterpret_cast<const __m128i*>(b[k].qs);
-    const __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q)));
-    const __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1)));
-    const __m512 d = _mm512_set1_ps(scale_of(b[k].d));
-    const float* xk = x + k * quant::kQK;
-    for (int r = 0; r < R; ++r) {
-      const __m512 t = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xk + r * I + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(xk + r * I)));
-      acc[r] = _mm512_fmadd_ps(d, t, acc[r]);
-    }
+// A 32-element block as two vectors of f32 quants (elements 0..15, 16..31) and its scale.
+// q8_0: the block's int8 quants, sign-extended.
+struct WidenQ8_0 {
+  using Block = quant::BlockQ8_0;
+  static void widen(const Block& b, __m512& w0, __m512& w1) {
+    const __m128i* q = reinterpret_cast<const __m128i*>(b.qs);
+    w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q)));
+    w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1)));
   }
-  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
-}
+};
+// q4_0: the block's 16 bytes hold elements j (low nibble) and j + 16 (high nibble), minus 8.
+struct WidenQ4_0 {
+  using Block = quant::BlockQ4_0;
+  static void widen(const Block& b, __m512& w0, __m512& w1) {
+    const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
+    const __m512i low = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
+    w0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
+    w1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
+  }
+};
 
-// q4_0 row: the block's 16 bytes hold elements j (low nibble) and j + 16 (high nibble), minus 8.
-template <int R>
-void dot_q4_0(const void* wrow, const float* x, I64 I, float* out) {
-  const auto* b = static_cast<const quant::BlockQ4_0*>(wrow);
-  const __m512i low = _mm512_set1_epi32(0x0F), eight = _mm512_set1_epi32(8);
+// A row of 32-element blocks with one f16 scale each: per block (Σ q·x) in f32 lanes, then one
+// multiply-add by the block's scale.
+template <int R, class W>
+void dot_blocks32(const void* wrow, const float* x, I64 I, float* out) {
+  const auto* b = static_cast<const typename W::Block*>(wrow);
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (I64 k = 0; k < I / quant::kQK; ++k) {
-    const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[k].qs)));
-    const __m512 w0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(bytes, low), eight));
-    const __m512 w1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(bytes, 4), eight));
+    __m512 w0, w1;
+    W::widen(b[k], w0, w1);
     const __m512 d = _mm512_set1_ps(scale_of(b[k].d));
     const float* xk = x + k * quant::kQK;
     for (int r = 0; r < R; ++r) {
@@ -185,8 +185,8 @@ void rows(const MatvecWeights& w, const float* x, float* y, I64 o0, I64 o1) {
       case GgmlType::f32: dot_dense<LoadF32, R>(wr, x, I, s); break;
       case GgmlType::bf16: dot_dense<LoadBf16, R>(wr, x, I, s); break;
       case GgmlType::f16: dot_dense<LoadF16, R>(wr, x, I, s); break;
-      case GgmlType::q8_0: dot_q8_0<R>(wr, x, I, s); break;
-      case GgmlType::q4_0: dot_q4_0<R>(wr, x, I, s); break;
+      case GgmlType::q8_0: dot_blocks32<R, WidenQ8_0>(wr, x, I, s); break;
+      case GgmlType::q4_0: dot_blocks32<R, WidenQ4_0>(wr, x, I, s); break;
       case GgmlType::q4_K: dot_q4_K<R>(wr, x, I, s); break;
       case GgmlType::q6_K: dot_q6_K<R>(wr, x, I, s); break;
       default: dot_blocks<R>(w.type, wr, x, I, s); break;
