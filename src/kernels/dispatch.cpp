@@ -13,7 +13,9 @@ constexpr KernelTable kScalar{.isa = Isa::scalar,
                               .decode_task = decode_task_scalar,
                               .exp2_array = exp2_array_scalar,
                               .matvec_rows = matvec_rows_scalar,
-                              .matvec_cols = matvec_cols_scalar};
+                              .matvec_cols = matvec_cols_scalar,
+                              .gemm_block = gemm_block_scalar,
+                              .activation = &kActivationScalar};
 constexpr KernelTable kAvx2{.isa = Isa::avx2,
                             .forward_pack = forward_pack_avx2,
                             .forward_task = forward_task_avx2,
@@ -21,7 +23,9 @@ constexpr KernelTable kAvx2{.isa = Isa::avx2,
                             .decode_task = decode_task_avx2,
                             .exp2_array = exp2_array_avx2,
                             .matvec_rows = matvec_rows_avx2,
-                            .matvec_cols = matvec_cols_avx2};
+                            .matvec_cols = matvec_cols_avx2,
+                              .gemm_block = gemm_block_avx2,
+                              .activation = &kActivationAvx2};
 // The avx512 path's detection requires avx512_bf16 (cpuid leaf 7.1 EAX bit 5, src/core/cpu_features.cpp),
 // so it has the bf16 forward; ATTEND_ISA=avx2 / scalar never take it.
 constexpr KernelTable kAvx512{.isa = Isa::avx512,
@@ -33,7 +37,9 @@ constexpr KernelTable kAvx512{.isa = Isa::avx512,
                               .decode_task = decode_task_avx512,
                               .exp2_array = exp2_array_avx512,
                               .matvec_rows = matvec_rows_avx512,
-                              .matvec_cols = matvec_cols_avx512};
+                              .matvec_cols = matvec_cols_avx512,
+                              .gemm_block = gemm_block_avx512,
+                              .activation = &kActivationAvx512};
 
 }  // namespace
 

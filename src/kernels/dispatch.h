@@ -4,9 +4,11 @@
 // selects its table once, at its start, and passes it down: kernel bodies never branch on the ISA,
 // and a call runs wholly on one path even if the override changes meanwhile.
 #include "attend/runtime.h"
+#include "kernels/activation.h"
 #include "kernels/backward_plan.h"
 #include "kernels/decode_plan.h"
 #include "kernels/forward_plan.h"
+#include "kernels/gemm.h"
 #include "kernels/matvec.h"
 
 namespace attend::kernels {
@@ -26,6 +28,8 @@ struct KernelTable {
   Exp2ArrayFn exp2_array = nullptr;
   MatvecRowsFn matvec_rows = nullptr;  // few-row products from stored weights (kernels/matvec.h)
   MatvecColsFn matvec_cols = nullptr;
+  GemmBlockFn gemm_block = nullptr;  // the runtime's matrix products (kernels/gemm.h)
+  const ActivationFns* activation = nullptr;  // GELU and SwiGLU (kernels/activation.h)
 };
 
 // The table of one path (whether this CPU may run it is the caller's business: active_isa()

@@ -18,6 +18,8 @@ struct SimdAvx2 {
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }  // b when either is NaN
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   // dst[i · ldd + j] = rows[j][c + i] for i, j < W: a W × W block of keys transposed (Kᵀ panels).
   static void transpose_block(const float* const* rows, std::int64_t c, float* dst, std::int64_t ldd) {

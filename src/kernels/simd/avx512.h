@@ -18,6 +18,8 @@ struct SimdAvx512 {
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }  // b when either is NaN
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static float reduce_max(V x) { return _mm512_reduce_max_ps(x); }
   static float reduce_add(V x) { return _mm512_reduce_add_ps(x); }

@@ -20,6 +20,8 @@ struct SimdScalar {
   static V mul(V a, V b) { for (int i = 0; i < W; ++i) a.x[i] *= b.x[i]; return a; }
   static V add(V a, V b) { for (int i = 0; i < W; ++i) a.x[i] += b.x[i]; return a; }
   static V sub(V a, V b) { for (int i = 0; i < W; ++i) a.x[i] -= b.x[i]; return a; }
+  static V min(V a, V b) { for (int i = 0; i < W; ++i) a.x[i] = a.x[i] < b.x[i] ? a.x[i] : b.x[i]; return a; }  // b when either is NaN
+  static V div(V a, V b) { for (int i = 0; i < W; ++i) a.x[i] /= b.x[i]; return a; }
   static V max(V a, V b) { for (int i = 0; i < W; ++i) a.x[i] = (a.x[i] > b.x[i] || b.x[i] != b.x[i]) ? (b.x[i] != b.x[i] ? b.x[i] : a.x[i]) : b.x[i]; return a; }
   static float reduce_max(V a) { float m = a.x[0]; for (int i = 1; i < W; ++i) m = (a.x[i] > m || a.x[i] != a.x[i]) ? a.x[i] : m; return m; }
   static float reduce_add(V a) { float s = 0; for (float e : a.x) s += e; return s; }
