@@ -156,10 +156,14 @@ class Decoder {
   explicit Decoder(const Model& model);  // the model must outlive the decoder
   ~Decoder();
   Tensor step(Span<const std::int32_t> tokens);  // tokens: [n] -> logits [n, V]
+  // The same, returning only the last token's logits [1, V] (what generation samples from): the
+  // unembedding runs for one row instead of n, equal to step()'s last row.
+  Tensor step_last(Span<const std::int32_t> tokens);
   std::int64_t length() const;                        // tokens consumed so far
 
  private:
   struct State;
+  Tensor run(Span<const std::int32_t> tokens, bool last_only, const char* fn);
   std::unique_ptr<State> state_;
 };
 

@@ -13,8 +13,10 @@
 //   Calls made at once from several threads (or nested in a task) share its threads: each calling
 //   thread works on its own call and idle pool threads join any running call, so concurrent calls
 //   progress in parallel and never deadlock (src/core/thread_pool.h).
-// - Not governed here: OpenBLAS's own threads, which run the model's dense products; they follow
-//   OpenBLAS's settings (OPENBLAS_NUM_THREADS).
+// - The model runtime's matrix products, activations, norms and cross-entropy run on the same pool
+//   (attend's own packed-panel GEMM, not a BLAS), so one pool owns every thread of a forward,
+//   backward or training step. OpenBLAS remains only under the graph tools' LAPACK solves and the
+//   observatory's small double-precision products; it follows its own settings (OPENBLAS_NUM_THREADS).
 // Tested under ThreadSanitizer: ConcurrentRuntime.*.
 #include <cstdint>
 #include <string_view>

@@ -2,7 +2,6 @@
 // the one-layer transformer that computes them with one head per type.
 #include "attend/semcon.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 #include <fstream>
@@ -16,6 +15,7 @@
 #include "attend/attention.h"
 #include "attend/tensor.h"
 #include "core/check.h"
+#include "kernels/gemm.h"
 #include "graph/csv_rows.h"
 
 namespace attend::graph {
@@ -32,7 +32,7 @@ void check_graph(const char* fn, const TypedGraph& g) {
 
 // y[rows, cols] = x[rows, inner] · w[inner, cols] (row-major).
 void matmul(const float* x, const float* w, float* y, int rows, int inner, int cols) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, inner, 1.0f, x, inner, w, cols, 0.0f, y, cols);
+  kernels::sgemm(kernels::Op::none, kernels::Op::none, rows, cols, inner, 1.0f, x, inner, w, cols, 0.0f, y, cols);
 }
 
 }  // namespace

@@ -24,18 +24,22 @@ Decoder::Decoder(const Model& model) : state_(std::make_unique<State>(model.impl
 Decoder::~Decoder() = default;
 I64 Decoder::length() const { return state_->cache.length(); }
 
-// tokens: [n] -> logits [n, V]
-Tensor Decoder::step(Span<const std::int32_t> tokens) {
-  const I64 n = static_cast<I64>(tokens.size());
-  const ModelConfig& c = state_->impl->config;
-  if (n < 1 || length() + n > c.context)
-    detail::fail("Decoder::step", n, " new tokens after ", length(), " cached exceed the context ", c.context);
-  state_->cache.reserve(length() + n);  // the KV caches grow with the tokens actually used
-  state_->impl->forward(tokens.data(), 1, n, state_->acts, &state_->cache, nullptr);
-  Tensor out(DType::f32, {n, c.vocab});
-  std::memcpy(out.data(), state_->acts.logits.data(), static_cast<std::size_t>(n * c.vocab) * sizeof(float));
+// tokens: [n] -> logits [n, V], or [1, V] of the last token when last_only
+Tensor Decoder::run(Span<const std::int32_t> tokens, bool last_only, const char* fn) {
+  State& st = *state_;
+  const I64 n = static_cast<I64>(tokens.size()), cached = length();
+  const ModelConfig& c = st.impl->config;
+  if (n < 1 || cached + n > c.context) detail::fail(fn, n, " new tokens after ", cached, " cached exceed the context ", c.context);
+  st.cache.reserve(cached + n);  // the KV caches grow with the tokens actually used
+  st.impl->forward(tokens.data(), 1, n, st.acts, &st.cache, nullptr, nullptr, last_only);
+  const I64 rows = last_only ? 1 : n;
+  Tensor out(DType::f32, {rows, c.vocab});
+  std::memcpy(out.data(), st.acts.logits.data(), static_cast<std::size_t>(rows * c.vocab) * sizeof(float));
   return out;
 }
+
+Tensor Decoder::step(Span<const std::int32_t> tokens) { return run(tokens, false, "Decoder::step"); }
+Tensor Decoder::step_last(Span<const std::int32_t> tokens) { return run(tokens, true, "Decoder::step_last"); }
 
 namespace {
 
@@ -80,7 +84,7 @@ std::vector<std::int32_t> Model::generate(Span<const std::int32_t> prompt, const
   std::mt19937_64 rng(o.seed);
   std::vector<std::int32_t> seq(prompt.begin(), prompt.end()), out;
   Decoder dec(*this);
-  Tensor logits = o.use_cache ? dec.step(prompt) : forward(seq);
+  Tensor logits = o.use_cache ? dec.step_last(prompt) : forward(seq);
   for (I64 i = 0; i < o.max_new_tokens && static_cast<I64>(seq.size()) < c.context; ++i) {
     const float* last = logits.data_as<float>() + (logits.dim(0) - 1) * c.vocab;
     const std::int32_t t = sample(last, c.vocab, o, rng);
@@ -89,7 +93,7 @@ std::vector<std::int32_t> Model::generate(Span<const std::int32_t> prompt, const
     if (on_token && !on_token(t)) break;
     if (t == o.stop_token) break;
     if (static_cast<I64>(seq.size()) >= c.context || i + 1 >= o.max_new_tokens) break;
-    logits = o.use_cache ? dec.step(Span<const std::int32_t>(&seq.back(), 1)) : forward(seq);
+    logits = o.use_cache ? dec.step_last(Span<const std::int32_t>(&seq.back(), 1)) : forward(seq);
   }
   return out;
 }

@@ -36,12 +36,13 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, st
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w,
                       const float* rstd, std::int64_t R, std::int64_t E);
 
-// Linear (x·W convention, OpenBLAS): out[R, O] = x[R, I] · w[I, O] + b[O] (b may be null).
+// Linear (x·W convention, kernels::sgemm): out[R, O] = x[R, I] · w[I, O] + b[O] (b may be null).
 void linear_forward(float* out, const float* x, const float* w, const float* b, std::int64_t R,
                     std::int64_t I, std::int64_t O);
-// dx[R, I] += dout · wᵀ (dx may be null); dw[I, O] += xᵀ · dout; db[O] += Σ_r dout.
+// dx[R, I] += dout · wᵀ (dx may be null; dx_accumulates = false: dx = dout · wᵀ, its old values
+// ignored, which saves zeroing it first); dw[I, O] += xᵀ · dout; db[O] += Σ_r dout.
 void linear_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
-                     std::int64_t R, std::int64_t I, std::int64_t O);
+                     std::int64_t R, std::int64_t I, std::int64_t O, bool dx_accumulates = true);
 
 // Rotary position embedding, in place, on x[R, H, D] viewed as [B, T, H, D]; position of row r is
 // pos0 + r % T. Pairs (c, c + D/2) rotate by angle pos · base^(−2c/D) (GPT-NeoX layout).
@@ -67,7 +68,7 @@ void swiglu_backward(float* dg, float* du, const float* dout, const float* g, co
 void unembed_forward(float* logits, const float* x, const float* w, std::int64_t R, std::int64_t E,
                      std::int64_t V);
 void unembed_backward(float* dx, float* dw, const float* dlogits, const float* x, const float* w,
-                      std::int64_t R, std::int64_t E, std::int64_t V);  // dx +=, dw +=
+                      std::int64_t R, std::int64_t E, std::int64_t V, bool dx_accumulates = true);  // dx +=, dw +=
 
 // Cross-entropy of softmax(logits[r]) against targets[r] (−1: ignored). Returns the summed loss and
 // the number of counted rows; when dlogits is non-null writes dlogits = (p − onehot) · grad_scale for

@@ -1,15 +1,14 @@
 // matmul_weight: the product of activations with a stored weight. Up to kMatvecMaxRows rows
 // (decode) go to the matvec kernels, which read W in place in its stored type; more rows: f32
-// straight to OpenBLAS, bf16, f16 and quantized blocks converted to f32 a panel of rows at a time,
-// then OpenBLAS (never an f32 copy of the whole matrix).
-#include <cblas.h>
-
+// straight to kernels::sgemm, bf16, f16 and quantized blocks converted to f32 a panel of rows at a time,
+// then kernels::sgemm (never an f32 copy of the whole matrix).
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/check.h"
 #include "core/thread_pool.h"
+#include "kernels/gemm.h"
 #include "kernels/matvec.h"
 #include "nn/weight.h"
 
@@ -17,7 +16,6 @@ namespace attend::nn {
 namespace {
 
 using I64 = std::int64_t;
-int i32(I64 v) { return static_cast<int>(v); }
 
 constexpr I64 kPanelRows = 64;  // rows converted at a time: 64 × 8192 f32 = 2 MiB of scratch at most
 
@@ -49,6 +47,15 @@ bool as_matvec(const WeightView& w, kernels::MatvecWeights& m) {
   return true;
 }
 
+// y [R, O] = the bias on every row, or zeros.
+void set_rows_to_bias(float* y, I64 R, I64 O, const float* b) {
+  if (!b) {
+    std::fill(y, y + R * O, 0.0f);
+    return;
+  }
+  for (I64 r = 0; r < R; ++r) std::memcpy(y + r * O, b, static_cast<std::size_t>(O) * sizeof(float));
+}
+
 }  // namespace
 
 // x: [R, I], W: [O, I] (out_rows) or [I, O], y: [R, O], b: [O]
@@ -56,35 +63,38 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
   const I64 I = w.in(), O = w.out();
   ATTEND_ASSERT(w.data != nullptr && w.ld >= w.cols && R >= 0);
   if (R == 0 || O == 0) return;
-  if (b)  // y starts as the bias and the products accumulate onto it
-    for (I64 r = 0; r < R; ++r) std::memcpy(y + r * O, b, static_cast<std::size_t>(O) * sizeof(float));
   // Decode (a few rows): the matvec kernels read W in its stored type, in place, over the pool
   // (sgemm would pack W's panels for one row: ~40 % of decode time; measured in issue 24).
   kernels::MatvecWeights mv;
   if (R <= kernels::kMatvecMaxRows && as_matvec(w, mv)) {
-    if (!b) std::fill(y, y + R * O, 0.0f);
+    set_rows_to_bias(y, R, O, b);
     kernels::matvec(mv, x, R, y);
     return;
   }
-  if (w.dtype == DType::f32 && w.dense_in_place()) {  // stored f32: OpenBLAS reads the weight in place
-    const auto* W = static_cast<const float*>(w.data);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, w.out_rows ? CblasTrans : CblasNoTrans, i32(R), i32(O), i32(I), 1.0f, x, i32(I), W,
-                i32(w.ld), b ? 1.0f : 0.0f, y, i32(O));
+  const kernels::Op op_w = w.out_rows ? kernels::Op::transpose : kernels::Op::none;
+  if (w.dtype == DType::f32 && w.dense_in_place()) {  // stored f32: the product reads the weight in place
+    kernels::sgemm(kernels::Op::none, op_w, R, O, I, 1.0f, x, I, static_cast<const float*>(w.data), w.ld, 0.0f, y, O, 0, b);
     return;
   }
-  if (!b) std::fill(y, y + R * O, 0.0f);
+  set_rows_to_bias(y, R, O, b);  // the panels' products accumulate onto it
   const I64 panels = (w.rows + kPanelRows - 1) / kPanelRows;
-  // Otherwise panel by panel on this thread, each product through OpenBLAS (which threads itself).
+  if (w.out_rows) {
+    // Each panel of output rows writes its own columns of y: the panels run in parallel, each
+    // converted and multiplied on one pool thread (its conversion stays in that core's cache).
+    core::global_pool().parallel_for(panels, [&](I64 p, int) {
+      const I64 r0 = p * kPanelRows, n = std::min(kPanelRows, w.rows - r0);
+      float* panel = scratch(static_cast<std::size_t>(n * w.cols));
+      convert_rows(w, r0, n, panel);  // y[:, r0 : r0 + n] += x · panelᵀ, panel [n, I]
+      kernels::sgemm(kernels::Op::none, kernels::Op::transpose, R, n, I, 1.0f, x, I, panel, I, 1.0f, y + r0, O, 1);
+    }, core::resolve_threads(0));
+    return;
+  }
+  // Panels of input rows all add onto y: one after another, each product split over the pool.
   for (I64 p = 0; p < panels; ++p) {
     const I64 r0 = p * kPanelRows, n = std::min(kPanelRows, w.rows - r0);
     float* panel = scratch(static_cast<std::size_t>(n * w.cols));
-    convert_rows(w, r0, n, panel);
-    if (w.out_rows)  // y[:, r0 : r0 + n] += x · panelᵀ, panel [n, I]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i32(R), i32(n), i32(I), 1.0f, x, i32(I), panel, i32(I), 1.0f, y + r0,
-                  i32(O));
-    else  // y += x[:, r0 : r0 + n] · panel, panel [n, O]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i32(R), i32(O), i32(n), 1.0f, x + r0, i32(I), panel, i32(O), 1.0f, y,
-                  i32(O));
+    convert_rows(w, r0, n, panel);  // y += x[:, r0 : r0 + n] · panel, panel [n, O]
+    kernels::sgemm(kernels::Op::none, kernels::Op::none, R, O, n, 1.0f, x + r0, I, panel, O, 1.0f, y, O);
   }
 }
 

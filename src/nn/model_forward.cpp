@@ -66,7 +66,7 @@ void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
 }
 
 void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, LayerCaches* cache,
-                          ModelTraceSink* trace, ModelHooks* hooks) const {
+                          ModelTraceSink* trace, ModelHooks* hooks, bool last_row_logits) const {
   const ModelConfig& c = config;
   const I64 R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff, V = c.vocab;
   const I64 pos0 = cache ? cache->length() : 0;
@@ -126,11 +126,10 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     a.attention_forward_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - ta).count();
     if (hooks) run_pattern_hooks(*hooks, l, q, k, v, att, T, H, G, D);
     hook(HookPoint::head_out, att);
-    std::memcpy(mid, x, sz(R * E) * sizeof(float));
     matmul_weight(att, R, w(lp.wo), out, p(lp.bo));  // out as scratch for the update
     hook(HookPoint::attn_out, out);
     if (trace) std::memcpy(updates.data(), out, sz(R * E) * sizeof(float));
-    for (I64 i = 0; i < R * E; ++i) mid[i] += out[i];
+    for (I64 i = 0; i < R * E; ++i) mid[i] = x[i] + out[i];
     hook(HookPoint::resid_mid, mid);
     float* ln2 = a.ln2.data() + l * R * E;
     norm_forward(c, ln2, a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
@@ -169,9 +168,10 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
       trace->on_layer(t);
     }
   }
-  const float* xf = a.resid.data() + c.layers * R * E;
-  norm_forward(c, a.lnf.data(), a.lnf_mean.data(), a.lnf_rstd.data(), xf, p(lnf_w), p(lnf_b), R);
-  matmul_weight(a.lnf.data(), R, w(lm_head >= 0 ? lm_head : wte), a.logits.data());  // logits = x · W_Uᵀ, W_U [V, E]
+  const I64 first = last_row_logits ? R - 1 : 0, rows = R - first;  // the rows whose logits are asked for
+  const float* xf = a.resid.data() + c.layers * R * E + first * E;
+  norm_forward(c, a.lnf.data() + first * E, a.lnf_mean.data() + first, a.lnf_rstd.data() + first, xf, p(lnf_w), p(lnf_b), rows);
+  matmul_weight(a.lnf.data() + first * E, rows, w(lm_head >= 0 ? lm_head : wte), a.logits.data());  // logits = x · W_Uᵀ, W_U [V, E]
 }
 
 double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,
@@ -182,12 +182,15 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
             V = c.vocab;
   // dlogits overwrite the logits (no longer needed).
   const double loss = crossentropy_forward_backward(a.logits.data(), a.logits.data(), targets, R, V, grad_scale, counted);
-  std::vector<float> dres(sz(R * E), 0.0f), dtmp(sz(R * E)), dF1(sz(R * F)), dF2(sz(R * F)), dF3;
-  std::vector<float> datt(sz(R * H * D)), dq(sz(R * H * D)), dk(sz(R * G * D)), dv(sz(R * G * D));
-  if (c.mlp == MlpKind::swiglu) dF3.resize(sz(R * F));
-  std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+  for (auto [buf, n] : {std::pair{&a.dres, R * E}, {&a.dtmp, R * E}, {&a.dF1, R * F}, {&a.dF2, R * F},
+                         {&a.dF3, c.mlp == MlpKind::swiglu ? R * F : 0}, {&a.datt, R * H * D}, {&a.dq, R * H * D},
+                         {&a.dk, R * G * D}, {&a.dv, R * G * D}})
+    buf->resize(sz(n));
+  std::vector<float>&dres = a.dres, &dtmp = a.dtmp, &dF1 = a.dF1, &dF2 = a.dF2, &dF3 = a.dF3, &datt = a.datt, &dq = a.dq,
+                     &dk = a.dk, &dv = a.dv;
+  std::fill(dres.begin(), dres.end(), 0.0f);  // the norms' backward adds onto it
   const I64 wu = lm_head >= 0 ? lm_head : wte;
-  unembed_backward(dtmp.data(), g(wu), a.logits.data(), a.lnf.data(), p(wu), R, E, V);
+  unembed_backward(dtmp.data(), g(wu), a.logits.data(), a.lnf.data(), p(wu), R, E, V, false);
   norm_backward(c, dres.data(), g(lnf_w), g(lnf_b), dtmp.data(), a.resid.data() + c.layers * R * E, p(lnf_w),
                 a.lnf_mean.data(), a.lnf_rstd.data(), R);
   for (int l = static_cast<int>(c.layers) - 1; l >= 0; --l) {
@@ -199,19 +202,19 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
     const float* fc = a.fc.data() + l * R * F;
     const float* act = a.act.data() + l * R * F;
     // MLP: dres is d(resid_post) = d(mid) through the skip.
-    std::fill(dF1.begin(), dF1.end(), 0.0f);
-    linear_backward(dF1.data(), g(lp.proj_w), g(lp.proj_b), dres.data(), act, p(lp.proj_w), R, F, E);
-    std::fill(dF2.begin(), dF2.end(), 0.0f);
-    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
+    linear_backward(dF1.data(), g(lp.proj_w), g(lp.proj_b), dres.data(), act, p(lp.proj_w), R, F, E, false);
+    std::fill(dF2.begin(), dF2.end(), 0.0f);  // the activations' backward adds onto dF2 (and dF3)
     if (c.mlp == MlpKind::gelu) {
       gelu_backward(dF2.data(), fc, dF1.data(), R * F);
     } else {
       const float* up = a.up.data() + l * R * F;
       std::fill(dF3.begin(), dF3.end(), 0.0f);
       swiglu_backward(dF2.data(), dF3.data(), dF1.data(), fc, up, R * F);
-      linear_backward(dtmp.data(), g(lp.up_w), g(lp.up_b), dF3.data(), ln2, p(lp.up_w), R, E, F);
     }
-    linear_backward(dtmp.data(), g(lp.fc_w), g(lp.fc_b), dF2.data(), ln2, p(lp.fc_w), R, E, F);
+    // dtmp = d(ln2): written by the first product, added to by the second (SwiGLU's up).
+    linear_backward(dtmp.data(), g(lp.fc_w), g(lp.fc_b), dF2.data(), ln2, p(lp.fc_w), R, E, F, false);
+    if (c.mlp == MlpKind::swiglu)
+      linear_backward(dtmp.data(), g(lp.up_w), g(lp.up_b), dF3.data(), ln2, p(lp.up_w), R, E, F);
     norm_backward(c, dres.data(), g(lp.ln2_w), g(lp.ln2_b), dtmp.data(), mid, p(lp.ln2_w),
                   a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, R);
     // Attention: dres is now d(mid) = d(x) through the skip.
@@ -219,8 +222,7 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
     const float* k = a.k.data() + l * R * G * D;
     const float* v = a.v.data() + l * R * G * D;
     const float* att = a.att.data() + l * R * H * D;
-    std::fill(datt.begin(), datt.end(), 0.0f);
-    linear_backward(datt.data(), g(lp.wo), g(lp.bo), dres.data(), att, p(lp.wo), R, H * D, E);
+    linear_backward(datt.data(), g(lp.wo), g(lp.bo), dres.data(), att, p(lp.wo), R, H * D, E, false);
     AttentionOptions opts;
     opts.causal = true;
     opts.window_left = window_left(c);
@@ -239,8 +241,7 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
       rope_apply(dq.data(), R, T, H, D, 0, rope_freq.data(), true);
       rope_apply(dk.data(), R, T, G, D, 0, rope_freq.data(), true);
     }
-    std::fill(dtmp.begin(), dtmp.end(), 0.0f);
-    linear_backward(dtmp.data(), g(lp.wq), g(lp.bq), dq.data(), ln1, p(lp.wq), R, E, H * D);
+    linear_backward(dtmp.data(), g(lp.wq), g(lp.bq), dq.data(), ln1, p(lp.wq), R, E, H * D, false);
     linear_backward(dtmp.data(), g(lp.wk), g(lp.bk), dk.data(), ln1, p(lp.wk), R, E, G * D);
     linear_backward(dtmp.data(), g(lp.wv), g(lp.bv), dv.data(), ln1, p(lp.wv), R, E, G * D);
     norm_backward(c, dres.data(), g(lp.ln1_w), g(lp.ln1_b), dtmp.data(), x, p(lp.ln1_w), a.ln1_mean.data() + l * R,

@@ -66,6 +66,9 @@ struct Acts {
   std::vector<float> fc, up, act;        // [L, R, F]
   std::vector<float> lnf, lnf_mean, lnf_rstd, logits;  // [R, E], [R], [R, V]
   double attention_forward_s = 0, attention_backward_s = 0;  // time in the attention kernels (accumulated)
+  // The backward's gradients of activations, kept between steps (fresh vectors each step cost page
+  // faults and zeroing: ~15 % of a training step, measured): [R, E] x2, [R, F] x3, [R, H·D] x2, [R, G·D] x2.
+  std::vector<float> dres, dtmp, dF1, dF2, dF3, datt, dq, dk, dv;
   void resize(const ModelConfig& c, std::int64_t batch, std::int64_t tokens);
 };
 
@@ -107,9 +110,11 @@ struct Model::Impl {
   void bind_params();  // stored[i] = views into params (after params is allocated or filled)
 
   // tokens [B, T] -> acts.logits [B·T, V]. With a cache (B = 1) the tokens follow the cached ones.
-  // hooks (attend/trace.h): one sequence without a cache only.
+  // hooks (attend/trace.h): one sequence without a cache only. last_row_logits: only the last
+  // row's logits, in acts.logits[0 .. V) (generation needs no others: a 1024-token GPT-2 prefill
+  // spends a third of its products on the unembedding of every row).
   void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, LayerCaches* cache,
-               ModelTraceSink* trace, ModelHooks* hooks = nullptr) const;
+               ModelTraceSink* trace, ModelHooks* hooks = nullptr, bool last_row_logits = false) const;
   // After forward (no cache): loss over targets (−1 ignored), grads += d(loss · loss_scale).
   // Returns the summed loss and the counted targets.
   double backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,

@@ -79,7 +79,9 @@ double Trainer::step() {
   phases_.data += since(t);
   double loss = 0;
   I64 right = 0;
-  Acts acts;
+  if (!acts_) acts_ = std::make_shared<Acts>();
+  Acts& acts = *acts_;
+  acts.attention_forward_s = acts.attention_backward_s = 0;  // this step's share (the buffers are reused)
   const I64 V = m.config.vocab;
   for (const Batch& b : micro) {  // gradients of the mean loss over every scored target of the step
     m.forward(b.tokens.data(), b.B, b.T, acts, nullptr, nullptr);

@@ -1,5 +1,4 @@
 // Predictions, the logit lens and direct logit attribution (attend/observe_interp.h).
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -7,13 +6,13 @@
 
 #include "attend/observe_interp.h"
 #include "core/check.h"
+#include "kernels/gemm.h"
 
 namespace attend::observe {
 namespace {
 
 using I64 = std::int64_t;
 std::size_t sz(I64 v) { return static_cast<std::size_t>(v); }
-int i32(I64 v) { return static_cast<int>(v); }
 // prefix + number, appended (GCC 12 warns about `"L" + std::to_string(l)` with -Wrestrict).
 std::string label(const char* prefix, I64 v) {
   std::string s(prefix);
@@ -55,8 +54,8 @@ void apply_norm(const Unembedding& u, const float* x, I64 n, float* out) {
 
 // logits [N, V] = xn [N, E] · w_uᵀ
 void unembed(const Unembedding& u, const float* xn, I64 n, float* logits) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i32(n), i32(u.vocab), i32(u.d_model), 1.0f, xn, i32(u.d_model), u.w_u.data(),
-              i32(u.d_model), 0.0f, logits, i32(u.vocab));
+  kernels::sgemm(kernels::Op::none, kernels::Op::transpose, n, u.vocab, u.d_model, 1.0f, xn, u.d_model, u.w_u.data(), u.d_model, 0.0f,
+               logits, u.vocab);
 }
 
 double log_sum_exp(const float* row, I64 v) {
@@ -249,8 +248,8 @@ Attribution direct_logit_attribution(const Recording& rec, const Unembedding& u,
     const LayerRecord& lr = rec.layers[sz(l)];
     const std::vector<float>& z = need(lr.head_out, n * h * d, "direct_logit_attribution", "head_out", static_cast<int>(l));
     // y [N, H·D] = dir [N, E] · W_Oᵀ: each head's W_O applied to the read direction, then · z.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i32(n), i32(h * d), i32(e), 1.0f, dir.data(), i32(e), layers[sz(l)].w_o.data(),
-                i32(e), 0.0f, y.data(), i32(h * d));
+    kernels::sgemm(kernels::Op::none, kernels::Op::transpose, n, h * d, e, 1.0f, dir.data(), e, layers[sz(l)].w_o.data(), e, 0.0f,
+                 y.data(), h * d);
     for (I64 hh = 0; hh < h; ++hh, ++k)
       for (I64 i = 0; i < n; ++i) {
         double s = 0;

@@ -142,6 +142,16 @@ TEST(NnModel, IncrementalDecodeEqualsFullRecompute) {
     EXPECT_EQ(row, 13);
     EXPECT_LT(worst, 1e-4) << "variant " << variant;
     EXPECT_THROW(dec.step(std::vector<std::int32_t>(4, 1)), Error);  // 13 + 4 > context 16
+    // step_last: only the last token's logits, equal to step()'s last row (prefill and single steps).
+    Decoder last(model);
+    const Tensor a = last.step_last(std::span(seq).subspan(0, 4));
+    const Tensor b = last.step_last(std::span(seq).subspan(4, 1));
+    ASSERT_EQ(a.dim(0), 1);
+    ASSERT_EQ(b.dim(0), 1);
+    for (std::int64_t v = 0; v < 11; ++v) {
+      EXPECT_EQ(a.data_as<float>()[v], parts[0].data_as<float>()[3 * 11 + v]) << v;
+      EXPECT_EQ(b.data_as<float>()[v], parts[1].data_as<float>()[v]) << v;
+    }
   }
 }
 
