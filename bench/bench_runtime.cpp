@@ -21,6 +21,7 @@
 #include "bench/naive_sdpa.h"
 #include "bench/peak.h"
 #include "bench/runtime_counts.h"
+#include "bench/runtime_gguf.h"
 #include "core/check.h"
 
 namespace attend::bench {
@@ -212,7 +213,7 @@ nn::ModelConfig train_config(const RuntimeShape& s) {
 }
 
 int run_train(const BenchCommon& c) {
-  const RuntimeShape s = runtime_shape(c.shape);
+  const RuntimeShape s = shape_named(c.shape, "bench --train");
   if (s.swiglu || s.vocab != 256) detail::fail("bench --train", "--shape ", s.name, " is not a byte-level training shape (train-6x256, train-4x128)");
   if (c.text.empty()) detail::fail("bench --train", "--text FILE (byte-level training text) is required");
   nn::Model model(train_config(s), 1);

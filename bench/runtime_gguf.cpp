@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "attend/gguf.h"
@@ -41,6 +42,14 @@ GgmlType weight_format_type(const std::string& format) {
   if (format == "bf16") return GgmlType::bf16;
   if (format == "q8_0") return GgmlType::q8_0;
   detail::fail("bench weights", "unknown weight format '", format, "' (f32, f16, bf16, q8_0)");
+}
+
+RuntimeShape shape_named(const std::string& name, const char* where) {
+  try {
+    return runtime_shape(name);
+  } catch (const std::invalid_argument& e) {
+    detail::fail(where, e.what());
+  }
 }
 
 void write_runtime_gguf(const RuntimeShape& s, GgmlType type, const std::string& path, std::uint64_t seed) {
@@ -108,7 +117,7 @@ namespace {
 // attend bench --write-gguf --shape NAME --weights FMT --file OUT
 int run_write_gguf(const BenchCommon& c) {
   if (c.file.empty()) detail::fail("bench --write-gguf", "--file OUT.gguf is required");
-  const RuntimeShape s = runtime_shape(c.shape);
+  const RuntimeShape s = shape_named(c.shape, "bench --write-gguf");
   write_runtime_gguf(s, weight_format_type(c.weights), c.file);
   std::printf("wrote %s: %s, %ld layers x %ld wide, %ld heads (%ld KV), F %ld, vocab %ld, weights %s, %.3f G product weights\n",
               c.file.c_str(), s.name.c_str(), static_cast<long>(s.layers), static_cast<long>(s.d_model), static_cast<long>(s.heads),

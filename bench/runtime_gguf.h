@@ -12,6 +12,7 @@
 namespace attend::bench {
 
 GgmlType weight_format_type(const std::string& format);  // f32 | f16 | bf16 | q8_0; throws attend::Error otherwise
+RuntimeShape shape_named(const std::string& name, const char* where);  // runtime_shape, throwing attend::Error
 
 // Writes `path` atomically. The weights are N(0, 0.02²) values drawn once into a pool of the
 // largest tensor's size plus 4 Mi values, converted once to `type`; each tensor is a span of that

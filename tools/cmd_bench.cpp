@@ -22,7 +22,7 @@ int run_bench(BenchArgs a) {
   for (const bench::BenchModeEntry& m : bench::bench_modes())
     if (a.mode_on.at(m.flag)) {
       if (a.common.format == "csv" || (a.common.format == "json" && !m.json))
-        throw UsageError("--" + a.common.format + " is for the forward sweep (attend bench without a mode); " + m.flag + " prints text");
+        throw UsageError("--" + a.common.format + " is for the forward sweep (attend bench without a mode); " + m.flag + (m.json ? " prints text or --json" : " prints text"));
       return m.run(a.common);
     }
   return bench::run_forward_sweep(a.common);
