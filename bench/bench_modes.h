@@ -29,6 +29,7 @@ struct BenchCommon {
   std::int64_t new_tokens = 32;      // --generate: timed decoded tokens (the prompt is tokens − new_tokens)
   std::int64_t batch = 8;            // --train: sequences per step
   std::int64_t steps = 3;            // --train: timed optimizer steps per run
+  bool no_instruments = false;       // --prefill/--generate/--train: skip the peak / bandwidth (fractions print as null)
 };
 
 using BenchMode = std::function<int(const BenchCommon&)>;

@@ -2,7 +2,8 @@
 // bench/scripts/runtime_peers.py compares it with llama.cpp and torch (issue 24). Each prints, per
 // thread count, tokens/s (median, min–max of --runs), GFLOP/s or GB/s from bench/runtime_counts.h,
 // and the fraction of this machine's FMA peak or read bandwidth measured in the same run (before
-// the runs and again after them; the larger counts). --json: one JSON line per thread count.
+// the runs and again after them; the larger counts; --no-instruments skips them, as the driver
+// does, which measures them once at its start and end). --json: one JSON line per thread count.
 //   --prefill  --file M.gguf --tokens T        T prompt tokens into an empty cache (nn::Decoder::step)
 //   --generate --file M.gguf --tokens C --new-tokens n   prefill C − n tokens (untimed), then n
 //              greedy one-token steps timed: the context reaches C (a 64-token prefill and two steps warm up)
@@ -63,6 +64,24 @@ RuntimeShape shape_of(const nn::ModelConfig& c, const std::string& name) {
   return {name, c.layers, c.d_model, c.heads, c.kv_heads, c.d_ff, c.vocab, c.context, c.mlp == nn::MlpKind::swiglu};
 }
 
+// The instruments, unless --no-instruments (then 0: fractions print as null / n/a).
+double peak_gflops(const BenchCommon& c, int t) { return c.no_instruments ? 0.0 : measure_fma_peak_gflops(t, active_isa()); }
+double read_bw_gbs(const BenchCommon& c, int t) { return c.no_instruments ? 0.0 : measure_read_bandwidth_gbs(t); }
+
+std::string fraction_json(double x, double limit) {
+  if (!(limit > 0)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.5f", x / limit);
+  return buf;
+}
+
+std::string percent(double x, double limit) {  // "42.0 %" or "n/a" without the instrument
+  if (!(limit > 0)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f %%", 100 * x / limit);
+  return buf;
+}
+
 void use_threads(int t) {
   set_num_threads(t);
   set_blas_threads(t);  // f32 products may run in OpenBLAS
@@ -108,7 +127,7 @@ int run_prefill(const BenchCommon& c) {
   const double flops = prefill_flops(s, T, 1), flops_done = prefill_flops(s, T, T);
   for (int t : c.threads) {
     use_threads(t);
-    double peak = measure_fma_peak_gflops(t, active_isa());
+    double peak = peak_gflops(c, t);
     {  // warm-up: pages in every weight (mmap), starts the pool
       nn::Decoder d(L.model);
       d.step(Span<const std::int32_t>(prompt.data(), std::min<std::size_t>(prompt.size(), 64)));
@@ -120,22 +139,22 @@ int run_prefill(const BenchCommon& c) {
       d.step(prompt);
       secs.push_back(seconds_since(t0));
     }
-    peak = std::max(peak, measure_fma_peak_gflops(t, active_isa()));
+    peak = std::max(peak, peak_gflops(c, t));
     const Summary st = summarize(secs);
     const double tps = static_cast<double>(T) / st.median, gflops = flops / st.median / 1e9;
     if (c.format == "json") {
       std::printf(R"({"peer":"attend","workload":"prefill","file":"%s","weights":"%s",%s,"threads":%d,"tokens":%ld,"token_sum":%.0f,)"
                   R"("runs_s":%s,"tokens_per_s":%.3f,"tokens_per_s_min":%.3f,"tokens_per_s_max":%.3f,"flops":%.6e,"flops_done":%.6e,)"
-                  R"("gflops":%.3f,"fma_peak_gflops":%.3f,"peak_fraction":%.5f,"logit_rows":%ld,"isa":"%s"})"
+                  R"("gflops":%.3f,"fma_peak_gflops":%.3f,"peak_fraction":%s,"logit_rows":%ld,"isa":"%s"})"
                   "\n",
                   c.file.c_str(), L.weights.c_str(), shape_json(s).c_str(), t, static_cast<long>(T), token_sum, json_list(secs).c_str(), tps,
-                  static_cast<double>(T) / st.max, static_cast<double>(T) / st.min, flops, flops_done, gflops, peak, gflops / peak,
+                  static_cast<double>(T) / st.max, static_cast<double>(T) / st.min, flops, flops_done, gflops, peak, fraction_json(gflops, peak).c_str(),
                   static_cast<long>(T), std::string(isa_name(active_isa())).c_str());
     } else {
-      std::printf("prefill %s (%s), %ld tokens, threads %d: %9.1f tokens/s (%.1f-%.1f), %7.1f GFLOP/s = %5.1f %% of the FMA peak %.1f "
+      std::printf("prefill %s (%s), %ld tokens, threads %d: %9.1f tokens/s (%.1f-%.1f), %7.1f GFLOP/s = %s of the FMA peak %.1f "
                   "(attend computes all %ld logit rows: %.1f GFLOP/s done)\n",
                   c.file.c_str(), L.weights.c_str(), static_cast<long>(T), t, tps, static_cast<double>(T) / st.max,
-                  static_cast<double>(T) / st.min, gflops, 100 * gflops / peak, peak, static_cast<long>(T), flops_done / st.median / 1e9);
+                  static_cast<double>(T) / st.min, gflops, percent(gflops, peak).c_str(), peak, static_cast<long>(T), flops_done / st.median / 1e9);
     }
     std::fflush(stdout);
   }
@@ -154,7 +173,7 @@ int run_generate(const BenchCommon& c) {
   const double kvbytes = decode_kv_bytes(s, P + (n - 1) / 2, 4.0);  // attend's cache is f32; at the mean timed position
   for (int t : c.threads) {
     use_threads(t);
-    double bw = measure_read_bandwidth_gbs(t);
+    double bw = read_bw_gbs(c, t);
     std::vector<double> secs;
     std::vector<std::int32_t> first;
     {  // warm-up: a short prefill pages in every weight (mmap), then two one-token steps
@@ -171,7 +190,7 @@ int run_generate(const BenchCommon& c) {
       secs.push_back(seconds_since(t0));
       if (r == 0) first = out;
     }
-    bw = std::max(bw, measure_read_bandwidth_gbs(t));
+    bw = std::max(bw, read_bw_gbs(c, t));
     const Summary st = summarize(secs);
     const double tps = static_cast<double>(n) / st.median, gbs = wbytes * tps / 1e9;
     if (c.format == "json") {
@@ -184,16 +203,16 @@ int run_generate(const BenchCommon& c) {
       toks += ']';
       std::printf(R"({"peer":"attend","workload":"decode","file":"%s","weights":"%s",%s,"threads":%d,"prompt":%ld,"new_tokens":%ld,"token_sum":%.0f,)"
                   R"("runs_s":%s,"tokens_per_s":%.4f,"tokens_per_s_min":%.4f,"tokens_per_s_max":%.4f,"weight_bytes_per_token":%.6e,)"
-                  R"("kv_bytes_per_token":%.6e,"kv_cache":"f32","gbs":%.3f,"read_bw_gbs":%.3f,"bw_fraction":%.5f,"first_tokens":%s,"isa":"%s"})"
+                  R"("kv_bytes_per_token":%.6e,"kv_cache":"f32","gbs":%.3f,"read_bw_gbs":%.3f,"bw_fraction":%s,"first_tokens":%s,"isa":"%s"})"
                   "\n",
                   c.file.c_str(), L.weights.c_str(), shape_json(s).c_str(), t, static_cast<long>(P), static_cast<long>(n), token_sum,
                   json_list(secs).c_str(), tps, static_cast<double>(n) / st.max, static_cast<double>(n) / st.min, wbytes, kvbytes, gbs, bw,
-                  gbs / bw, toks.c_str(), std::string(isa_name(active_isa())).c_str());
+                  fraction_json(gbs, bw).c_str(), toks.c_str(), std::string(isa_name(active_isa())).c_str());
     } else {
-      std::printf("decode %s (%s), prompt %ld + %ld timed tokens, threads %d: %8.2f tokens/s (%.2f-%.2f), weights %.1f GB/s = %5.1f %% of "
+      std::printf("decode %s (%s), prompt %ld + %ld timed tokens, threads %d: %8.2f tokens/s (%.2f-%.2f), weights %.1f GB/s = %s of "
                   "the read bandwidth %.1f GB/s (+ %.2f MB of f32 KV cache per token)\n",
                   c.file.c_str(), L.weights.c_str(), static_cast<long>(P), static_cast<long>(n), t, tps, static_cast<double>(n) / st.max,
-                  static_cast<double>(n) / st.min, gbs, 100 * gbs / bw, bw, kvbytes / 1e6);
+                  static_cast<double>(n) / st.min, gbs, percent(gbs, bw).c_str(), bw, kvbytes / 1e6);
     }
     std::fflush(stdout);
   }
@@ -222,7 +241,7 @@ int run_train(const BenchCommon& c) {
   const double tokens_per_step = static_cast<double>(c.batch * s.context);
   for (int t : c.threads) {
     use_threads(t);
-    double peak = measure_fma_peak_gflops(t, active_isa());
+    double peak = peak_gflops(c, t);
     nn::TrainConfig tc;
     tc.steps = 1 + c.runs * c.steps + 1;
     tc.batch = c.batch;
@@ -236,23 +255,23 @@ int run_train(const BenchCommon& c) {
       for (I64 k = 0; k < c.steps; ++k) loss = tr.step();
       secs.push_back(seconds_since(t0));
     }
-    peak = std::max(peak, measure_fma_peak_gflops(t, active_isa()));
+    peak = std::max(peak, peak_gflops(c, t));
     const Summary st = summarize(secs);
     const double tokens = tokens_per_step * static_cast<double>(c.steps), tps = tokens / st.median;
     const double gflops = flops_per_token * tps / 1e9;
     if (c.format == "json") {
       std::printf(R"({"peer":"attend","workload":"train","shape":"%s",%s,"context":%ld,"threads":%d,"batch":%ld,"steps":%ld,"runs_s":%s,)"
                   R"("tokens_per_s":%.3f,"tokens_per_s_min":%.3f,"tokens_per_s_max":%.3f,"flops_per_token":%.6e,"gflops":%.3f,)"
-                  R"("fma_peak_gflops":%.3f,"peak_fraction":%.5f,"last_loss":%.4f,"isa":"%s"})"
+                  R"("fma_peak_gflops":%.3f,"peak_fraction":%s,"last_loss":%.4f,"isa":"%s"})"
                   "\n",
                   s.name.c_str(), shape_json(s).c_str(), static_cast<long>(s.context), t, static_cast<long>(c.batch), static_cast<long>(c.steps),
-                  json_list(secs).c_str(), tps, tokens / st.max, tokens / st.min, flops_per_token, gflops, peak, gflops / peak, loss,
+                  json_list(secs).c_str(), tps, tokens / st.max, tokens / st.min, flops_per_token, gflops, peak, fraction_json(gflops, peak).c_str(), loss,
                   std::string(isa_name(active_isa())).c_str());
     } else {
-      std::printf("train %s, batch %ld x %ld tokens, %ld steps/run, threads %d: %8.0f tokens/s (%.0f-%.0f), %6.1f model GFLOP/s = %5.1f %% "
+      std::printf("train %s, batch %ld x %ld tokens, %ld steps/run, threads %d: %8.0f tokens/s (%.0f-%.0f), %6.1f model GFLOP/s = %s "
                   "of the FMA peak %.1f, loss %.3f\n",
                   s.name.c_str(), static_cast<long>(c.batch), static_cast<long>(s.context), static_cast<long>(c.steps), t, tps,
-                  tokens / st.max, tokens / st.min, gflops, 100 * gflops / peak, peak, loss);
+                  tokens / st.max, tokens / st.min, gflops, percent(gflops, peak).c_str(), peak, loss);
     }
     std::fflush(stdout);
   }

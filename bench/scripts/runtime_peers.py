@@ -102,7 +102,8 @@ def peer_command(a, peer, workload, shape, weights, path, t):
     per = str(a.per_process)
     if peer == "attend":
         mode = {"prefill": "--prefill", "decode": "--generate", "train": "--train"}[workload]
-        cmd = [a.attend, "bench", mode, "--threads", str(t), "--runs", per, "--json"]
+        # The instruments are measured once at the start and the end (--machine), not in every process.
+        cmd = [a.attend, "bench", mode, "--threads", str(t), "--runs", per, "--json", "--no-instruments"]
         if workload == "train":
             return cmd + ["--shape", shape, "--text", a.text, "--batch", str(a.batch), "--steps", str(a.steps)]
         return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)]
