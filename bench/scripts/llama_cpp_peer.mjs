@@ -32,8 +32,12 @@ const kvType = { f32: "F32", f16: "F16" }[args.kv];
 const llama = await nlc.getLlama({ gpu: false, build: "never", logLevel: "error", maxThreads: threads });
 const model = await llama.loadModel({ modelPath: args.model, gpuLayers: 0 });
 const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+// contextSize = tokens + 64: node-llama-cpp shifts the context (erases its start and evaluates the
+// rest again, ~900 tokens inside the timed decode) when a sequence reaches contextSize; the slack
+// keeps every timed step a plain one-token step (checked below through nextTokenIndex). The KV
+// cells beyond the used ones are not read (attention covers the used cells).
 const context = await model.createContext({
-  contextSize: tokens, batchSize: tokens, sequences: 1, threads: { ideal: threads, min: threads },
+  contextSize: tokens + 64, batchSize: tokens, sequences: 1, threads: { ideal: threads, min: threads },
   experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType,
   ...(args.flash === "default" ? {} : { flashAttention: args.flash === "on" ? true : args.flash === "off" ? false : "auto" }),
 });
@@ -65,6 +69,10 @@ if (workload === "prefill") {
     const [s, gen] = await prefill(prompt);
     await gen.return();
     secs.push(s);
+    if (sequence.nextTokenIndex !== tokens) {
+      console.error(`llama_cpp_peer: the sequence holds ${sequence.nextTokenIndex} tokens, not ${tokens}`);
+      process.exit(1);
+    }
   }
 } else {
   const [, warm] = await prefill(prompt.slice(0, 64));  // warm-up: a short prefill and two steps
@@ -76,6 +84,10 @@ if (workload === "prefill") {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < newTokens; i++) out.push((await gen.next()).value);
     secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (sequence.nextTokenIndex !== promptLength + newTokens) {
+      console.error(`llama_cpp_peer: the sequence holds ${sequence.nextTokenIndex} tokens, not ${promptLength + newTokens} (a context shift?)`);
+      process.exit(1);
+    }
     await gen.return();
     if (r === 0) first = out.slice(0, 8);
   }
