@@ -6,7 +6,7 @@ threads, printed as markdown tables (median, min-max, same-run ratios attend / p
 peak and read bandwidth `attend bench --machine` measures at the start and the end.
 
   bench/scripts/runtime_peers.py --quick              # smoke test: gpt2-small only, 2 runs (~10 min)
-  bench/scripts/runtime_peers.py --out table.md       # the full table (see bench/README.md)
+  bench/scripts/runtime_peers.py --out table.md       # the full table, ~3 h on a quiet machine (bench/README.md)
 
 Each measurement is its own process (one load, a warm-up, --per-process timed runs); a round runs
 every peer once per configuration, in an order rotated from round to round, and --runs rounds are
