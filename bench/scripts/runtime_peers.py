@@ -336,7 +336,9 @@ def tables(a, results, machine, threads, info):
             md += [f"## Prefill: {a.tokens} prompt tokens into an empty cache, tokens/s (median, min–max of {a.runs} rounds)", "",
                    "GFLOP/s count the products, causal attention and the output head for the last row only (what generation needs; "
                    "llama.cpp and the torch script compute that row alone; attend's Decoder::step computes all rows' logits, "
-                   "the extra is in `flops_done`). % of the f32 FMA peak at the same thread count.", ""]
+                   "the extra is in `flops_done`). % of the f32 FMA peak at the same thread count; bf16 rows: % of the bf16 dot peak "
+                   "(vdpbf16ps, the machine's limit for bf16 products: torch's bf16 products ran above the f32 FMA peak in the smoke runs; "
+                   "attend and llama.cpp may widen bf16 to f32).", ""]
             head = "| model | weights | threads | attend tokens/s | attend GFLOP/s (% peak) |"
             for p in peers:
                 head += f" {p} tokens/s | {p} GFLOP/s (% peak) | attend / {p} |"
@@ -346,7 +348,9 @@ def tables(a, results, machine, threads, info):
                    f"GB/s = weight bytes per token (every product's weights in the stored format + one embedding row) × tokens/s; % of "
                    f"the measured read bandwidth. KV cache: attend f32, llama.cpp {a.llama_kv} (flash attention {a.llama_flash}), torch in "
                    f"the weight dtype. "
-                   f"'same tokens': how many of the first 8 greedy tokens llama.cpp chose as attend did (same file, same prompt).", ""]
+                   f"'same tokens': how many of the first 8 greedy tokens llama.cpp chose as attend did (same file, same prompt; "
+                   f"random weights leave near ties, so fewer agree where llama.cpp rounds: its f16 KV cache, its 8-bit activations "
+                   f"in q8_0 products. ctest gguf_llama_cpp_decode asks for agreement with f32 weights and an f32 cache).", ""]
             head = "| model | weights | threads | attend tokens/s | attend GB/s (% bw) |"
             for p in peers:
                 head += f" {p} tokens/s | {p} GB/s (% bw) | attend / {p} |"
@@ -357,7 +361,8 @@ def tables(a, results, machine, threads, info):
             for t in threads:
                 ra = sel("attend", workload, shape, weights, t)
                 if workload == "prefill":  # FLOPs or weight bytes per token, against the peak or the bandwidth
-                    work, lim = prefill_flops(s, a.tokens, 1) / a.tokens, peak[t]
+                    # bf16 weights: the machine's limit for bf16 products is the bf16 dot peak (torch uses it)
+                    work, lim = prefill_flops(s, a.tokens, 1) / a.tokens, bf16[t] if weights == "bf16" and bf16[t] > 0 else peak[t]
                 else:
                     work, lim = decode_weight_bytes(s, weights), bw[t]
 
