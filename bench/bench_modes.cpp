@@ -12,8 +12,8 @@ std::map<std::string, BenchModeEntry>& registry() {
 
 }  // namespace
 
-bool register_bench_mode(const std::string& flag, const std::string& help, BenchMode run) {
-  registry()[flag] = BenchModeEntry{flag, help, std::move(run)};
+bool register_bench_mode(const std::string& flag, const std::string& help, BenchMode run, bool json) {
+  registry()[flag] = BenchModeEntry{flag, help, std::move(run), json};
   return true;
 }
 

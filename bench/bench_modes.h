@@ -20,17 +20,29 @@ struct BenchCommon {
   bool peak_only = false, no_baseline = false;                    // the forward sweep's own flags
   bool ns_given = false, ds_given = false, dtypes_given = false;  // mode may pick its own defaults
   std::string format = "text";  // the forward sweep's output: text | csv | json (stdout; notes go to stderr)
+  // The runtime benchmarks against llama.cpp and torch (bench/bench_runtime.cpp, issue 24).
+  std::string file;                 // --prefill/--generate: the GGUF model; --write-gguf: the output
+  std::string shape = "gpt2-small";  // bench/runtime_counts.h's shapes
+  std::string weights = "f32";       // --write-gguf: f32 | f16 | bf16 | q8_0
+  std::string text;                  // --train: the byte-level text file
+  std::int64_t tokens = 1024;        // --prefill: prompt tokens; --generate: the context reached
+  std::int64_t new_tokens = 32;      // --generate: timed decoded tokens (the prompt is tokens − new_tokens)
+  std::int64_t batch = 8;            // --train: sequences per step
+  std::int64_t steps = 3;            // --train: timed optimizer steps per run
+  bool no_instruments = false;       // --prefill/--generate/--train: skip the peak / bandwidth (fractions print as null)
 };
 
 using BenchMode = std::function<int(const BenchCommon&)>;
 
 // flag: e.g. "--backward". Returns true (for use in a static initialiser). Called only from static
 // initialisers (single-threaded, before main).
-bool register_bench_mode(const std::string& flag, const std::string& help, BenchMode run);
+// json: the mode prints JSON lines itself when format is "json" (else --json/--csv are refused).
+bool register_bench_mode(const std::string& flag, const std::string& help, BenchMode run, bool json = false);
 
 struct BenchModeEntry {
   std::string flag, help;
   BenchMode run;
+  bool json = false;
 };
 std::vector<BenchModeEntry> bench_modes();  // every registered mode, sorted by flag
 

@@ -21,8 +21,8 @@ int run_bench(BenchArgs a) {
   if (a.csv) a.common.format = "csv";
   for (const bench::BenchModeEntry& m : bench::bench_modes())
     if (a.mode_on.at(m.flag)) {
-      if (a.common.format != "text")
-        throw UsageError("--" + a.common.format + " is for the forward sweep (attend bench without a mode); " + m.flag + " prints text");
+      if (a.common.format == "csv" || (a.common.format == "json" && !m.json))
+        throw UsageError("--" + a.common.format + " is for the forward sweep (attend bench without a mode); " + m.flag + (m.json ? " prints text or --json" : " prints text"));
       return m.run(a.common);
     }
   return bench::run_forward_sweep(a.common);
@@ -40,7 +40,17 @@ const bool registered = register_command("bench", "benchmark the forward kernel 
   sub.add_option("--causal", a->common.causal, "causal settings to sweep (0,1)")->delimiter(',');
   sub.add_option("--heads", a->common.heads, "heads")->check(CLI::PositiveNumber);
   sub.add_option("--runs", a->common.runs, "timed runs per point")->check(CLI::PositiveNumber);
-  CLI::Option* json = sub.add_flag("--json", a->json, "the forward sweep as one JSON object on stdout (notes on stderr)");
+  // The runtime benchmarks against llama.cpp and torch (--prefill, --generate, --train, --write-gguf, --machine).
+  sub.add_option("--file", a->common.file, "--prefill/--generate: the GGUF model; --write-gguf: the file to write");
+  sub.add_option("--shape", a->common.shape, "--write-gguf/--train: gpt2-small | llama-1b | tiny | train-6x256 | train-4x128");
+  sub.add_option("--weights", a->common.weights, "--write-gguf: the weight format")->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+  sub.add_option("--text", a->common.text, "--train: the byte-level training text");
+  sub.add_option("--tokens", a->common.tokens, "--prefill: prompt tokens; --generate: the context reached")->check(CLI::PositiveNumber);
+  sub.add_option("--new-tokens", a->common.new_tokens, "--generate: timed decoded tokens")->check(CLI::PositiveNumber);
+  sub.add_option("--batch", a->common.batch, "--train: sequences per step")->check(CLI::PositiveNumber);
+  sub.add_flag("--no-instruments", a->common.no_instruments, "--prefill/--generate/--train: do not measure the FMA peak or read bandwidth");
+  sub.add_option("--steps", a->common.steps, "--train: timed optimizer steps per run")->check(CLI::PositiveNumber);
+  CLI::Option* json = sub.add_flag("--json", a->json, "the forward sweep as one JSON object on stdout (notes on stderr); --prefill/--generate/--train/--machine: one JSON line per thread count");
   sub.add_flag("--csv", a->csv, "the forward sweep as CSV on stdout, a header line first (notes on stderr)")->excludes(json);
   for (const bench::BenchModeEntry& m : bench::bench_modes()) sub.add_flag(m.flag, a->mode_on[m.flag], m.help);
   return [a] { return run_bench(*a); };
