@@ -124,19 +124,19 @@ int run_prefill(const BenchCommon& c) {
   if (T > s.context) detail::fail("bench --prefill", "--tokens ", T, " exceeds the model's context ", s.context);
   double token_sum = 0;
   const std::vector<std::int32_t> prompt = bench_prompt(T, s.vocab, &token_sum);
-  const double flops = prefill_flops(s, T, 1), flops_done = prefill_flops(s, T, T);
+  const double flops = prefill_flops(s, T, 1), flops_done = flops;  // step_last: the last row's logits, as the peers
   for (int t : c.threads) {
     use_threads(t);
     double peak = peak_gflops(c, t);
     {  // warm-up: pages in every weight (mmap), starts the pool
       nn::Decoder d(L.model);
-      d.step(Span<const std::int32_t>(prompt.data(), std::min<std::size_t>(prompt.size(), 64)));
+      d.step_last(Span<const std::int32_t>(prompt.data(), std::min<std::size_t>(prompt.size(), 64)));
     }
     std::vector<double> secs;
     for (int r = 0; r < c.runs; ++r) {
       nn::Decoder d(L.model);
       const auto t0 = Clock::now();
-      d.step(prompt);
+      d.step_last(prompt);
       secs.push_back(seconds_since(t0));
     }
     peak = std::max(peak, peak_gflops(c, t));
@@ -152,9 +152,9 @@ int run_prefill(const BenchCommon& c) {
                   static_cast<long>(T), std::string(isa_name(active_isa())).c_str());
     } else {
       std::printf("prefill %s (%s), %ld tokens, threads %d: %9.1f tokens/s (%.1f-%.1f), %7.1f GFLOP/s = %s of the FMA peak %.1f "
-                  "(attend computes all %ld logit rows: %.1f GFLOP/s done)\n",
+                  "(the last row's logits only)\n",
                   c.file.c_str(), L.weights.c_str(), static_cast<long>(T), t, tps, static_cast<double>(T) / st.max,
-                  static_cast<double>(T) / st.min, gflops, percent(gflops, peak).c_str(), peak, static_cast<long>(T), flops_done / st.median / 1e9);
+                  static_cast<double>(T) / st.min, gflops, percent(gflops, peak).c_str(), peak);
     }
     std::fflush(stdout);
   }
@@ -178,15 +178,15 @@ int run_generate(const BenchCommon& c) {
     std::vector<std::int32_t> first;
     {  // warm-up: a short prefill pages in every weight (mmap), then two one-token steps
       nn::Decoder d(L.model);
-      std::int32_t tok = argmax_last(d.step(Span<const std::int32_t>(prompt.data(), std::min<std::size_t>(prompt.size(), 64))));
-      for (int i = 0; i < 2; ++i) tok = argmax_last(d.step(Span<const std::int32_t>(&tok, 1)));
+      std::int32_t tok = argmax_last(d.step_last(Span<const std::int32_t>(prompt.data(), std::min<std::size_t>(prompt.size(), 64))));
+      for (int i = 0; i < 2; ++i) tok = argmax_last(d.step_last(Span<const std::int32_t>(&tok, 1)));
     }
     for (int r = 0; r < c.runs; ++r) {
       nn::Decoder d(L.model);
-      std::int32_t tok = argmax_last(d.step(prompt));  // untimed prefill
+      std::int32_t tok = argmax_last(d.step_last(prompt));  // untimed prefill
       std::vector<std::int32_t> out{tok};
       const auto t0 = Clock::now();
-      for (I64 i = 0; i < n; ++i) out.push_back(tok = argmax_last(d.step(Span<const std::int32_t>(&tok, 1))));
+      for (I64 i = 0; i < n; ++i) out.push_back(tok = argmax_last(d.step_last(Span<const std::int32_t>(&tok, 1))));
       secs.push_back(seconds_since(t0));
       if (r == 0) first = out;
     }

@@ -55,7 +55,7 @@ inline RuntimeShape runtime_shape(const std::string& name) {
 // Prefill of T prompt tokens into an empty cache: every block product per token (2 FLOPs per
 // weight), causal attention (q·kᵀ and p·v, 2·D FLOPs each per (query, key) pair, T(T+1)/2 pairs per
 // head), and the output head for `logit_rows` rows (1: what generation needs, llama.cpp's and the
-// torch script's count; T: attend's Decoder::step, which returns every row's logits).
+// torch script's and attend's Decoder::step_last count; T: Decoder::step, which returns every row's logits).
 inline double prefill_flops(const RuntimeShape& s, std::int64_t T, std::int64_t logit_rows) {
   const double pairs = static_cast<double>(T) * static_cast<double>(T + 1) / 2;
   const double attention = 4.0 * static_cast<double>(s.layers * s.heads * s.head_dim()) * pairs;

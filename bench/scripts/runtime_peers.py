@@ -129,7 +129,7 @@ def check(r, workload, shape, weights, a):
     assert (r["layers"], r["d_model"], r["heads"], r["kv_heads"], r["d_ff"], r["vocab"]) == s[:6], f"attend loaded another shape: {r}"
     rel = lambda x, y: abs(x - y) <= 1e-5 * abs(y)
     if workload == "prefill":
-        assert rel(r["flops"], prefill_flops(s, a.tokens, 1)) and rel(r["flops_done"], prefill_flops(s, a.tokens, a.tokens)), r
+        assert rel(r["flops"], prefill_flops(s, a.tokens, 1)) and rel(r["flops_done"], prefill_flops(s, a.tokens, 1)), r
         assert r["weights"] == weights, r
     elif workload == "decode":
         assert rel(r["weight_bytes_per_token"], decode_weight_bytes(s, weights)), r
@@ -335,8 +335,7 @@ def tables(a, results, machine, threads, info):
         if workload == "prefill":
             md += [f"## Prefill: {a.tokens} prompt tokens into an empty cache, tokens/s (median, min–max of {a.runs} rounds)", "",
                    "GFLOP/s count the products, causal attention and the output head for the last row only (what generation needs; "
-                   "llama.cpp and the torch script compute that row alone; attend's Decoder::step computes all rows' logits, "
-                   "the extra is in `flops_done`). % of the f32 FMA peak at the same thread count; bf16 rows: % of the bf16 dot peak "
+                   "all three compute that row alone: attend through Decoder::step_last). % of the f32 FMA peak at the same thread count; bf16 rows: % of the bf16 dot peak "
                    "(vdpbf16ps, the machine's limit for bf16 products: torch's bf16 products ran above the f32 FMA peak in the smoke runs; "
                    "attend and llama.cpp may widen bf16 to f32).", ""]
             head = "| model | weights | threads | attend tokens/s | attend GFLOP/s (% peak) |"
