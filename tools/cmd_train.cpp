@@ -1,6 +1,7 @@
 // attend train: trains a model on a built-in task (or a text file) and saves a checkpoint.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -11,6 +12,7 @@
 #include "inspect_common.h"
 #include "core/check.h"
 #include "cli_paths.h"
+#include "cli_threads.h"
 #include "core/printable.h"
 #include "model_cli.h"
 
@@ -80,7 +82,7 @@ int run_train(TrainArgs a) {
       .output("--curve (csv)", curve + ".csv", {".csv"})
       .output("--curve (png)", curve + ".png", {".png"})
       .check();
-  if (a.threads > 0) set_num_threads(a.threads);
+  set_cli_threads(a.threads);
   const nn::ModelConfig cfg = model_config(a.model, task, a.seq_len);
   nn::Model model = a.resume.empty() ? nn::Model(cfg, a.init_seed) : nn::Model::load(a.resume);
   nn::TaskData data(task, model.config().vocab, a.seq_len, a.data);
@@ -114,11 +116,11 @@ int run_train(TrainArgs a) {
     trainer.load_checkpoint(a.resume);
     std::fprintf(stderr, "resumed %s at step %lld\n", printable(a.resume).c_str(), static_cast<long long>(trainer.steps_done()));
   }
-  std::fprintf(stderr, "training %s: %lld layers, width %lld, %lld heads (%lld KV), vocab %lld, context %lld, %lld steps of %lld x %lld tokens\n",
+  std::fprintf(stderr, "training %s: %lld layers, width %lld, %lld heads (%lld KV), vocab %lld, context %lld, %lld steps of %lld x %lld tokens; %d threads (OpenBLAS %d)\n",
                a.task.c_str(), static_cast<long long>(model.config().layers), static_cast<long long>(model.config().d_model),
                static_cast<long long>(model.config().heads), static_cast<long long>(model.config().kv_heads),
                static_cast<long long>(model.config().vocab), static_cast<long long>(a.seq_len), static_cast<long long>(a.train.steps),
-               static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len));
+               static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len), num_threads(), blas_threads());
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const double done_before = trainer.curve().empty() ? 0.0 : static_cast<double>(trainer.steps_done());
@@ -128,8 +130,10 @@ int run_train(TrainArgs a) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (a.eval_every > 0 && (s % a.eval_every == 0 || s == a.train.steps) && task == nn::Task::search) {
         // Held-out accuracy by lookahead (the first 100 held-out graphs of each), for the learning curve.
-        std::fprintf(stderr, "eval step %lld (%.0f s this run, %.0f steps/s, level %d): held-out accuracy by lookahead",
-                     static_cast<long long>(s), secs, (static_cast<double>(s) - done_before) / std::max(secs, 1e-9), trainer.level());
+        // CPU seconds of the process (std::clock) beside the wall seconds: the curve's time axis where the machine is shared.
+        std::fprintf(stderr, "eval step %lld (%.0f s this run, %.0f CPU s, %.0f steps/s, level %d): held-out accuracy by lookahead",
+                     static_cast<long long>(s), secs, static_cast<double>(std::clock()) / CLOCKS_PER_SEC,
+                     (static_cast<double>(s) - done_before) / std::max(secs, 1e-9), trainer.level() < 0 ? data.max_level() : trainer.level());
         for (int la = 1; la <= graph::max_search_lookahead(a.seq_len); ++la)
           std::fprintf(stderr, " %d:%.3f", la, graph::search_accuracy(model, la, 100));
         std::fprintf(stderr, "\n");
@@ -186,7 +190,7 @@ const bool registered = register_command("train", "train a small transformer on 
   sub.add_option("--out", a->out, "checkpoint (safetensors, with optimizer state)")->capture_default_str();
   sub.add_option("--resume", a->resume, "continue from a checkpoint written by attend train");
   sub.add_option("--curve", a->curve, "loss curve path prefix (writes PREFIX.csv, PREFIX.png; default OUT without extension + .loss)");
-  sub.add_option("--threads", a->threads, "worker threads (0: all cores)");
+  sub.add_option("--threads", a->threads, "worker threads of attend's kernels and of OpenBLAS (0: all cores)");
   sub.add_flag("--curriculum", a->train.curriculum, "start at level 1 (search: lookahead 0 .. 1) and go up a level when training accuracy exceeds the threshold (Saparov et al.)");
   sub.add_option("--curriculum-threshold", a->train.curriculum_threshold, "training accuracy that moves the curriculum up")->capture_default_str();
   sub.add_option("--curriculum-window", a->train.curriculum_window, "steps whose batches the accuracy is measured over")->capture_default_str();
