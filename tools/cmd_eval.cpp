@@ -4,7 +4,6 @@
 
 #include "attend/attend.h"
 #include "cli_paths.h"
-#include "cli_threads.h"
 #include "command.h"
 #include "core/check.h"
 #include "core/printable.h"
@@ -28,7 +27,7 @@ int run_eval(const EvalArgs& a) {
   PathCheck("eval").model("--model", a.model).input("--data", task == nn::Task::text ? a.data : "").check();
   require_positive("eval", "--sequences", a.sequences);
   if (a.seq_len < 0) detail::fail("eval", "--seq-len must be >= 1 (or 0: the model context), got ", a.seq_len);
-  set_cli_threads(a.threads);
+  if (a.threads > 0) set_num_threads(a.threads);
   const nn::Model model = nn::Model::load(a.model, {.allow_nonfinite = a.allow_nonfinite});
   const std::int64_t T = a.seq_len > 0 ? a.seq_len : model.config().context;
   nn::TaskData data(task, model.config().vocab, T, a.data);
@@ -68,7 +67,7 @@ const bool registered = register_command("eval", "held-out loss and accuracy of 
   sub.add_option("--seq-len", a->seq_len, "tokens per sequence (default: the model context)");
   sub.add_option("--sequences", a->sequences, "held-out sequences")->capture_default_str();
   sub.add_option("--seed", a->seed, "held-out seed")->capture_default_str();
-  sub.add_option("--threads", a->threads, "worker threads of attend's kernels and of OpenBLAS (0: all cores)");
+  sub.add_option("--threads", a->threads, "worker threads (0: all cores; attend's pool runs every product of the model)");
   sub.add_flag("--allow-nonfinite", a->allow_nonfinite, "load a checkpoint even if it holds NaN or infinite weights");
   return [a] { return run_eval(*a); };
 });

@@ -12,7 +12,6 @@
 #include "inspect_common.h"
 #include "core/check.h"
 #include "cli_paths.h"
-#include "cli_threads.h"
 #include "core/printable.h"
 #include "model_cli.h"
 
@@ -82,7 +81,7 @@ int run_train(TrainArgs a) {
       .output("--curve (csv)", curve + ".csv", {".csv"})
       .output("--curve (png)", curve + ".png", {".png"})
       .check();
-  set_cli_threads(a.threads);
+  if (a.threads > 0) set_num_threads(a.threads);
   const nn::ModelConfig cfg = model_config(a.model, task, a.seq_len);
   nn::Model model = a.resume.empty() ? nn::Model(cfg, a.init_seed) : nn::Model::load(a.resume);
   nn::TaskData data(task, model.config().vocab, a.seq_len, a.data);
@@ -116,11 +115,11 @@ int run_train(TrainArgs a) {
     trainer.load_checkpoint(a.resume);
     std::fprintf(stderr, "resumed %s at step %lld\n", printable(a.resume).c_str(), static_cast<long long>(trainer.steps_done()));
   }
-  std::fprintf(stderr, "training %s: %lld layers, width %lld, %lld heads (%lld KV), vocab %lld, context %lld, %lld steps of %lld x %lld tokens; %d threads (OpenBLAS %d)\n",
+  std::fprintf(stderr, "training %s: %lld layers, width %lld, %lld heads (%lld KV), vocab %lld, context %lld, %lld steps of %lld x %lld tokens; %d threads\n",
                a.task.c_str(), static_cast<long long>(model.config().layers), static_cast<long long>(model.config().d_model),
                static_cast<long long>(model.config().heads), static_cast<long long>(model.config().kv_heads),
                static_cast<long long>(model.config().vocab), static_cast<long long>(a.seq_len), static_cast<long long>(a.train.steps),
-               static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len), num_threads(), blas_threads());
+               static_cast<long long>(a.train.batch * a.train.accum), static_cast<long long>(a.seq_len), num_threads());
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const double done_before = trainer.curve().empty() ? 0.0 : static_cast<double>(trainer.steps_done());
@@ -190,7 +189,7 @@ const bool registered = register_command("train", "train a small transformer on 
   sub.add_option("--out", a->out, "checkpoint (safetensors, with optimizer state)")->capture_default_str();
   sub.add_option("--resume", a->resume, "continue from a checkpoint written by attend train");
   sub.add_option("--curve", a->curve, "loss curve path prefix (writes PREFIX.csv, PREFIX.png; default OUT without extension + .loss)");
-  sub.add_option("--threads", a->threads, "worker threads of attend's kernels and of OpenBLAS (0: all cores)");
+  sub.add_option("--threads", a->threads, "worker threads (0: all cores; attend's pool runs every product of the model)");
   sub.add_flag("--curriculum", a->train.curriculum, "start at level 1 (search: lookahead 0 .. 1) and go up a level when training accuracy exceeds the threshold (Saparov et al.)");
   sub.add_option("--curriculum-threshold", a->train.curriculum_threshold, "training accuracy that moves the curriculum up")->capture_default_str();
   sub.add_option("--curriculum-window", a->train.curriculum_window, "steps whose batches the accuracy is measured over")->capture_default_str();

@@ -160,12 +160,9 @@ expect_error nan_weights_inspect "holds nan" "$attend" inspect --model "$dir/nan
 python3 -c "import sys; open(sys.argv[1], 'w').write('the cat sat on the mat. ' * 60)" "$dir/text.txt"
 out=$("$attend" train --task text --data "$dir/text.txt" --steps 2 "${tiny[@]}" --eval-sequences 8 --out "$dir/text.safetensors" 2>&1)
 grep -q "from the last 144 bytes of .*text.txt, never trained on" <<<"$out" && ok || bad "text held-out printout: $out"
-# --threads 1 governs OpenBLAS too (its idle second thread doubled train's CPU time), whatever
-# OPENBLAS_NUM_THREADS says; the banner prints both counts as they are set.
-out=$(OPENBLAS_NUM_THREADS=2 "$attend" train --task copy --steps 1 "${tiny[@]}" --out "$dir/threads.safetensors" 2>&1)
-grep -q "; 1 threads (OpenBLAS 1)" <<<"$out" && ok || bad "train --threads 1 with OPENBLAS_NUM_THREADS=2: $(grep training <<<"$out")"
-out=$(OPENBLAS_NUM_THREADS=2 "$attend" train --task copy --steps 1 --layers 1 --d-model 16 --heads 2 --seq-len 16 --batch 4 --threads 2 --out "$dir/threads.safetensors" 2>&1)
-grep -q "; 2 threads (OpenBLAS 2)" <<<"$out" && ok || bad "train --threads 2: $(grep training <<<"$out")"
+# --threads N is the thread count the banner prints (attend's pool runs every product of the model).
+out=$("$attend" train --task copy --steps 1 "${tiny[@]}" --out "$dir/threads.safetensors" 2>&1)
+grep -q "; 1 threads$" <<<"$out" && ok || bad "train --threads 1: $(grep training <<<"$out")"
 # Outputs are checked before any work: missing folder, aliasing (also through a hard link), extension.
 expect_error out_missing_dir_first "does not exist" timeout 20 "$attend" train --steps 1000000 --out "$dir/missing/x.safetensors"
 expect_error out_equals_lse "are the same file" "$attend" sdpa --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/a.npy" --lse "$dir/a.npy"
