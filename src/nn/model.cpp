@@ -190,7 +190,7 @@ Tensor Model::forward(Span<const std::int32_t> tokens, ModelTraceSink* trace, Mo
   Acts a;
   impl_->forward(tokens.data(), 1, n, a, nullptr, trace, hooks);
   Tensor out(DType::f32, {n, impl_->config.vocab});
-  std::memcpy(out.data(), a.logits.data(), a.logits.size() * sizeof(float));
+  std::memcpy(out.data(), a.logits.data(), static_cast<std::size_t>(n * impl_->config.vocab) * sizeof(float));
   return out;
 }
 

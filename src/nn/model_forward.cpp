@@ -62,7 +62,8 @@ void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
   lnf.resize(sz(R * E));
   lnf_mean.resize(sz(R));
   lnf_rstd.resize(sz(R));
-  logits.resize(sz(R * c.vocab));
+  // logits: sized by forward for the rows it computes (all R, or the last only: a 1024-token GPT-2
+  // prefill would otherwise zero 206 MB it never reads; memset + page faults were half its time).
 }
 
 void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, LayerCaches* cache,
@@ -169,6 +170,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     }
   }
   const I64 first = last_row_logits ? R - 1 : 0, rows = R - first;  // the rows whose logits are asked for
+  if (a.logits.size() < sz(rows * V)) a.logits.resize(sz(rows * V));
   const float* xf = a.resid.data() + c.layers * R * E + first * E;
   norm_forward(c, a.lnf.data() + first * E, a.lnf_mean.data() + first, a.lnf_rstd.data() + first, xf, p(lnf_w), p(lnf_b), rows);
   matmul_weight(a.lnf.data() + first * E, rows, w(lm_head >= 0 ? lm_head : wte), a.logits.data());  // logits = x · W_Uᵀ, W_U [V, E]
