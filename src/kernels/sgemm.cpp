@@ -5,17 +5,8 @@
 #include "kernels/gemm.h"
 
 namespace attend::kernels {
-namespace {
 
 using I64 = std::int64_t;
-
-// C = beta · C (+ bias) where K = 0 (no products to add; beta = 0 clears C, NaN included).
-void scale_only(I64 M, I64 N, float beta, float* C, I64 ldc, const float* bias) {
-  for (I64 r = 0; r < M; ++r)
-    for (I64 c = 0; c < N; ++c) C[r * ldc + c] = (beta == 0.0f ? 0.0f : beta * C[r * ldc + c]) + (bias ? bias[c] : 0.0f);
-}
-
-}  // namespace
 
 void sgemm(Op op_a, Op op_b, I64 M, I64 N, I64 K, float alpha, const float* A, I64 lda, const float* B, I64 ldb,
            float beta, float* C, I64 ldc, int threads, const float* bias) {
@@ -25,8 +16,7 @@ void sgemm(Op op_a, Op op_b, I64 M, I64 N, I64 K, float alpha, const float* A, I
   if (lda < std::max<I64>(a_row, 1)) detail::fail(fn, "lda=", lda, " is below A's stored row of ", a_row);
   if (ldb < std::max<I64>(b_row, 1)) detail::fail(fn, "ldb=", ldb, " is below B's stored row of ", b_row);
   if (ldc < std::max<I64>(N, 1)) detail::fail(fn, "ldc=", ldc, " is below C's row of ", N);
-  if (M == 0 || N == 0) return;
-  if (K == 0) return scale_only(M, N, beta, C, ldc, bias);
+  if (M == 0 || N == 0) return;  // K = 0: gemm applies beta and the bias alone
 
   GemmProblem p;
   p.M = M, p.N = N, p.K = K, p.alpha = alpha, p.beta = beta, p.c = C, p.ldc = ldc, p.bias = bias;
