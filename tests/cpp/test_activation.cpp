@@ -11,23 +11,15 @@
 
 #include "attend/runtime.h"
 #include "kernels/activation.h"
+#include "test_util.h"
 
 namespace attend {
 namespace {
 
+using test::supported_isas;
+using test::IsaGuard;
+
 using I64 = std::int64_t;
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas{Isa::scalar};
-  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
-  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
-  return isas;
-}
-
-struct IsaGuard {
-  explicit IsaGuard(Isa isa) { set_isa_override(isa); }
-  ~IsaGuard() { clear_isa_override(); }
-};
 
 std::vector<float> inputs(I64 n, std::uint64_t seed) {
   std::mt19937_64 g(seed);

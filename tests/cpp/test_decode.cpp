@@ -10,6 +10,8 @@
 namespace attend {
 namespace {
 
+using test::supported_isas;
+
 using test::fill_uniform;
 using test::rel_l2;
 using test::to_f32;
@@ -99,13 +101,6 @@ double full_cache_decode_error(Isa isa, std::int64_t n, std::int64_t T, std::int
   decode(q.view(), cache, out.view());
   clear_isa_override();
   return rel_l2(to_f32(out.view()), reference_decode(q, st.k, st.v, dt, iota(n), n));
-}
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas{Isa::scalar};
-  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
-  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
-  return isas;
 }
 
 TEST(Decode, EverySimdPathEqualsTheReference) {

@@ -13,32 +13,16 @@
 #include "attend/error.h"
 #include "attend/runtime.h"
 #include "kernels/gemm.h"
+#include "test_util.h"
 
 namespace attend {
 namespace {
 
+using test::supported_isas;
+using test::IsaGuard;
+
 using I64 = std::int64_t;
 using kernels::Op;
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas{Isa::scalar};
-  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
-  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
-  return isas;
-}
-
-struct IsaGuard {
-  explicit IsaGuard(Isa isa) { set_isa_override(isa); }
-  ~IsaGuard() { clear_isa_override(); }
-};
-
-std::vector<float> uniform(I64 n, std::uint64_t seed) {
-  std::mt19937_64 g(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = u(g);
-  return v;
-}
 
 struct Case {
   I64 M, N, K;
@@ -54,11 +38,11 @@ std::vector<float> check(const Case& c, int threads, std::uint64_t seed) {
   const I64 a_rows = c.op_a == Op::none ? c.M : c.K, a_cols = c.op_a == Op::none ? c.K : c.M;
   const I64 b_rows = c.op_b == Op::none ? c.K : c.N, b_cols = c.op_b == Op::none ? c.N : c.K;
   const I64 lda = a_cols + c.pad, ldb = b_cols + c.pad, ldc = c.N + c.pad;
-  const std::vector<float> A = uniform(a_rows * lda, seed), B = uniform(b_rows * ldb, seed + 1);
-  std::vector<float> C = uniform(c.M * ldc, seed + 2);
+  const std::vector<float> A = test::uniform_floats(a_rows * lda, seed), B = test::uniform_floats(b_rows * ldb, seed + 1);
+  std::vector<float> C = test::uniform_floats(c.M * ldc, seed + 2);
   if (c.beta == 0.0f)  // beta = 0: the old C must not matter, NaN included
     for (I64 i = 0; i < c.M * ldc; i += 3) C[static_cast<std::size_t>(i)] = std::numeric_limits<float>::quiet_NaN();
-  const std::vector<float> C0 = C, bias = uniform(c.N, seed + 3);
+  const std::vector<float> C0 = C, bias = test::uniform_floats(c.N, seed + 3);
   kernels::sgemm(c.op_a, c.op_b, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc, threads,
                  c.bias ? bias.data() : nullptr);
   auto a = [&](I64 i, I64 k) { return static_cast<double>(c.op_a == Op::none ? A[i * lda + k] : A[k * lda + i]); };

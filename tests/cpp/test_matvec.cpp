@@ -14,27 +14,15 @@
 #include "attend/quant.h"
 #include "attend/runtime.h"
 #include "kernels/matvec.h"
+#include "test_util.h"
 
 namespace attend {
 namespace {
 
+using test::supported_isas;
+
 using I64 = std::int64_t;
 using kernels::MatvecWeights;
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas{Isa::scalar};
-  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
-  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
-  return isas;
-}
-
-std::vector<float> uniform(I64 n, std::uint64_t seed) {
-  std::mt19937_64 g(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (float& x : v) x = u(g);
-  return v;
-}
 
 // A stored matrix: `rows` rows of `cols` values of `type`, each stored row padded by `pad` bytes
 // (a column slice of a wider matrix; pad a multiple of 4 keeps f32 rows aligned, as a real slice is).
@@ -48,7 +36,7 @@ struct Stored {
   Stored(GgmlType t, I64 r, I64 c, std::uint64_t seed, std::size_t pad = 0)
       : type(t), rows(r), cols(c), stride(row_bytes(t, c) + pad) {
     bytes.assign(static_cast<std::size_t>(r) * stride, 0xAB);  // padding bytes are junk on purpose
-    const std::vector<float> v = uniform(r * c, seed);
+    const std::vector<float> v = test::uniform_floats(r * c, seed);
     for (I64 i = 0; i < r; ++i) quantize_row(t, v.data() + i * c, bytes.data() + i * stride, c);
   }
   MatvecWeights view(bool out_rows) const {
@@ -93,7 +81,7 @@ void reference(const Stored& s, bool out_rows, const std::vector<float>& x, I64 
 // The largest error relative to the terms' magnitude, on one path.
 double worst_error(Isa isa, const Stored& s, bool out_rows, I64 R, std::uint64_t seed) {
   const I64 I = out_rows ? s.cols : s.rows, O = out_rows ? s.rows : s.cols;
-  const std::vector<float> x = uniform(R * I, seed), y0 = uniform(R * O, seed + 1);
+  const std::vector<float> x = test::uniform_floats(R * I, seed), y0 = test::uniform_floats(R * O, seed + 1);
   std::vector<double> want, mag;
   reference(s, out_rows, x, R, y0, want, mag);
   std::vector<float> got = y0;
@@ -149,7 +137,7 @@ TEST(Matvec, RowMapsAndPaddedRowsAreReadWhereTheyLie) {
 
 TEST(Matvec, ResultDoesNotDependOnTheThreadCount) {
   const Stored s(GgmlType::bf16, 1000, 384, 41);
-  const std::vector<float> x = uniform(3 * 384, 43);
+  const std::vector<float> x = test::uniform_floats(3 * 384, 43);
   std::vector<float> one(3 * 1000, 0.0f), two(3 * 1000, 0.0f);
   const int before = num_threads();
   set_num_threads(1);

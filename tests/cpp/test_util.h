@@ -9,6 +9,31 @@
 
 namespace attend::test {
 
+// The SIMD paths this CPU can run, scalar first (each fast path is tested on all of them).
+inline std::vector<Isa> supported_isas() {
+  std::vector<Isa> isas{Isa::scalar};
+  if (detected_isa() != Isa::scalar) isas.push_back(Isa::avx2);
+  if (detected_isa() == Isa::avx512) isas.push_back(Isa::avx512);
+  return isas;
+}
+
+// Forces one SIMD path for its scope.
+struct IsaGuard {
+  explicit IsaGuard(Isa isa) { set_isa_override(isa); }
+  ~IsaGuard() { clear_isa_override(); }
+  IsaGuard(const IsaGuard&) = delete;
+  IsaGuard& operator=(const IsaGuard&) = delete;
+};
+
+// n values uniform in [-1, 1) from `seed`.
+inline std::vector<float> uniform_floats(std::int64_t n, std::uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (float& x : v) x = u(g);
+  return v;
+}
+
 inline void fill_uniform(const Tensor& t, std::uint64_t seed, float lo = -1, float hi = 1) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> u(lo, hi);
