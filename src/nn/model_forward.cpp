@@ -9,6 +9,7 @@
 #include "attend/backward.h"
 #include "attend/decode.h"
 #include "core/check.h"
+#include "core/thread_pool.h"
 #include "nn/hooks.h"
 #include "nn/layers.h"
 #include "nn/model_impl.h"
@@ -18,6 +19,7 @@ namespace {
 
 using I64 = std::int64_t;
 std::size_t sz(I64 v) { return static_cast<std::size_t>(v); }
+constexpr I64 kAddGrain = 16384;  // residual adds: elements per pool task (64 KiB of each array)
 
 void norm_forward(const ModelConfig& c, float* out, float* mean, float* rstd, const float* x, const float* w,
                   const float* b, I64 R) {
@@ -132,7 +134,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     matmul_weight(att, R, w(lp.wo), out, p(lp.bo));  // out as scratch for the update
     hook(HookPoint::attn_out, out);
     if (trace) std::memcpy(updates.data(), out, sz(R * E) * sizeof(float));
-    for (I64 i = 0; i < R * E; ++i) mid[i] = x[i] + out[i];
+    core::parallel_ranges(R * E, kAddGrain, [&](I64 i0, I64 i1) { for (I64 i = i0; i < i1; ++i) mid[i] = x[i] + out[i]; });
     hook(HookPoint::resid_mid, mid);
     float* ln2 = a.ln2.data() + s * R * E;
     norm_forward(c, ln2, a.ln2_mean.data() + s * R, a.ln2_rstd.data() + s * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
@@ -149,7 +151,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     matmul_weight(act, R, w(lp.proj_w), out, p(lp.proj_b));
     hook(HookPoint::mlp_out, out);
     if (trace) std::memcpy(updates.data() + R * E, out, sz(R * E) * sizeof(float));
-    for (I64 i = 0; i < R * E; ++i) out[i] += mid[i];
+    core::parallel_ranges(R * E, kAddGrain, [&](I64 i0, I64 i1) { for (I64 i = i0; i < i1; ++i) out[i] += mid[i]; });
     hook(HookPoint::resid_post, out);
     if (trace) {
       LayerTrace t;
