@@ -170,4 +170,26 @@ class Decoder {
   std::unique_ptr<State> state_;
 };
 
+// Several sequences decoded together (a server's batch). Each sequence has its own cache rows and
+// length; step() feeds one new token to every sequence at once, so each weight matrix is read once
+// per step for all of them: decode is bound by reading the weights, and a batch of S sequences
+// costs little more than one while S is small. Each sequence's logits equal (to f32 rounding) what
+// a Decoder fed the same tokens returns.
+class BatchDecoder {
+ public:
+  BatchDecoder(const Model& model, std::int64_t sequences);  // the model must outlive the decoder
+  ~BatchDecoder();
+  std::int64_t sequences() const;
+  std::int64_t length(std::int64_t s) const;  // tokens sequence s has consumed
+  // Feeds tokens to sequence s alone (its prompt, or more tokens): logits of the last one [1, V].
+  Tensor feed(std::int64_t s, Span<const std::int32_t> tokens);
+  // One new token per sequence, all at once: tokens [S] -> logits [S, V] (row s: sequence s).
+  Tensor step(Span<const std::int32_t> tokens);
+  void reset(std::int64_t s);  // sequence s forgets its tokens (its slot serves a new sequence)
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace attend::nn

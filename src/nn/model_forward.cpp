@@ -70,12 +70,19 @@ void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
 }
 
 void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, LayerCaches* cache,
-                          ModelTraceSink* trace, ModelHooks* hooks, bool last_row_logits) const {
+                          ModelTraceSink* trace, ModelHooks* hooks, bool last_row_logits, I64 seq) const {
   const ModelConfig& c = config;
   const I64 R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff, V = c.vocab;
-  const I64 pos0 = cache ? cache->length() : 0;
-  ATTEND_ASSERT(!cache || B == 1);
-  if (pos0 + T > c.context) detail::fail("Model::forward", "position ", pos0 + T, " exceeds the context ", c.context);
+  const bool batched = cache && B > 1;  // one new token for each of the cache's B sequences
+  ATTEND_ASSERT(!batched || (T == 1 && B == cache->sequences()));
+  ATTEND_ASSERT(!cache || batched || (seq >= 0 && seq < cache->sequences()));
+  // Where the new tokens sit: row b of a batched step at its sequence's length, read before any
+  // layer appends (the caches grow layer by layer); else positions pos0, pos0 + 1, ...
+  std::vector<I64> row_pos(batched ? sz(B) : 0);
+  for (I64 b = 0; b < static_cast<I64>(row_pos.size()); ++b) row_pos[sz(b)] = cache->length(b);
+  const I64 pos0 = cache && !batched ? cache->length(seq) : 0;
+  const I64 last_pos = batched ? *std::max_element(row_pos.begin(), row_pos.end()) : pos0 + T - 1;
+  if (last_pos + 1 > c.context) detail::fail("Model::forward", "position ", last_pos + 1, " exceeds the context ", c.context);
   for (I64 r = 0; r < R; ++r)
     if (tokens[r] < 0 || tokens[r] >= V) detail::fail("Model::forward", "token ", tokens[r], " at ", r, " is outside the vocabulary [0, ", V, ")");
   if (a.B != B || a.T != T || a.slots != (a.for_backward ? c.layers : 1)) a.resize(c, B, T);
@@ -83,7 +90,11 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   // The attention and MLP updates as the trace sees them (the block's buffers are reused).
   std::vector<float> updates(trace ? sz(2 * R * E) : 0);
 
-  embedding_forward(a.resid.data(), tokens, w(wte), wpe >= 0 ? w(wpe) : WeightView{}, pos0, R, T);
+  if (batched)  // each row at its own sequence's position
+    for (I64 b = 0; b < B; ++b)
+      embedding_forward(a.resid.data() + b * E, tokens + b, w(wte), wpe >= 0 ? w(wpe) : WeightView{}, row_pos[sz(b)], 1, 1);
+  else
+    embedding_forward(a.resid.data(), tokens, w(wte), wpe >= 0 ? w(wpe) : WeightView{}, pos0, R, T);
   for (int l = 0; l < static_cast<int>(c.layers); ++l) {
     const LayerParams& lp = layer[sz(l)];
     const I64 s = a.slot(l);  // this layer's slot in the per-layer buffers
@@ -101,7 +112,12 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     matmul_weight(ln1, R, w(lp.wq), q, p(lp.bq));
     matmul_weight(ln1, R, w(lp.wk), k, p(lp.bk));
     matmul_weight(ln1, R, w(lp.wv), v, p(lp.bv));
-    if (c.position == PositionKind::rope) {
+    if (c.position == PositionKind::rope && batched) {
+      for (I64 b = 0; b < B; ++b) {
+        rope_apply(q + b * H * D, 1, 1, H, D, row_pos[sz(b)], rope_freq.data(), false);
+        rope_apply(k + b * G * D, 1, 1, G, D, row_pos[sz(b)], rope_freq.data(), false);
+      }
+    } else if (c.position == PositionKind::rope) {
       rope_apply(q, R, T, H, D, pos0, rope_freq.data(), false);
       rope_apply(k, R, T, G, D, pos0, rope_freq.data(), false);
     }
@@ -117,13 +133,21 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     const TensorView ov = TensorView::contiguous(att, DType::f32, {B, T, H, D});
     const TensorView lv = TensorView::contiguous(a.lse.data() + s * R * H, DType::f32, {B, H, T});
     const auto ta = std::chrono::steady_clock::now();
-    if (cache) {  // append this step's k, v [T, G, D]; the T queries sit at positions pos0 .. pos0 + T − 1
+    if (batched) {  // row b's k, v [1, G, D] join sequence b; its query attends to that sequence
       KVCache& kc = cache->layers[sz(l)];
-      kc.append(0, TensorView::contiguous(k, DType::f32, {T, G, D}), TensorView::contiguous(v, DType::f32, {T, G, D}));
-      if (pos0 == 0)  // prefill: plain causal attention over the fresh k, v (parallel over rows and heads)
+      for (I64 b = 0; b < B; ++b)
+        kc.append(b, TensorView::contiguous(k + b * G * D, DType::f32, {1, G, D}), TensorView::contiguous(v + b * G * D, DType::f32, {1, G, D}));
+      attend::decode(qv, kc, ov, decode_options(c), lv);  // q [B, 1, H, D]: row b against sequence b
+    } else if (cache) {  // append this step's k, v [T, G, D]; the T queries sit at positions pos0 .. pos0 + T − 1
+      KVCache& kc = cache->layers[sz(l)];
+      kc.append(seq, TensorView::contiguous(k, DType::f32, {T, G, D}), TensorView::contiguous(v, DType::f32, {T, G, D}));
+      if (pos0 == 0) {  // prefill: plain causal attention over the fresh k, v (parallel over rows and heads)
         attention(qv, TensorView::contiguous(k, DType::f32, {1, T, G, D}), TensorView::contiguous(v, DType::f32, {1, T, G, D}), ov, opts, lv);
-      else
-        attend::decode(qv, kc, ov, decode_options(c), lv);
+      } else {
+        DecodeOptions o = decode_options(c);
+        o.sequences = Span<const I64>(&seq, 1);
+        attend::decode(qv, kc, ov, o, lv);
+      }
     } else {
       attention(qv, TensorView::contiguous(k, DType::f32, {B, T, G, D}), TensorView::contiguous(v, DType::f32, {B, T, G, D}),
                 ov, opts, lv);

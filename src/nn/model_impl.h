@@ -43,15 +43,17 @@ struct LayerParams {
   std::int64_t ln2_w = -1, ln2_b = -1, fc_w = -1, fc_b = -1, up_w = -1, up_b = -1, proj_w = -1, proj_b = -1;
 };
 
-// Incremental decoding state: one attend::KVCache per layer (one sequence each, f32); attention
+// Incremental decoding state: one attend::KVCache per layer (S sequences each, f32); attention
 // over it runs through attend::decode. The caches start small and grow (doubling, never past the
 // context) as tokens arrive, so a model with a long context costs only the tokens actually used.
 struct LayerCaches {
-  explicit LayerCaches(const ModelConfig& c);
+  explicit LayerCaches(const ModelConfig& c, std::int64_t sequences = 1);
   std::vector<KVCache> layers;
-  std::int64_t capacity = 0;  // tokens each layer's cache holds before it must grow
-  std::int64_t length() const { return layers.front().length(0); }  // tokens cached (every layer alike between steps)
-  void reserve(std::int64_t tokens);  // room for `tokens` in all (copies what is cached when it grows)
+  std::int64_t capacity = 0;  // tokens per sequence each layer's cache holds before it must grow
+  std::int64_t sequences() const { return layers.front().sequences(); }
+  // Tokens cached for sequence s (every layer alike between steps).
+  std::int64_t length(std::int64_t s = 0) const { return layers.front().length(s); }
+  void reserve(std::int64_t tokens);  // room for `tokens` per sequence in all (copies what is cached when it grows)
 
  private:
   ModelConfig config_;
@@ -121,8 +123,11 @@ struct Model::Impl {
   // hooks (attend/trace.h): one sequence without a cache only. last_row_logits: only the last
   // row's logits, in acts.logits[0 .. V) (generation needs no others: a 1024-token GPT-2 prefill
   // spends a third of its products on the unembedding of every row).
+  // With a cache: B == 1 continues cache sequence `seq` with T tokens; B > 1 (T == 1, B the cache's
+  // sequences) feeds one new token to every sequence at once (row b continues sequence b).
   void forward(const std::int32_t* tokens, std::int64_t B, std::int64_t T, Acts& a, LayerCaches* cache,
-               ModelTraceSink* trace, ModelHooks* hooks = nullptr, bool last_row_logits = false) const;
+               ModelTraceSink* trace, ModelHooks* hooks = nullptr, bool last_row_logits = false,
+               std::int64_t seq = 0) const;
   // After forward (no cache): loss over targets (−1 ignored), grads += d(loss · loss_scale).
   // Returns the summed loss and the counted targets.
   double backward(const std::int32_t* tokens, const std::int32_t* targets, Acts& a, float grad_scale,
