@@ -81,10 +81,15 @@ struct Avx512Bf16 {
 
   // As PortableBf16::micro, with vdpbf16ps: 6 rows × 4 vectors of f32 accumulators; each K pair
   // loads the panel's 4 vectors once and broadcasts each row's pair (one 32-bit load) once.
-  static void micro(const std::uint16_t* a, I64 kc2, const std::uint16_t* b, float* c, I64 ldc, int rows, int cols) {
+  static void micro(const std::uint16_t* a, I64 kc2, const std::uint16_t* b, float* c, I64 ldc, int rows, int cols,
+                    const TileOut& out) {
     __m512 acc[kBf16Mr][4];
     for (int r = 0; r < kBf16Mr; ++r)
       for (int n = 0; n < 4; ++n) acc[r][n] = _mm512_setzero_ps();
+    // C's tile is read once, after the K loop, and usually lies outside L2 by then (a 1024-row block
+    // of C is 2 MiB): its lines are requested now, so they arrive while the loop runs.
+    for (int r = 0; r < rows; ++r)
+      for (int n = 0; n < 4; ++n) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n * 16), _MM_HINT_T0);
     const I64 kcp = kc2 / 2;
     for (I64 kk = 0; kk < kcp; ++kk) {
       __m512bh bv[4];
@@ -96,19 +101,20 @@ struct Avx512Bf16 {
         for (int n = 0; n < 4; ++n) acc[r][n] = _mm512_dpbf16_ps(acc[r][n], av, bv[n]);
       }
     }
-    if (rows == kBf16Mr && cols == kBf16Nr) {
-      for (int r = 0; r < kBf16Mr; ++r)
-        for (int n = 0; n < 4; ++n) {
-          float* cp = c + r * ldc + n * 16;
-          _mm512_storeu_ps(cp, _mm512_add_ps(_mm512_loadu_ps(cp), acc[r][n]));
-        }
-      return;
-    }
-    for (int r = 0; r < rows; ++r)  // an edge tile: masked to its valid rows and columns
+    // TileOut::apply on 16 lanes (masked to the tile's valid columns; the same operations per lane).
+    const bool read_c = !out.first || out.beta != 0.0f;
+    const __m512 beta = _mm512_set1_ps(out.beta);
+    for (int r = 0; r < rows; ++r)
       for (int n = 0; n < 4; ++n) {
         const __mmask16 m = mask16(cols - n * 16);
         float* cp = c + r * ldc + n * 16;
-        _mm512_mask_storeu_ps(cp, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, cp), acc[r][n]));
+        const __m512 old = read_c ? _mm512_maskz_loadu_ps(m, cp) : _mm512_setzero_ps();
+        __m512 t = old;
+        if (out.first) {
+          t = out.beta == 0.0f ? _mm512_setzero_ps() : _mm512_mul_ps(beta, old);
+          if (out.bias) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, out.bias + n * 16));
+        }
+        _mm512_mask_storeu_ps(cp, m, _mm512_add_ps(t, acc[r][n]));
       }
   }
 };

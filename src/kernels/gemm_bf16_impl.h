@@ -27,6 +27,19 @@ constexpr I64 kBf16Mc = 192;  // rows per A chunk: 192 × 256 bf16 = 96 KiB, in 
 
 inline float bf16_value(std::uint16_t h) { return bf16_to_f32(h); }
 
+// How a micro-tile lands in C: the first K slice writes beta · C + bias + tile (beta = 0 reads no C,
+// so NaN in an unset C does not survive), later slices add. Folding beta and the bias into the
+// first slice's write spares a separate pass over C (15 % of a 1024 × 2304 product, perf).
+struct TileOut {
+  bool first = false;
+  float beta = 0.0f;
+  const float* bias = nullptr;  // at the tile's first column, or null
+  float apply(float old, float acc, int j) const {
+    if (!first) return old + acc;
+    return ((beta == 0.0f ? 0.0f : beta * old) + (bias ? bias[j] : 0.0f)) + acc;
+  }
+};
+
 struct PortableBf16 {
   // dst[r · kc2 + k] = bf16(A(i0 + r, k0 + k)) for r < rows, k < kc; zero for k in [kc, kc2) and
   // for rows [rows, rows_padded).
@@ -58,7 +71,8 @@ struct PortableBf16 {
   // C[r, j] += Σ_kk (A[r, 2kk + 1] · B[kk, j, 1] + A[r, 2kk] · B[kk, j, 0]) for r < rows, j < cols,
   // the sum in f32 in vdpbf16ps's order (odd element first); a: packed chunk rows (stride kc2), kcp
   // = kc2 / 2 pairs, b: a packed panel. Products of two bf16 are exact in f32, so only the sums round.
-  static void micro(const std::uint16_t* a, I64 kc2, const std::uint16_t* b, float* c, I64 ldc, int rows, int cols) {
+  static void micro(const std::uint16_t* a, I64 kc2, const std::uint16_t* b, float* c, I64 ldc, int rows, int cols,
+                    const TileOut& out) {
     float acc[kBf16Mr][kBf16Nr] = {};
     for (I64 kk = 0; kk < kc2 / 2; ++kk) {
       const std::uint16_t* bk = b + kk * 2 * kBf16Nr;
@@ -71,7 +85,7 @@ struct PortableBf16 {
       }
     }
     for (int r = 0; r < rows; ++r)
-      for (int j = 0; j < cols; ++j) c[r * ldc + j] += acc[r][j];
+      for (int j = 0; j < cols; ++j) c[r * ldc + j] = out.apply(c[r * ldc + j], acc[r][j], j);
   }
 };
 
@@ -83,13 +97,12 @@ inline std::uint16_t* gemm_bf16_scratch(std::vector<std::uint16_t>& buf, std::si
 
 template <class Path>
 void gemm_bf16_block_impl(const GemmBf16Problem& p, I64 m0, I64 m1, I64 n0, I64 n1) {
-  // C = beta · C + bias first (beta = 0 writes zeros: NaN in an unset C does not survive).
-  if (p.beta != 1.0f || p.bias)
-    for (I64 i = m0; i < m1; ++i) {
-      float* row = p.c + i * p.ldc;
-      for (I64 j = n0; j < n1; ++j) row[j] = (p.beta == 0.0f ? 0.0f : p.beta * row[j]) + (p.bias ? p.bias[j] : 0.0f);
-    }
-  if (p.K == 0) return;
+  if (p.K == 0) {  // C = beta · C + bias alone (with K > 0 the first slice's tiles apply them: TileOut)
+    TileOut out{true, p.beta, p.bias ? p.bias + n0 : nullptr};
+    for (I64 i = m0; i < m1; ++i)
+      for (I64 j = n0; j < n1; ++j) p.c[i * p.ldc + j] = out.apply(p.c[i * p.ldc + j], 0.0f, static_cast<int>(j - n0));
+    return;
+  }
   const I64 n_panels = (n1 - n0 + kBf16Nr - 1) / kBf16Nr;
   thread_local std::vector<std::uint16_t> a_buf, b_buf;
   std::uint16_t* ap = gemm_bf16_scratch(a_buf, static_cast<std::size_t>(kBf16Mc * kBf16Kc));
@@ -108,9 +121,10 @@ void gemm_bf16_block_impl(const GemmBf16Problem& p, I64 m0, I64 m1, I64 n0, I64 
       for (I64 jp = 0; jp < n_panels; ++jp) {
         const I64 j0 = n0 + jp * kBf16Nr;
         const int cols = static_cast<int>(std::min<I64>(kBf16Nr, n1 - j0));
+        const TileOut out{k0 == 0, p.beta, p.bias ? p.bias + j0 : nullptr};
         for (I64 i = 0; i < padded; i += kBf16Mr)
           Path::micro(ap + i * kc2, kc2, bp + jp * kc2 * kBf16Nr, p.c + (r0 + i) * p.ldc + j0, p.ldc,
-                      static_cast<int>(std::min<I64>(kBf16Mr, rows - i)), cols);
+                      static_cast<int>(std::min<I64>(kBf16Mr, rows - i)), cols, out);
       }
     }
   }
