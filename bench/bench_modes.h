@@ -30,6 +30,7 @@ struct BenchCommon {
   std::int64_t batch = 8;            // --train: sequences per step
   std::int64_t steps = 3;            // --train: timed optimizer steps per run
   bool no_instruments = false;       // --prefill/--generate/--train: skip the peak / bandwidth (fractions print as null)
+  bool bf16_activations = false;     // --prefill/--generate: LoadOptions::bf16_activations (bf16 weights' prefill via vdpbf16ps)
 };
 
 using BenchMode = std::function<int(const BenchCommon&)>;

@@ -112,7 +112,7 @@ struct Loaded {
 
 Loaded load(const BenchCommon& c, const char* mode) {
   if (c.file.empty()) detail::fail(mode, "--file MODEL.gguf is required");
-  nn::Model m = nn::Model::load(c.file);
+  nn::Model m = nn::Model::load(c.file, {.bf16_activations = c.bf16_activations});
   RuntimeShape s = shape_of(m.config(), c.file);
   return {std::move(m), s, weight_format(c.file)};
 }
@@ -146,16 +146,16 @@ int run_prefill(const BenchCommon& c) {
     if (c.format == "json") {
       std::printf(R"({"peer":"attend","workload":"prefill","file":"%s","weights":"%s",%s,"threads":%d,"tokens":%ld,"token_sum":%.0f,)"
                   R"("runs_s":%s,"tokens_per_s":%.3f,"tokens_per_s_min":%.3f,"tokens_per_s_max":%.3f,"flops":%.6e,"flops_done":%.6e,)"
-                  R"("gflops":%.3f,"fma_peak_gflops":%.3f,"peak_fraction":%s,"logit_rows":%ld,"isa":"%s"})"
+                  R"("gflops":%.3f,"fma_peak_gflops":%.3f,"peak_fraction":%s,"logit_rows":%ld,"isa":"%s","bf16_activations":%s})"
                   "\n",
                   c.file.c_str(), L.weights.c_str(), shape_json(s).c_str(), t, static_cast<long>(T), token_sum, json_list(secs).c_str(), tps,
                   static_cast<double>(T) / st.max, static_cast<double>(T) / st.min, flops, flops_done, gflops, peak, fraction_json(gflops, peak).c_str(),
-                  static_cast<long>(T), std::string(isa_name(active_isa())).c_str());
+                  static_cast<long>(T), std::string(isa_name(active_isa())).c_str(), c.bf16_activations ? "true" : "false");
     } else {
-      std::printf("prefill %s (%s), %ld tokens, threads %d: %9.1f tokens/s (%.1f-%.1f), %7.1f GFLOP/s = %s of the FMA peak %.1f "
+      std::printf("prefill %s (%s%s), %ld tokens, threads %d: %9.1f tokens/s (%.1f-%.1f), %7.1f GFLOP/s = %s of the FMA peak %.1f "
                   "(the last row's logits only)\n",
-                  c.file.c_str(), L.weights.c_str(), static_cast<long>(T), t, tps, static_cast<double>(T) / st.max,
-                  static_cast<double>(T) / st.min, gflops, percent(gflops, peak).c_str(), peak);
+                  c.file.c_str(), L.weights.c_str(), c.bf16_activations ? ", bf16 activations" : "", static_cast<long>(T), t, tps,
+                  static_cast<double>(T) / st.max, static_cast<double>(T) / st.min, gflops, percent(gflops, peak).c_str(), peak);
     }
     std::fflush(stdout);
   }

@@ -32,7 +32,7 @@ function(attend_set_isa_flags sources_var)
     # use -O1): otherwise their register tiles live on the stack behind a check per access (clang
     # then emits 4 FMAs for the 6 × 4 tile instead of 54, objdump), and every model test under the
     # sanitizers would run its products tens of times slower. ASan (or TSan) still instruments them.
-    if(ATTEND_SANITIZE AND src MATCHES "/(gemm|activation)_(scalar|avx2|avx512)\\.cpp$")
+    if(ATTEND_SANITIZE AND src MATCHES "/(gemm|gemm_bf16|activation)_(scalar|avx2|avx512)\\.cpp$")
       set_property(SOURCE ${src} APPEND PROPERTY COMPILE_OPTIONS "-O2;-fno-sanitize=undefined")
     endif()
   endforeach()

@@ -49,6 +49,8 @@ const bool registered = register_command("bench", "benchmark the forward kernel 
   sub.add_option("--new-tokens", a->common.new_tokens, "--generate: timed decoded tokens")->check(CLI::PositiveNumber);
   sub.add_option("--batch", a->common.batch, "--train: sequences per step")->check(CLI::PositiveNumber);
   sub.add_flag("--no-instruments", a->common.no_instruments, "--prefill/--generate/--train: do not measure the FMA peak or read bandwidth");
+  sub.add_flag("--bf16-activations", a->common.bf16_activations,
+               "--prefill/--generate: bf16 weights' prefill products round activations to bf16 (vdpbf16ps; LoadOptions::bf16_activations)");
   sub.add_option("--steps", a->common.steps, "--train: timed optimizer steps per run")->check(CLI::PositiveNumber);
   CLI::Option* json = sub.add_flag("--json", a->json, "the forward sweep as one JSON object on stdout (notes on stderr); --prefill/--generate/--train/--machine: one JSON line per thread count");
   sub.add_flag("--csv", a->csv, "the forward sweep as CSV on stdout, a header line first (notes on stderr)")->excludes(json);

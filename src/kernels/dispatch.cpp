@@ -15,6 +15,7 @@ constexpr KernelTable kScalar{.isa = Isa::scalar,
                               .matvec_rows = matvec_rows_scalar,
                               .matvec_cols = matvec_cols_scalar,
                               .gemm_block = gemm_block_scalar,
+                              .gemm_bf16_block = gemm_bf16_block_scalar,
                               .activation = &kActivationScalar};
 constexpr KernelTable kAvx2{.isa = Isa::avx2,
                             .forward_pack = forward_pack_avx2,
@@ -25,6 +26,7 @@ constexpr KernelTable kAvx2{.isa = Isa::avx2,
                             .matvec_rows = matvec_rows_avx2,
                             .matvec_cols = matvec_cols_avx2,
                               .gemm_block = gemm_block_avx2,
+                              .gemm_bf16_block = gemm_bf16_block_avx2,
                               .activation = &kActivationAvx2};
 // The avx512 path's detection requires avx512_bf16 (cpuid leaf 7.1 EAX bit 5, src/core/cpu_features.cpp),
 // so it has the bf16 forward; ATTEND_ISA=avx2 / scalar never take it.
@@ -39,6 +41,7 @@ constexpr KernelTable kAvx512{.isa = Isa::avx512,
                               .matvec_rows = matvec_rows_avx512,
                               .matvec_cols = matvec_cols_avx512,
                               .gemm_block = gemm_block_avx512,
+                              .gemm_bf16_block = gemm_bf16_block_avx512,
                               .activation = &kActivationAvx512};
 
 }  // namespace

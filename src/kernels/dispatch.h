@@ -9,6 +9,7 @@
 #include "kernels/decode_plan.h"
 #include "kernels/forward_plan.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/matvec.h"
 
 namespace attend::kernels {
@@ -29,6 +30,7 @@ struct KernelTable {
   MatvecRowsFn matvec_rows = nullptr;  // few-row products from stored weights (kernels/matvec.h)
   MatvecColsFn matvec_cols = nullptr;
   GemmBlockFn gemm_block = nullptr;  // the runtime's matrix products (kernels/gemm.h)
+  GemmBf16BlockFn gemm_bf16_block = nullptr;  // bf16 weights × bf16-rounded activations (kernels/gemm_bf16.h)
   const ActivationFns* activation = nullptr;  // GELU and SwiGLU (kernels/activation.h)
 };
 

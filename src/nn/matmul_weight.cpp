@@ -1,7 +1,8 @@
 // matmul_weight: the product of activations with a stored weight. Up to kMatvecMaxRows rows
 // (decode) go to the matvec kernels, which read W in place in its stored type; more rows: f32
 // straight to kernels::sgemm, bf16, f16 and quantized blocks converted to f32 a panel of rows at a time,
-// then kernels::sgemm (never an f32 copy of the whole matrix).
+// then kernels::sgemm (never an f32 copy of the whole matrix); bf16 with bf16_activations:
+// kernels::gemm_bf16 (activations rounded to bf16, W packed from its stored rows, f32 accumulation).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "core/check.h"
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/matvec.h"
 #include "nn/weight.h"
 
@@ -69,6 +71,13 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
   if (R <= kernels::kMatvecMaxRows && as_matvec(w, mv)) {
     set_rows_to_bias(y, R, O, b);
     kernels::matvec(mv, x, R, y);
+    return;
+  }
+  if (w.dtype == DType::bf16 && w.bf16_activations && !w.quantized()) {  // vdpbf16ps from the stored rows
+    kernels::GemmBf16Problem p;
+    p.M = R, p.N = O, p.K = I, p.a = x, p.lda = I, p.c = y, p.ldc = O, p.bias = b;
+    p.b = {static_cast<const std::uint16_t*>(w.data), w.ld, w.out_rows, w.row_map};
+    kernels::gemm_bf16(p);
     return;
   }
   const kernels::Op op_w = w.out_rows ? kernels::Op::transpose : kernels::Op::none;

@@ -109,7 +109,12 @@ struct Model::Impl {
   // vectors (its matrices are read through w()).
   const float* p(std::int64_t off) const;
   float* g(std::int64_t off) { return off < 0 ? nullptr : grads.data() + off; }
-  WeightView w(std::int64_t off) const { return stored[spec_at(off)]; }  // a matrix or table, stored dtype
+  bool bf16_activations = false;  // LoadOptions::bf16_activations, carried by every view w() returns
+  WeightView w(std::int64_t off) const {  // a matrix or table, stored dtype
+    WeightView v = stored[spec_at(off)];
+    v.bf16_activations = bf16_activations;
+    return v;
+  }
   std::size_t spec_at(std::int64_t off) const;  // the spec whose values start at `off`
   std::int64_t head_dim() const { return config.head_size(); }
   // One parameter's values as f32 in attend's layout (spec.shape), whatever its storage.

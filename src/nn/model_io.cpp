@@ -145,6 +145,7 @@ void check_finite(const Model& m, const std::string& path) {
 
 Model checked(Model m, const std::string& path, const LoadOptions& options) {
   if (!options.allow_nonfinite) check_finite(m, path);
+  m.impl().bf16_activations = options.bf16_activations;
   return m;
 }
 

@@ -151,6 +151,32 @@ INSTANTIATE_TEST_SUITE_P(Checkpoints, HfModel,
                                            "qwen2_bf16_sharded", "mistral_f32", "mistral_f16"),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
+// LoadOptions::bf16_activations: a bf16 checkpoint's prefill products round the activations to bf16
+// (kernels::gemm_bf16), so the logits move off the exact path's by bf16's precision (the option is in
+// effect) yet stay close to the float64 reference; an f32 checkpoint ignores the option (bitwise).
+TEST(HfModelBf16Activations, PrefillLogitsStayWithinBf16PrecisionOfTheReference) {
+  const Generated g({"gpt2_bf16", "llama_bf16_sharded", "llama_f32"});
+  REQUIRE_GENERATED(g);
+  LoadOptions rounded;
+  rounded.bf16_activations = true;
+  for (const std::string name : {"gpt2_bf16", "llama_bf16_sharded", "llama_f32"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = g.path(name);
+    const json ref = reference(dir);
+    const std::vector<std::int32_t> probe = ints(ref["probe"]);
+    const std::vector<double> want = ref["logits"].get<std::vector<double>>();
+    const Tensor exact = Model::load(dir).forward(probe), fast = Model::load(dir, rounded).forward(probe);
+    const std::size_t n = want.size();
+    if (ref["dtype"] == "f32") {
+      EXPECT_EQ(rel_l2(fast.data_as<float>(), exact.data_as<float>(), n), 0.0);
+      continue;
+    }
+    const double moved = rel_l2(fast.data_as<float>(), exact.data_as<float>(), n), err = rel_l2(fast.data_as<float>(), want, n);
+    EXPECT_GT(moved, 1e-5);
+    EXPECT_LE(err, 1e-2) << "bf16's unit roundoff is 2^-9 ≈ 2e-3; measured 3.9e-3 (gpt2) and 5.0e-3 (llama) when written";
+  }
+}
+
 // attend's own layout keeps a loaded model's configuration (head_dim, biases, RoPE scaling,
 // window) and its logits; training a loaded model starts from its weights, in f32, only then.
 TEST(HfModelTraining, SavedAndTrainedFromTheLoadedWeights) {
