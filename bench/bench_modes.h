@@ -28,6 +28,7 @@ struct BenchCommon {
   std::int64_t tokens = 1024;        // --prefill: prompt tokens; --generate: the context reached
   std::int64_t new_tokens = 32;      // --generate: timed decoded tokens (the prompt is tokens − new_tokens)
   std::int64_t batch = 8;            // --train: sequences per step
+  std::vector<std::int64_t> sequences{1};  // --generate: also decode S sequences together (BatchDecoder) for each S > 1
   std::int64_t steps = 3;            // --train: timed optimizer steps per run
   bool no_instruments = false;       // --prefill/--generate/--train: skip the peak / bandwidth (fractions print as null)
   bool bf16_activations = false;     // --prefill/--generate: LoadOptions::bf16_activations (bf16 weights' prefill via vdpbf16ps)

@@ -48,6 +48,8 @@ const bool registered = register_command("bench", "benchmark the forward kernel 
   sub.add_option("--tokens", a->common.tokens, "--prefill: prompt tokens; --generate: the context reached")->check(CLI::PositiveNumber);
   sub.add_option("--new-tokens", a->common.new_tokens, "--generate: timed decoded tokens")->check(CLI::PositiveNumber);
   sub.add_option("--batch", a->common.batch, "--train: sequences per step")->check(CLI::PositiveNumber);
+  sub.add_option("--sequences", a->common.sequences, "--generate: also decode S sequences together (BatchDecoder), for each S > 1 given")
+      ->check(CLI::Range(1, 64));
   sub.add_flag("--no-instruments", a->common.no_instruments, "--prefill/--generate/--train: do not measure the FMA peak or read bandwidth");
   sub.add_flag("--bf16-activations", a->common.bf16_activations,
                "--prefill/--generate: bf16 weights' prefill products round activations to bf16 (vdpbf16ps; LoadOptions::bf16_activations)");

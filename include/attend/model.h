@@ -80,7 +80,7 @@ struct AttentionWeights {
 // How Model::load treats what it reads.
 struct LoadOptions {
   bool allow_nonfinite = false;  // accept NaN/±inf weights (refused by default, naming the tensor)
-  // bf16 weights: products of more than 4 rows (prefill, forward) round the activations to bf16 and
+  // bf16 weights: products of more than 16 rows (prefill, forward) round the activations to bf16 and
   // run AVX512-BF16 tiles with f32 accumulation, as torch's bf16 matmul and llama.cpp do: about
   // twice as fast, activations rounded to bf16 (relative error ~2^-9 each). Off (the default): the
   // exact products of the stored weights with f32 activations. Decode's one-row products keep f32

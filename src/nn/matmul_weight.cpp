@@ -1,8 +1,11 @@
-// matmul_weight: the product of activations with a stored weight. Up to kMatvecMaxRows rows
-// (decode) go to the matvec kernels, which read W in place in its stored type; more rows: f32
-// straight to kernels::sgemm, bf16, f16 and quantized blocks converted to f32 a panel of rows at a time,
-// then kernels::sgemm (never an f32 copy of the whole matrix); bf16 with bf16_activations:
-// kernels::gemm_bf16 (activations rounded to bf16, W packed from its stored rows, f32 accumulation).
+// matmul_weight: the product of activations with a stored weight.
+// - Up to kMatvecMaxRows rows (decode), and up to kBatchDecodeRows for weights not stored as f32
+//   (a batch of decoded sequences, kMatvecMaxRows rows per pass): the matvec kernels, which read W
+//   in place in its stored type.
+// - More rows: f32 straight to kernels::sgemm; bf16, f16 and quantized blocks converted to f32 a
+//   panel of rows at a time, then kernels::sgemm (never an f32 copy of the whole matrix); bf16 with
+//   bf16_activations: kernels::gemm_bf16 (activations rounded to bf16, W packed from its stored
+//   rows, f32 accumulation).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -19,6 +22,7 @@ namespace {
 
 using I64 = std::int64_t;
 
+constexpr I64 kBatchDecodeRows = 16;  // up to this many rows, non-f32 weights go through matvec passes
 constexpr I64 kPanelRows = 64;  // rows converted at a time: 64 × 8192 f32 = 2 MiB of scratch at most
 
 // The calling thread's conversion scratch (pool workers are long-lived, so it is reused).
@@ -71,6 +75,17 @@ void matmul_weight(const float* x, I64 R, const WeightView& w, float* y, const f
   if (R <= kernels::kMatvecMaxRows && as_matvec(w, mv)) {
     set_rows_to_bias(y, R, O, b);
     kernels::matvec(mv, x, R, y);
+    return;
+  }
+  // A batch of decoded sequences (5..16 rows) over weights not stored as f32: the matvec kernels,
+  // kMatvecMaxRows rows per pass over W, instead of converting all of W to f32 for a GEMM (for
+  // q8_0 GPT-2, 8 sequences stepped at 78 tokens/s that way against 134 for 4 in one pass).
+  if (R <= kBatchDecodeRows && !(w.dtype == DType::f32 && !w.quantized()) && as_matvec(w, mv)) {
+    set_rows_to_bias(y, R, O, b);
+    for (I64 r0 = 0; r0 < R; r0 += kernels::kMatvecMaxRows) {
+      const I64 n = std::min(kernels::kMatvecMaxRows, R - r0);
+      kernels::matvec(mv, x + r0 * I, n, y + r0 * O);  // y rows [r0, r0 + n): x and y rows are contiguous
+    }
     return;
   }
   if (w.dtype == DType::bf16 && w.bf16_activations && !w.quantized()) {  // vdpbf16ps from the stored rows

@@ -25,8 +25,8 @@ struct WeightView {
   // Logical row r is stored row row_map[r] (a row permutation undone without copying: llama.cpp's
   // Q/K rows for RoPE); null: the identity. Owned by the model.
   const std::int32_t* row_map = nullptr;
-  // bf16 weights only: products of more than kernels::kMatvecMaxRows rows round the activations to
-  // bf16 (round to nearest even) and run kernels::gemm_bf16 (vdpbf16ps, f32 accumulation), as
+  // bf16 weights only: products of more than 16 rows (prefill, not decode's few rows) round the
+  // activations to bf16 (round to nearest even) and run kernels::gemm_bf16 (vdpbf16ps, f32 accumulation), as
   // torch's bf16 matmul and llama.cpp do; about twice the f32 path's speed, relative error ~2^-9
   // per activation. false (the default): activations stay f32 (exact products of the stored values).
   // Decode's few-row products (the matvec kernels) keep f32 activations either way.

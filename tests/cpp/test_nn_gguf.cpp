@@ -299,7 +299,7 @@ TEST(GgufMatmul, QuantizedRowsMultiplyAsTheirDequantizedValues) {
   const I64 O = 24, I = 512;
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> w(static_cast<std::size_t>(O * I)), x(static_cast<std::size_t>(9 * I));
+  std::vector<float> w(static_cast<std::size_t>(O * I)), x(static_cast<std::size_t>(17 * I));
   for (float& v : w) v = nd(rng);
   for (float& v : x) v = nd(rng);
   std::vector<std::int32_t> map(static_cast<std::size_t>(O));
@@ -313,7 +313,7 @@ TEST(GgufMatmul, QuantizedRowsMultiplyAsTheirDequantizedValues) {
       dequantize_row(type, q.data() + o * rb, deq.data() + o * I, I);
     }
     for (bool mapped : {false, true})
-      for (I64 R : {I64{1}, I64{9}}) {  // the decode path (parallel dots) and the panel path (BLAS)
+      for (I64 R : {I64{1}, I64{9}, I64{17}}) {  // decode (matvec), a batch of sequences (matvec passes), the panel path (GEMM)
         WeightView v{q.data(), DType::f32, O, I, I, true};
         v.quant = type;
         v.row_map = mapped ? map.data() : nullptr;
@@ -330,6 +330,13 @@ TEST(GgufMatmul, QuantizedRowsMultiplyAsTheirDequantizedValues) {
             den += ref * ref;
           }
         EXPECT_LE(std::sqrt(num / den), 1e-6) << ggml_type_name(type) << " R=" << R << " mapped=" << mapped;
+        if (R == 9)  // matvec passes: each row exactly as that row alone (a batched decode equals one decoder per sequence)
+          for (I64 r = 0; r < R; ++r) {
+            std::vector<float> alone(static_cast<std::size_t>(O));
+            matmul_weight(x.data() + r * I, 1, v, alone.data());
+            for (I64 o = 0; o < O; ++o)
+              ASSERT_EQ(alone[static_cast<std::size_t>(o)], y[static_cast<std::size_t>(r * O + o)]) << ggml_type_name(type) << " row " << r;
+          }
       }
     std::vector<float> row(static_cast<std::size_t>(I));
     WeightView v{q.data(), DType::f32, O, I, I, true};
