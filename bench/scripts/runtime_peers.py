@@ -106,7 +106,8 @@ def peer_command(a, peer, workload, shape, weights, path, t):
         cmd = [a.attend, "bench", mode, "--threads", str(t), "--runs", per, "--json", "--no-instruments"]
         if workload == "train":
             return cmd + ["--shape", shape, "--text", a.text, "--batch", str(a.batch), "--steps", str(a.steps)]
-        return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)]
+        bf16 = ["--bf16-activations"] if weights == "bf16" and a.attend_bf16_activations else []
+        return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)] + bf16
     if peer == "llama.cpp":
         return ["node", os.path.join(HERE, "llama_cpp_peer.mjs"), "--model", path, "--workload", workload, "--threads", str(t),
                 "--runs", per, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens), "--kv", a.llama_kv,
@@ -171,6 +172,8 @@ def main():
                    help="llama.cpp's KV cache: f16 (its default); f32 matches attend's cache but makes llama.cpp's flash-attention "
                         "path convert the whole cache to f16 at every decoded token (ggml_compute_forward_dup, 44 %% of a decode step)")
     p.add_argument("--llama-flash", default="default", choices=["default", "on", "off", "auto"], help="llama.cpp's flash attention")
+    p.add_argument("--attend-bf16-activations", action="store_true",
+                   help="bf16 weights: attend's prefill rounds activations to bf16 (vdpbf16ps), as llama.cpp and torch do for bf16")
     p.add_argument("--text", help="byte-level training text (default: the repository's *.md and docs/*.md)")
     p.add_argument("--workdir", help="where the GGUF files go (default: a fresh temporary folder, removed at the end)")
     p.add_argument("--out", help="also write the markdown here")
@@ -337,7 +340,9 @@ def tables(a, results, machine, threads, info):
                    "GFLOP/s count the products, causal attention and the output head for the last row only (what generation needs; "
                    "all three compute that row alone: attend through Decoder::step_last). % of the f32 FMA peak at the same thread count; bf16 rows: % of the bf16 dot peak "
                    "(vdpbf16ps, the machine's limit for bf16 products: torch's bf16 products ran above the f32 FMA peak in the smoke runs; "
-                   "attend and llama.cpp may widen bf16 to f32).", ""]
+                   "attend and llama.cpp may widen bf16 to f32). attend's bf16 rows: "
+                   + ("activations rounded to bf16, vdpbf16ps products (--attend-bf16-activations)." if a.attend_bf16_activations
+                      else "f32 activations, bf16 weights widened to f32 (its default)."), ""]
             head = "| model | weights | threads | attend tokens/s | attend GFLOP/s (% peak) |"
             for p in peers:
                 head += f" {p} tokens/s | {p} GFLOP/s (% peak) | attend / {p} |"
