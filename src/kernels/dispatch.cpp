@@ -14,6 +14,7 @@ constexpr KernelTable kScalar{.isa = Isa::scalar,
                               .exp2_array = exp2_array_scalar,
                               .matvec_rows = matvec_rows_scalar,
                               .matvec_cols = matvec_cols_scalar,
+                              .matvec_q8 = matvec_q8_rows_scalar,
                               .gemm_block = gemm_block_scalar,
                               .activation = &kActivationScalar};
 constexpr KernelTable kAvx2{.isa = Isa::avx2,
@@ -24,10 +25,11 @@ constexpr KernelTable kAvx2{.isa = Isa::avx2,
                             .exp2_array = exp2_array_avx2,
                             .matvec_rows = matvec_rows_avx2,
                             .matvec_cols = matvec_cols_avx2,
+                              .matvec_q8 = matvec_q8_rows_avx2,
                               .gemm_block = gemm_block_avx2,
                               .activation = &kActivationAvx2};
-// The avx512 path's detection requires avx512_bf16 (cpuid leaf 7.1 EAX bit 5, src/core/cpu_features.cpp),
-// so it has the bf16 forward; ATTEND_ISA=avx2 / scalar never take it.
+// The avx512 path's detection requires avx512_bf16 (cpuid leaf 7.1 EAX bit 5) and avx512_vnni
+// (leaf 7 ECX bit 11, src/core/cpu_features.cpp), so it has the bf16 forward and the int8 matvec; ATTEND_ISA=avx2 / scalar never take it.
 constexpr KernelTable kAvx512{.isa = Isa::avx512,
                               .forward_pack = forward_pack_avx512,
                               .forward_task = forward_task_avx512,
@@ -38,6 +40,7 @@ constexpr KernelTable kAvx512{.isa = Isa::avx512,
                               .exp2_array = exp2_array_avx512,
                               .matvec_rows = matvec_rows_avx512,
                               .matvec_cols = matvec_cols_avx512,
+                              .matvec_q8 = matvec_q8_rows_avx512,
                               .gemm_block = gemm_block_avx512,
                               .activation = &kActivationAvx512};
 

@@ -10,6 +10,7 @@
 #include "kernels/forward_plan.h"
 #include "kernels/gemm.h"
 #include "kernels/matvec.h"
+#include "kernels/matvec_q8.h"
 
 namespace attend::kernels {
 
@@ -28,6 +29,7 @@ struct KernelTable {
   Exp2ArrayFn exp2_array = nullptr;
   MatvecRowsFn matvec_rows = nullptr;  // few-row products from stored weights (kernels/matvec.h)
   MatvecColsFn matvec_cols = nullptr;
+  MatvecQ8Fn matvec_q8 = nullptr;  // q8_0 rows against int8-quantized activations (kernels/matvec_q8.h)
   GemmBlockFn gemm_block = nullptr;  // the runtime's matrix products (kernels/gemm.h)
   const ActivationFns* activation = nullptr;  // GELU and SwiGLU (kernels/activation.h)
 };

@@ -85,6 +85,7 @@ double worst_error(Isa isa, const Stored& s, bool out_rows, I64 R, std::uint64_t
   std::vector<double> want, mag;
   reference(s, out_rows, x, R, y0, want, mag);
   std::vector<float> got = y0;
+  const test::Int8ActivationsGuard exact(false);  // q8_0: the f32-activation bodies (int8: test_matvec_q8.cpp)
   set_isa_override(isa);
   kernels::matvec(s.view(out_rows), x.data(), R, got.data());
   clear_isa_override();
