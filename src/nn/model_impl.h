@@ -47,7 +47,9 @@ struct LayerParams {
 // over it runs through attend::decode. The caches start small and grow (doubling, never past the
 // context) as tokens arrive, so a model with a long context costs only the tokens actually used.
 struct LayerCaches {
-  explicit LayerCaches(const ModelConfig& c);
+  // dtype: what the caches store (f32 exact; f16 / bf16 round each key and value once, halving
+  // the bytes each decode step reads).
+  explicit LayerCaches(const ModelConfig& c, DType dtype = DType::f32);
   std::vector<KVCache> layers;
   std::int64_t capacity = 0;  // tokens each layer's cache holds before it must grow
   std::int64_t length() const { return layers.front().length(0); }  // tokens cached (every layer alike between steps)
@@ -55,6 +57,7 @@ struct LayerCaches {
 
  private:
   ModelConfig config_;
+  DType dtype_;
 };
 
 struct Acts {

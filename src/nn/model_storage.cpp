@@ -66,22 +66,22 @@ void Model::Impl::make_trainable() {
   source.reset();
 }
 
-LayerCaches::LayerCaches(const ModelConfig& c) : config_(c) {
+LayerCaches::LayerCaches(const ModelConfig& c, DType dtype) : config_(c), dtype_(dtype) {
   capacity = std::min<I64>(c.context, 64);
   const I64 D = c.head_size();
   layers.reserve(static_cast<std::size_t>(c.layers));
-  for (I64 l = 0; l < c.layers; ++l) layers.emplace_back(1, capacity, c.kv_heads, D, D, DType::f32);
+  for (I64 l = 0; l < c.layers; ++l) layers.emplace_back(1, capacity, c.kv_heads, D, D, dtype_);
 }
 
 void LayerCaches::reserve(I64 tokens) {
   if (tokens <= capacity) return;
   const I64 grown = std::min(config_.context, std::max(tokens, 2 * capacity));  // doubling: amortised O(1) copies per token
   const I64 D = config_.head_size(), G = config_.kv_heads, n = length();
-  core::check_allocation("Decoder", 2 * static_cast<std::uint64_t>(grown * G * D * config_.layers) * sizeof(float));
+  core::check_allocation("Decoder", 2 * static_cast<std::uint64_t>(grown * G * D * config_.layers) * dtype_size(dtype_));
   for (KVCache& kc : layers) {
-    KVCache bigger(1, grown, G, D, D, DType::f32);
-    if (n > 0) bigger.append(0, TensorView::contiguous(kc.keys(0).data, DType::f32, {n, G, D}),
-                             TensorView::contiguous(kc.values(0).data, DType::f32, {n, G, D}));
+    KVCache bigger(1, grown, G, D, D, dtype_);
+    if (n > 0) bigger.append(0, TensorView::contiguous(kc.keys(0).data, dtype_, {n, G, D}),
+                             TensorView::contiguous(kc.values(0).data, dtype_, {n, G, D}));
     kc = std::move(bigger);
   }
   capacity = grown;
