@@ -106,7 +106,8 @@ def peer_command(a, peer, workload, shape, weights, path, t):
         cmd = [a.attend, "bench", mode, "--threads", str(t), "--runs", per, "--json", "--no-instruments"]
         if workload == "train":
             return cmd + ["--shape", shape, "--text", a.text, "--batch", str(a.batch), "--steps", str(a.steps)]
-        return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)]
+        extra = ["--kv-cache", a.attend_kv] if workload == "decode" else []
+        return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)] + extra
     if peer == "llama.cpp":
         return ["node", os.path.join(HERE, "llama_cpp_peer.mjs"), "--model", path, "--workload", workload, "--threads", str(t),
                 "--runs", per, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens), "--kv", a.llama_kv,
@@ -170,6 +171,8 @@ def main():
     p.add_argument("--llama-kv", default="f16", choices=["f32", "f16"],
                    help="llama.cpp's KV cache: f16 (its default); f32 matches attend's cache but makes llama.cpp's flash-attention "
                         "path convert the whole cache to f16 at every decoded token (ggml_compute_forward_dup, 44 %% of a decode step)")
+    p.add_argument("--attend-kv", default="f32", choices=["f32", "f16", "bf16"],
+                   help="attend's KV cache (bench --generate --kv-cache): f32 is exact; f16 reads half the bytes, as llama.cpp's default")
     p.add_argument("--llama-flash", default="default", choices=["default", "on", "off", "auto"], help="llama.cpp's flash attention")
     p.add_argument("--text", help="byte-level training text (default: the repository's *.md and docs/*.md)")
     p.add_argument("--workdir", help="where the GGUF files go (default: a fresh temporary folder, removed at the end)")
@@ -345,7 +348,7 @@ def tables(a, results, machine, threads, info):
             md += [f"## Decode: prompt {a.tokens - a.new_tokens} tokens, then {a.new_tokens} greedy tokens timed (context {a.tokens}), "
                    f"tokens/s (median, min–max of {a.runs} rounds)", "",
                    f"GB/s = weight bytes per token (every product's weights in the stored format + one embedding row) × tokens/s; % of "
-                   f"the measured read bandwidth. KV cache: attend f32, llama.cpp {a.llama_kv} (flash attention {a.llama_flash}), torch in "
+                   f"the measured read bandwidth. KV cache: attend {a.attend_kv}, llama.cpp {a.llama_kv} (flash attention {a.llama_flash}), torch in "
                    f"the weight dtype. "
                    f"'same tokens': how many of the first 8 greedy tokens llama.cpp chose as attend did (same file, same prompt; "
                    f"random weights leave near ties, so fewer agree where llama.cpp rounds: its f16 KV cache, its 8-bit activations "
