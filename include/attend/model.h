@@ -165,6 +165,9 @@ class Decoder {
   // unembedding runs for one row instead of n, equal to step()'s last row.
   Tensor step_last(Span<const std::int32_t> tokens);
   std::int64_t length() const;                        // tokens consumed so far
+  // Forgets the consumed tokens (length() becomes 0) and keeps the caches' and activations' memory,
+  // so the next sequence starts without allocating or faulting in pages (a serving loop's reuse).
+  void reset();
 
  private:
   struct State;

@@ -84,4 +84,17 @@ ThreadPool& global_pool();
 // Threads for a call whose options say `requested` (0 = the global setting).
 int resolve_threads(int requested);
 
+// fn(begin, end) over [0, n) in ranges of `grain` (the last shorter) on the global pool at the
+// global thread setting; serially on the caller when there is one range. The ranges depend on n
+// and grain only, never on the thread count, so per-range results combined in range order are
+// the same with any number of threads.
+template <class Fn>
+void parallel_ranges(std::int64_t n, std::int64_t grain, Fn&& fn) {
+  if (n <= 0) return;
+  const std::int64_t tasks = (n + grain - 1) / grain;
+  if (tasks <= 1) return fn(std::int64_t{0}, n);
+  global_pool().parallel_for(tasks, [&](std::int64_t t, int) { fn(t * grain, t + 1 == tasks ? n : (t + 1) * grain); },
+                             resolve_threads(0));
+}
+
 }  // namespace attend::core

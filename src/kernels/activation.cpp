@@ -18,13 +18,7 @@ const ActivationFns& active() { return *active_kernels().activation; }
 // fn(offset, count) over [0, n) in chunks, in parallel when there is more than one chunk.
 template <class Fn>
 void chunks(I64 n, Fn&& fn) {
-  const I64 tasks = (n + kChunk - 1) / kChunk;
-  if (tasks <= 1) {
-    if (n > 0) fn(0, n);
-    return;
-  }
-  core::global_pool().parallel_for(tasks, [&](I64 t, int) { fn(t * kChunk, std::min(kChunk, n - t * kChunk)); },
-                                   core::resolve_threads(0));
+  core::parallel_ranges(n, kChunk, [&](I64 b, I64 e) { fn(b, e - b); });
 }
 
 }  // namespace

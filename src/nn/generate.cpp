@@ -17,12 +17,15 @@ struct Decoder::State {
   const Model::Impl* impl;
   LayerCaches cache;  // one attend::KVCache per layer
   Acts acts;
-  State(const Model::Impl& m, DType kv_dtype) : impl(&m), cache(m.config, kv_dtype) {}
+  State(const Model::Impl& m, DType kv_dtype) : impl(&m), cache(m.config, kv_dtype) { acts.for_backward = false; }
 };
 
 Decoder::Decoder(const Model& model, DType kv_dtype) : state_(std::make_unique<State>(model.impl(), kv_dtype)) {}
 Decoder::~Decoder() = default;
 I64 Decoder::length() const { return state_->cache.length(); }
+void Decoder::reset() {
+  for (KVCache& kc : state_->cache.layers) kc.clear(0);
+}
 
 // tokens: [n] -> logits [n, V], or [1, V] of the last token when last_only
 Tensor Decoder::run(Span<const std::int32_t> tokens, bool last_only, const char* fn) {

@@ -1,9 +1,11 @@
 // Linear layers and the unembedding through kernels::sgemm (x·W convention: w is [in, out]).
+#include "core/thread_pool.h"
 #include "kernels/gemm.h"
 #include "nn/layers.h"
 
 namespace attend::nn {
 using kernels::Op;
+constexpr std::int64_t kBiasColumns = 256;  // columns per task of the bias gradient: 1 KiB of each row
 
 // out: [R, O] = x [R, I] · w [I, O] + b [O]
 void linear_forward(float* out, const float* x, const float* w, const float* b, std::int64_t R,
@@ -18,9 +20,13 @@ void linear_backward(float* dx, float* dw, float* db, const float* dout, const f
     kernels::sgemm(Op::none, Op::transpose, R, I, O, 1.0f, dout, O, w, O, dx_accumulates ? 1.0f : 0.0f, dx, I);
   // dw [I, O] += xᵀ [I, R] · dout [R, O]
   kernels::sgemm(Op::transpose, Op::none, I, O, R, 1.0f, x, I, dout, O, 1.0f, dw, O);
+  // db [O] += Σ_r dout [r, O]: columns in parallel blocks, each summed over r in order (the same
+  // result with any thread count).
   if (db)
-    for (std::int64_t r = 0; r < R; ++r)
-      for (std::int64_t o = 0; o < O; ++o) db[o] += dout[r * O + o];
+    core::parallel_ranges(O, kBiasColumns, [&](std::int64_t o0, std::int64_t o1) {
+      for (std::int64_t r = 0; r < R; ++r)
+        for (std::int64_t o = o0; o < o1; ++o) db[o] += dout[r * O + o];
+    });
 }
 
 // logits [R, V] = x [R, E] · wᵀ, w [V, E]

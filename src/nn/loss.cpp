@@ -22,11 +22,10 @@ double crossentropy_forward_backward(float* dlogits, const float* logits, const 
                                      std::int64_t R, std::int64_t V, float grad_scale, std::int64_t* counted) {
   std::vector<double> row_loss(static_cast<std::size_t>(R), 0.0);
   const kernels::Exp2ArrayFn exp2_array = kernels::active_kernels().exp2_array;
-  const std::int64_t tasks = (R + kRowsPerTask - 1) / kRowsPerTask;
-  core::global_pool().parallel_for(tasks, [&](std::int64_t t, int) {
+  core::parallel_ranges(R, kRowsPerTask, [&](std::int64_t r0, std::int64_t r1) {
     thread_local std::vector<float> e;  // 2^((l − max)·log2 e) of one row
     e.resize(static_cast<std::size_t>(V));
-    for (std::int64_t r = t * kRowsPerTask; r < std::min(R, (t + 1) * kRowsPerTask); ++r) {
+    for (std::int64_t r = r0; r < r1; ++r) {
       const float* l = logits + r * V;
       float* d = dlogits ? dlogits + r * V : nullptr;
       const std::int32_t target = targets[r];
@@ -47,7 +46,7 @@ double crossentropy_forward_backward(float* dlogits, const float* logits, const 
         d[target] -= grad_scale;  // p − onehot
       }
     }
-  }, core::resolve_threads(0));
+  });
   double total = 0;
   std::int64_t n = 0;
   for (std::int64_t r = 0; r < R; ++r)

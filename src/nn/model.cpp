@@ -188,6 +188,7 @@ Tensor Model::forward(Span<const std::int32_t> tokens, ModelTraceSink* trace, Mo
   if (n < 1 || n > impl_->config.context)
     detail::fail("Model::forward", "got ", n, " tokens; need 1 to the context length ", impl_->config.context);
   Acts a;
+  a.for_backward = false;  // inference: one layer's buffers, reused by every layer
   impl_->forward(tokens.data(), 1, n, a, nullptr, trace, hooks);
   Tensor out(DType::f32, {n, impl_->config.vocab});
   std::memcpy(out.data(), a.logits.data(), static_cast<std::size_t>(n * impl_->config.vocab) * sizeof(float));

@@ -9,6 +9,7 @@
 #include "attend/backward.h"
 #include "attend/decode.h"
 #include "core/check.h"
+#include "core/thread_pool.h"
 #include "nn/hooks.h"
 #include "nn/layers.h"
 #include "nn/model_impl.h"
@@ -18,6 +19,7 @@ namespace {
 
 using I64 = std::int64_t;
 std::size_t sz(I64 v) { return static_cast<std::size_t>(v); }
+constexpr I64 kAddGrain = 16384;  // residual adds: elements per pool task (64 KiB of each array)
 
 void norm_forward(const ModelConfig& c, float* out, float* mean, float* rstd, const float* x, const float* w,
                   const float* b, I64 R) {
@@ -45,9 +47,10 @@ DecodeOptions decode_options(const ModelConfig& c) {
 void Acts::resize(const ModelConfig& c, I64 batch, I64 tokens) {
   B = batch;
   T = tokens;
-  const I64 R = B * T, L = c.layers, E = c.d_model, D = c.head_size();
+  slots = for_backward ? c.layers : 1;
+  const I64 R = B * T, L = slots, E = c.d_model, D = c.head_size();
   const I64 HD = c.heads * D, GD = c.kv_heads * D;
-  resid.resize(sz((L + 1) * R * E));
+  resid.resize(sz((for_backward ? L + 1 : 2) * R * E));
   resid_mid.resize(sz(L * R * E));
   for (auto* v : {&ln1, &ln2}) v->resize(sz(L * R * E));
   for (auto* v : {&ln1_mean, &ln1_rstd, &ln2_mean, &ln2_rstd}) v->resize(sz(L * R));
@@ -75,7 +78,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   if (pos0 + T > c.context) detail::fail("Model::forward", "position ", pos0 + T, " exceeds the context ", c.context);
   for (I64 r = 0; r < R; ++r)
     if (tokens[r] < 0 || tokens[r] >= V) detail::fail("Model::forward", "token ", tokens[r], " at ", r, " is outside the vocabulary [0, ", V, ")");
-  if (a.B != B || a.T != T) a.resize(c, B, T);
+  if (a.B != B || a.T != T || a.slots != (a.for_backward ? c.layers : 1)) a.resize(c, B, T);
   ATTEND_ASSERT(!hooks || (B == 1 && !cache));  // hooks: one sequence, no cache (Model::forward)
   // The attention and MLP updates as the trace sees them (the block's buffers are reused).
   std::vector<float> updates(trace ? sz(2 * R * E) : 0);
@@ -83,17 +86,18 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   embedding_forward(a.resid.data(), tokens, w(wte), wpe >= 0 ? w(wpe) : WeightView{}, pos0, R, T);
   for (int l = 0; l < static_cast<int>(c.layers); ++l) {
     const LayerParams& lp = layer[sz(l)];
-    const float* x = a.resid.data() + l * R * E;
-    float* mid = a.resid_mid.data() + l * R * E;
-    float* out = a.resid.data() + (l + 1) * R * E;
-    float* ln1 = a.ln1.data() + l * R * E;
-    float* q = a.q.data() + l * R * H * D;
-    float* k = a.k.data() + l * R * G * D;
-    float* v = a.v.data() + l * R * G * D;
-    float* att = a.att.data() + l * R * H * D;
+    const I64 s = a.slot(l);  // this layer's slot in the per-layer buffers
+    float* x = a.resid.data() + a.resid_slot(l) * R * E;
+    float* mid = a.resid_mid.data() + s * R * E;
+    float* out = a.resid.data() + a.resid_slot(l + 1) * R * E;
+    float* ln1 = a.ln1.data() + s * R * E;
+    float* q = a.q.data() + s * R * H * D;
+    float* k = a.k.data() + s * R * G * D;
+    float* v = a.v.data() + s * R * G * D;
+    float* att = a.att.data() + s * R * H * D;
     const HookCaller hook(hooks, l, T, E, H, G, D);  // writable hook points (attend/trace.h, nn/hooks.h)
-    hook(HookPoint::resid_pre, a.resid.data() + l * R * E);
-    norm_forward(c, ln1, a.ln1_mean.data() + l * R, a.ln1_rstd.data() + l * R, x, p(lp.ln1_w), p(lp.ln1_b), R);
+    hook(HookPoint::resid_pre, x);
+    norm_forward(c, ln1, a.ln1_mean.data() + s * R, a.ln1_rstd.data() + s * R, x, p(lp.ln1_w), p(lp.ln1_b), R);
     matmul_weight(ln1, R, w(lp.wq), q, p(lp.bq));
     matmul_weight(ln1, R, w(lp.wk), k, p(lp.bk));
     matmul_weight(ln1, R, w(lp.wv), v, p(lp.bv));
@@ -111,7 +115,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     opts.capture = trace ? trace->attention_sink(l) : nullptr;
     const TensorView qv = TensorView::contiguous(q, DType::f32, {B, T, H, D});
     const TensorView ov = TensorView::contiguous(att, DType::f32, {B, T, H, D});
-    const TensorView lv = TensorView::contiguous(a.lse.data() + l * R * H, DType::f32, {B, H, T});
+    const TensorView lv = TensorView::contiguous(a.lse.data() + s * R * H, DType::f32, {B, H, T});
     const auto ta = std::chrono::steady_clock::now();
     if (cache) {  // append this step's k, v [T, G, D]; the T queries sit at positions pos0 .. pos0 + T − 1
       KVCache& kc = cache->layers[sz(l)];
@@ -130,24 +134,24 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
     matmul_weight(att, R, w(lp.wo), out, p(lp.bo));  // out as scratch for the update
     hook(HookPoint::attn_out, out);
     if (trace) std::memcpy(updates.data(), out, sz(R * E) * sizeof(float));
-    for (I64 i = 0; i < R * E; ++i) mid[i] = x[i] + out[i];
+    core::parallel_ranges(R * E, kAddGrain, [&](I64 i0, I64 i1) { for (I64 i = i0; i < i1; ++i) mid[i] = x[i] + out[i]; });
     hook(HookPoint::resid_mid, mid);
-    float* ln2 = a.ln2.data() + l * R * E;
-    norm_forward(c, ln2, a.ln2_mean.data() + l * R, a.ln2_rstd.data() + l * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
-    float* fc = a.fc.data() + l * R * F;
-    float* act = a.act.data() + l * R * F;
+    float* ln2 = a.ln2.data() + s * R * E;
+    norm_forward(c, ln2, a.ln2_mean.data() + s * R, a.ln2_rstd.data() + s * R, mid, p(lp.ln2_w), p(lp.ln2_b), R);
+    float* fc = a.fc.data() + s * R * F;
+    float* act = a.act.data() + s * R * F;
     matmul_weight(ln2, R, w(lp.fc_w), fc, p(lp.fc_b));
     if (c.mlp == MlpKind::gelu) {
       gelu_forward(act, fc, R * F);
     } else {
-      float* up = a.up.data() + l * R * F;
+      float* up = a.up.data() + s * R * F;
       matmul_weight(ln2, R, w(lp.up_w), up, p(lp.up_b));
       swiglu_forward(act, fc, up, R * F);
     }
     matmul_weight(act, R, w(lp.proj_w), out, p(lp.proj_b));
     hook(HookPoint::mlp_out, out);
     if (trace) std::memcpy(updates.data() + R * E, out, sz(R * E) * sizeof(float));
-    for (I64 i = 0; i < R * E; ++i) out[i] += mid[i];
+    core::parallel_ranges(R * E, kAddGrain, [&](I64 i0, I64 i1) { for (I64 i = i0; i < i1; ++i) out[i] += mid[i]; });
     hook(HookPoint::resid_post, out);
     if (trace) {
       LayerTrace t;
@@ -171,7 +175,7 @@ void Model::Impl::forward(const std::int32_t* tokens, I64 B, I64 T, Acts& a, Lay
   }
   const I64 first = last_row_logits ? R - 1 : 0, rows = R - first;  // the rows whose logits are asked for
   if (a.logits.size() < sz(rows * V)) a.logits.resize(sz(rows * V));
-  const float* xf = a.resid.data() + c.layers * R * E + first * E;
+  const float* xf = a.resid.data() + a.resid_slot(static_cast<int>(c.layers)) * R * E + first * E;
   norm_forward(c, a.lnf.data() + first * E, a.lnf_mean.data() + first, a.lnf_rstd.data() + first, xf, p(lnf_w), p(lnf_b), rows);
   matmul_weight(a.lnf.data() + first * E, rows, w(lm_head >= 0 ? lm_head : wte), a.logits.data());  // logits = x · W_Uᵀ, W_U [V, E]
 }
@@ -180,6 +184,7 @@ double Model::Impl::backward(const std::int32_t* tokens, const std::int32_t* tar
                              I64* counted) {
   const ModelConfig& c = config;
   ATTEND_ASSERT(trainable());  // a loaded model is made trainable (Trainer) before any backward
+  ATTEND_ASSERT(a.for_backward && a.slots == config.layers);  // forward kept every layer's activations
   const I64 B = a.B, T = a.T, R = B * T, E = c.d_model, H = c.heads, G = c.kv_heads, D = head_dim(), F = c.d_ff,
             V = c.vocab;
   // dlogits overwrite the logits (no longer needed).

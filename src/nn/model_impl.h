@@ -60,19 +60,27 @@ struct LayerCaches {
   DType dtype_;
 };
 
+// A forward's activations. The per-layer buffers below hold S layer slots: S = L when the forward
+// is followed by a backward (it reads every layer's), S = 1 for inference (prefill, decode,
+// evaluation: each layer overwrites the one before; a 1024-token GPT-2 prefill kept all 12 layers'
+// and spent half its time zeroing and faulting in that memory, measured).
 struct Acts {
   std::int64_t B = 0, T = 0;
-  std::vector<float> resid;      // [L + 1, R, E]: resid[l] enters block l
-  std::vector<float> resid_mid;  // [L, R, E]
-  std::vector<float> ln1, ln1_mean, ln1_rstd, ln2, ln2_mean, ln2_rstd;  // [L, R, E], [L, R]
-  std::vector<float> q, k, v, att, lse;  // [L, R, H·D], [L, R, G·D] x2, [L, R, H·D], [L, B, H, T]
-  std::vector<float> fc, up, act;        // [L, R, F]
+  bool for_backward = true;   // set by the caller before forward: keep every layer for backward
+  std::int64_t slots = 0;     // layer slots the buffers are sized for (L, or 1 for inference)
+  std::vector<float> resid;      // [S + 1, R, E]: resid[l] enters block l (inference: slot l % 2)
+  std::vector<float> resid_mid;  // [S, R, E]
+  std::vector<float> ln1, ln1_mean, ln1_rstd, ln2, ln2_mean, ln2_rstd;  // [S, R, E], [S, R]
+  std::vector<float> q, k, v, att, lse;  // [S, R, H·D], [S, R, G·D] x2, [S, R, H·D], [S, B, H, T]
+  std::vector<float> fc, up, act;        // [S, R, F]
   std::vector<float> lnf, lnf_mean, lnf_rstd, logits;  // [R, E], [R], [R, V]
   double attention_forward_s = 0, attention_backward_s = 0;  // time in the attention kernels (accumulated)
   // The backward's gradients of activations, kept between steps (fresh vectors each step cost page
   // faults and zeroing: ~15 % of a training step, measured): [R, E] x2, [R, F] x3, [R, H·D] x2, [R, G·D] x2.
   std::vector<float> dres, dtmp, dF1, dF2, dF3, datt, dq, dk, dv;
-  void resize(const ModelConfig& c, std::int64_t batch, std::int64_t tokens);
+  void resize(const ModelConfig& c, std::int64_t batch, std::int64_t tokens);  // for for_backward's slots
+  std::int64_t slot(int layer) const { return for_backward ? layer : 0; }  // layer's slot in the [S, ...] buffers
+  std::int64_t resid_slot(int layer) const { return for_backward ? layer : layer % 2; }  // its input's slot in resid
 };
 
 struct Model::Impl {

@@ -3,17 +3,25 @@
 
 #include <cmath>
 
+#include "core/thread_pool.h"
+
 namespace attend::nn {
+namespace {
+constexpr std::int64_t kUpdateGrain = 16384;  // parameters per task: 64 KiB of each of p, g, m, v
+}  // namespace
 
 void adamw_step(float* p, const float* g, float* m, float* v, std::int64_t n, const AdamWParams& a, bool decay) {
   const float c1 = 1.0f - std::pow(a.beta1, static_cast<float>(a.t));
   const float c2 = 1.0f - std::pow(a.beta2, static_cast<float>(a.t));
   const float wd = decay ? a.weight_decay : 0.0f;
-  for (std::int64_t i = 0; i < n; ++i) {
-    m[i] = a.beta1 * m[i] + (1 - a.beta1) * g[i];
-    v[i] = a.beta2 * v[i] + (1 - a.beta2) * g[i] * g[i];
-    p[i] -= a.lr * ((m[i] / c1) / (std::sqrt(v[i] / c2) + a.eps) + wd * p[i]);
-  }
+  // Elementwise: ranges in parallel give the same result with any thread count.
+  core::parallel_ranges(n, kUpdateGrain, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      m[i] = a.beta1 * m[i] + (1 - a.beta1) * g[i];
+      v[i] = a.beta2 * v[i] + (1 - a.beta2) * g[i] * g[i];
+      p[i] -= a.lr * ((m[i] / c1) / (std::sqrt(v[i] / c2) + a.eps) + wd * p[i]);
+    }
+  });
 }
 
 void adamw_update(Model::Impl& model, std::vector<float>& m, std::vector<float>& v, const AdamWParams& a) {

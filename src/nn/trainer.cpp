@@ -203,6 +203,7 @@ template <typename Fn>
 void for_eval_batches(const Model& model, const TaskData& data, I64 sequences, std::uint64_t seed, Fn fn) {
   constexpr I64 kBatch = 16;
   Acts acts;
+  acts.for_backward = false;  // evaluation: no backward follows, one layer's buffers suffice
   if (sequences < 1) detail::fail("evaluate", "sequences must be >= 1, got ", sequences);
   for (I64 done = 0, idx = 0; done < sequences; done += kBatch, ++idx) {
     const Batch b = data.batch(std::min(kBatch, sequences - done), seed ^ 0x9e3779b97f4a7c15ull, (1ll << 40) + idx, Split::held_out);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <thread>
@@ -33,6 +34,26 @@ TEST(DType, F16MatchesIeeeOnEveryHalf) {
   EXPECT_EQ(f16_to_f32(f32_to_f16(65504.0f)), 65504.0f);
   EXPECT_EQ(f16_to_f32(f32_to_f16(1e6f)), INFINITY);
   EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+}
+
+// convert_to_f32's F16C path (AVX2/AVX-512) against the scalar conversion on every half, with a
+// length that leaves a tail: bitwise equal, NaNs NaN with the same sign.
+TEST(DType, F16ArrayConversionMatchesScalarOnEveryPath) {
+  std::vector<std::uint16_t> halves(65536 + 5);
+  for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<std::uint16_t>(i * 40503u);  // every half, shuffled
+  for (Isa isa : test::supported_isas()) {
+    test::IsaGuard guard(isa);
+    std::vector<float> out(halves.size());
+    convert_to_f32(halves.data(), DType::f16, out.data(), out.size());
+    for (std::size_t i = 0; i < halves.size(); ++i) {
+      const float want = f16_to_f32(halves[i]);
+      if (std::isnan(want)) {
+        ASSERT_TRUE(std::isnan(out[i]) && std::signbit(out[i]) == std::signbit(want)) << isa_name(isa) << " half 0x" << std::hex << halves[i];
+      } else {
+        ASSERT_EQ(std::memcmp(&out[i], &want, 4), 0) << isa_name(isa) << " half 0x" << std::hex << halves[i];
+      }
+    }
+  }
 }
 
 TEST(ThreadPool, RunsEveryTaskOnceAndPropagatesErrors) {

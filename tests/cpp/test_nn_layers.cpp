@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "attend/runtime.h"
 #include "nn/layers.h"
 
 namespace attend::nn {
@@ -80,6 +81,50 @@ TEST(NnLayers, NormsBackward) {
   rmsnorm_backward(dx.data(), dw.data(), wo.data(), x.data(), w.data(), rstd.data(), R, E);
   check_grad(x, dx, rms, 2e-3, "rmsnorm dx");
   check_grad(w, dw, rms, 2e-3, "rmsnorm dw");
+}
+
+// The norms' weight gradients and the bias gradient are sums over rows that run in parallel
+// blocks: against double sums on sizes with several blocks, and bitwise the same at 1 and 2 threads.
+TEST(NnLayers, ParallelGradientSumsMatchDoubleAndIgnoreThreads) {
+  const std::int64_t R = 1000, E = 64, O = 300;  // 4 blocks of norm rows, 2 of bias columns
+  const Vec x = rand_vec(R * E, 21, -2, 2), w = rand_vec(E, 22, 0.5f, 1.5f), b = rand_vec(E, 23), d = rand_vec(R * E, 24);
+  const Vec lin_x = rand_vec(R * 3, 25), lin_w = rand_vec(3 * O, 26), lin_d = rand_vec(R * O, 27);
+  std::vector<Vec> runs;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Vec out(R * E), mean(R), rstd(R), dx(R * E, 0), dw(E, 0), db(E, 0), rdx(R * E, 0), rdw(E, 0);
+    layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), R, E, 1e-5f);
+    layernorm_backward(dx.data(), dw.data(), db.data(), d.data(), x.data(), w.data(), mean.data(), rstd.data(), R, E);
+    for (std::int64_t e = 0; e < E; ++e) {
+      double want_w = 0, want_b = 0;
+      for (std::int64_t r = 0; r < R; ++r) {
+        want_w += static_cast<double>(d[r * E + e]) * (x[r * E + e] - mean[r]) * rstd[r];
+        want_b += d[r * E + e];
+      }
+      ASSERT_NEAR(dw[e], want_w, 1e-4 * (1 + std::abs(want_w))) << "layernorm dw " << e;
+      ASSERT_NEAR(db[e], want_b, 1e-4 * (1 + std::abs(want_b))) << "layernorm db " << e;
+    }
+    rmsnorm_forward(out.data(), rstd.data(), x.data(), w.data(), R, E, 1e-5f);
+    rmsnorm_backward(rdx.data(), rdw.data(), d.data(), x.data(), w.data(), rstd.data(), R, E);
+    for (std::int64_t e = 0; e < E; ++e) {
+      double want = 0;
+      for (std::int64_t r = 0; r < R; ++r) want += static_cast<double>(d[r * E + e]) * x[r * E + e] * rstd[r];
+      ASSERT_NEAR(rdw[e], want, 1e-4 * (1 + std::abs(want))) << "rmsnorm dw " << e;
+    }
+    Vec ldx(R * 3, 0), ldw(3 * O, 0), ldb(O, 0);
+    linear_backward(ldx.data(), ldw.data(), ldb.data(), lin_d.data(), lin_x.data(), lin_w.data(), R, 3, O);
+    for (std::int64_t o = 0; o < O; ++o) {
+      double want = 0;
+      for (std::int64_t r = 0; r < R; ++r) want += lin_d[r * O + o];
+      ASSERT_NEAR(ldb[o], want, 1e-4 * (1 + std::abs(want))) << "linear db " << o;
+    }
+    Vec all;
+    for (const Vec* v : {&dx, &dw, &db, &rdx, &rdw, &ldb}) all.insert(all.end(), v->begin(), v->end());
+    runs.push_back(all);
+  }
+  set_num_threads(0);
+  ASSERT_EQ(runs[0].size(), runs[1].size());
+  for (std::size_t i = 0; i < runs[0].size(); ++i) ASSERT_EQ(runs[0][i], runs[1][i]) << i;
 }
 
 TEST(NnLayers, ActivationsBackward) {

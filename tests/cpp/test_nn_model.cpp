@@ -152,6 +152,19 @@ TEST(NnModel, IncrementalDecodeEqualsFullRecompute) {
       EXPECT_EQ(a.data_as<float>()[v], parts[0].data_as<float>()[3 * 11 + v]) << v;
       EXPECT_EQ(b.data_as<float>()[v], parts[1].data_as<float>()[v]) << v;
     }
+    // reset: the decoder forgets its tokens and serves a new sequence exactly as a fresh one does
+    // (its caches' and activations' memory reused: stale keys past the new length must not count).
+    last.reset();
+    EXPECT_EQ(last.length(), 0);
+    const std::vector<std::int32_t> other = {7, 3, 3, 1, 0, 10, 2};
+    Decoder fresh(model);
+    const Tensor want = fresh.step(other), got = last.step(other);
+    ASSERT_EQ(got.dim(0), 7);
+    for (std::int64_t i = 0; i < 7 * 11; ++i) EXPECT_EQ(got.data_as<float>()[i], want.data_as<float>()[i]) << i;
+    const std::int32_t next = 4;
+    const Tensor want1 = fresh.step_last(std::span(&next, 1)), got1 = last.step_last(std::span(&next, 1));
+    for (std::int64_t v = 0; v < 11; ++v) EXPECT_EQ(got1.data_as<float>()[v], want1.data_as<float>()[v]) << v;
+    EXPECT_EQ(last.length(), 8);
   }
 }
 
