@@ -27,6 +27,8 @@ struct BenchCommon {
   std::string text;                  // --train: the byte-level text file
   std::int64_t tokens = 1024;        // --prefill: prompt tokens; --generate: the context reached
   std::int64_t new_tokens = 32;      // --generate: timed decoded tokens (the prompt is tokens − new_tokens)
+  std::string kv_cache = "f32";      // --generate: the Decoder's KV cache dtype (f32 | f16 | bf16)
+  bool exact_q8 = false;             // --generate: q8_0 products with f32 activations (set_int8_activations(false))
   std::int64_t batch = 8;            // --train: sequences per step
   std::vector<std::int64_t> sequences{1};  // --generate: also decode S sequences together (BatchDecoder) for each S > 1
   std::int64_t steps = 3;            // --train: timed optimizer steps per run

@@ -165,13 +165,14 @@ int run_prefill(const BenchCommon& c) {
 // --sequences S ...: S sequences decoded together through nn::BatchDecoder (each fed the prompt,
 // untimed), then n batched steps timed: tokens/s counts every sequence's tokens; the weights are
 // read once per step for all S, so GB/s is weight bytes × steps/s.
-void print_batched_decode(const BenchCommon& c, Loaded& L, const std::vector<std::int32_t>& prompt, int t, double bw, double wbytes) {
+void print_batched_decode(const BenchCommon& c, Loaded& L, const std::vector<std::int32_t>& prompt, int t, double bw, double wbytes,
+                          DType kv) {
   const I64 n = c.new_tokens;
   for (const I64 S : c.sequences) {
     if (S < 2) continue;  // one sequence: the Decoder line this mode prints anyway
     std::vector<double> secs;
     for (int r = 0; r < c.runs; ++r) {
-      nn::BatchDecoder d(L.model, S);
+      nn::BatchDecoder d(L.model, S, kv);
       std::vector<std::int32_t> next(static_cast<std::size_t>(S));
       for (I64 q = 0; q < S; ++q) next[static_cast<std::size_t>(q)] = argmax_last(d.feed(q, prompt));  // untimed prefill
       const auto t0 = Clock::now();
@@ -189,15 +190,16 @@ void print_batched_decode(const BenchCommon& c, Loaded& L, const std::vector<std
     const double steps = static_cast<double>(n) / st.median, gbs = wbytes * steps / 1e9;
     if (c.format == "json") {
       std::printf(R"({"peer":"attend","workload":"decode_batch","file":"%s","weights":"%s","threads":%d,"sequences":%ld,"prompt":%zu,)"
-                  R"("new_tokens":%ld,"runs_s":%s,"tokens_per_s":%.4f,"steps_per_s":%.4f,"gbs":%.3f,"read_bw_gbs":%.3f,"bw_fraction":%s})"
+                  R"("new_tokens":%ld,"kv_cache":"%s","runs_s":%s,"tokens_per_s":%.4f,"steps_per_s":%.4f,"gbs":%.3f,"read_bw_gbs":%.3f,"bw_fraction":%s})"
                   "\n",
-                  c.file.c_str(), L.weights.c_str(), t, static_cast<long>(S), prompt.size(), static_cast<long>(n), json_list(secs).c_str(),
+                  c.file.c_str(), L.weights.c_str(), t, static_cast<long>(S), prompt.size(), static_cast<long>(n), c.kv_cache.c_str(),
+                  json_list(secs).c_str(),
                   steps * static_cast<double>(S), steps, gbs, bw, fraction_json(gbs, bw).c_str());
     } else {
       std::printf("decode %s (%s), %ld sequences together (BatchDecoder), prompt %zu + %ld timed steps, threads %d: %8.2f tokens/s "
-                  "(%.2f steps/s), weights %.1f GB/s = %s of the read bandwidth %.1f GB/s\n",
+                  "(%.2f steps/s), weights %.1f GB/s = %s of the read bandwidth %.1f GB/s (%s KV cache)\n",
                   c.file.c_str(), L.weights.c_str(), static_cast<long>(S), prompt.size(), static_cast<long>(n), t,
-                  steps * static_cast<double>(S), steps, gbs, percent(gbs, bw).c_str(), bw);
+                  steps * static_cast<double>(S), steps, gbs, percent(gbs, bw).c_str(), bw, c.kv_cache.c_str());
     }
   }
 }
@@ -211,19 +213,22 @@ int run_generate(const BenchCommon& c) {
   double token_sum = 0;
   const std::vector<std::int32_t> prompt = bench_prompt(P, s.vocab, &token_sum);
   const double wbytes = decode_weight_bytes(s, weight_format_bytes(L.weights));
-  const double kvbytes = decode_kv_bytes(s, P + (n - 1) / 2, 4.0);  // attend's cache is f32; at the mean timed position
+  const DType kv = c.kv_cache == "f16" ? DType::f16 : c.kv_cache == "bf16" ? DType::bf16 : DType::f32;
+  const double kvbytes = decode_kv_bytes(s, P + (n - 1) / 2, static_cast<double>(dtype_size(kv)));  // at the mean timed position
+  const bool int8_before = int8_activations();
+  set_int8_activations(!c.exact_q8);
   for (int t : c.threads) {
     use_threads(t);
     double bw = read_bw_gbs(c, t);
     std::vector<double> secs;
     std::vector<std::int32_t> first;
     {  // warm-up: a short prefill pages in every weight (mmap), then two one-token steps
-      nn::Decoder d(L.model);
+      nn::Decoder d(L.model, kv);
       std::int32_t tok = argmax_last(d.step_last(Span<const std::int32_t>(prompt.data(), std::min<std::size_t>(prompt.size(), 64))));
       for (int i = 0; i < 2; ++i) tok = argmax_last(d.step_last(Span<const std::int32_t>(&tok, 1)));
     }
     for (int r = 0; r < c.runs; ++r) {
-      nn::Decoder d(L.model);
+      nn::Decoder d(L.model, kv);
       std::int32_t tok = argmax_last(d.step_last(prompt));  // untimed prefill
       std::vector<std::int32_t> out{tok};
       const auto t0 = Clock::now();
@@ -232,7 +237,7 @@ int run_generate(const BenchCommon& c) {
       if (r == 0) first = out;
     }
     bw = std::max(bw, read_bw_gbs(c, t));
-    print_batched_decode(c, L, prompt, t, bw, wbytes);
+    print_batched_decode(c, L, prompt, t, bw, wbytes, kv);
     const Summary st = summarize(secs);
     const double tps = static_cast<double>(n) / st.median, gbs = wbytes * tps / 1e9;
     if (c.format == "json") {
@@ -245,19 +250,22 @@ int run_generate(const BenchCommon& c) {
       toks += ']';
       std::printf(R"({"peer":"attend","workload":"decode","file":"%s","weights":"%s",%s,"threads":%d,"prompt":%ld,"new_tokens":%ld,"token_sum":%.0f,)"
                   R"("runs_s":%s,"tokens_per_s":%.4f,"tokens_per_s_min":%.4f,"tokens_per_s_max":%.4f,"weight_bytes_per_token":%.6e,)"
-                  R"("kv_bytes_per_token":%.6e,"kv_cache":"f32","gbs":%.3f,"read_bw_gbs":%.3f,"bw_fraction":%s,"first_tokens":%s,"isa":"%s"})"
+                  R"("kv_bytes_per_token":%.6e,"kv_cache":"%s","q8_activations":"%s","gbs":%.3f,"read_bw_gbs":%.3f,"bw_fraction":%s,"first_tokens":%s,"isa":"%s"})"
                   "\n",
                   c.file.c_str(), L.weights.c_str(), shape_json(s).c_str(), t, static_cast<long>(P), static_cast<long>(n), token_sum,
-                  json_list(secs).c_str(), tps, static_cast<double>(n) / st.max, static_cast<double>(n) / st.min, wbytes, kvbytes, gbs, bw,
+                  json_list(secs).c_str(), tps, static_cast<double>(n) / st.max, static_cast<double>(n) / st.min, wbytes, kvbytes, c.kv_cache.c_str(),
+                  c.exact_q8 ? "f32" : "int8", gbs, bw,
                   fraction_json(gbs, bw).c_str(), toks.c_str(), std::string(isa_name(active_isa())).c_str());
     } else {
       std::printf("decode %s (%s), prompt %ld + %ld timed tokens, threads %d: %8.2f tokens/s (%.2f-%.2f), weights %.1f GB/s = %s of "
-                  "the read bandwidth %.1f GB/s (+ %.2f MB of f32 KV cache per token)\n",
+                  "the read bandwidth %.1f GB/s (+ %.2f MB of %s KV cache per token%s)\n",
                   c.file.c_str(), L.weights.c_str(), static_cast<long>(P), static_cast<long>(n), t, tps, static_cast<double>(n) / st.max,
-                  static_cast<double>(n) / st.min, gbs, percent(gbs, bw).c_str(), bw, kvbytes / 1e6);
+                  static_cast<double>(n) / st.min, gbs, percent(gbs, bw).c_str(), bw, kvbytes / 1e6, c.kv_cache.c_str(),
+                  L.weights == "q8_0" ? (c.exact_q8 ? ", f32 activations" : ", int8 activations") : "");
     }
     std::fflush(stdout);
   }
+  set_int8_activations(int8_before);
   return 0;
 }
 

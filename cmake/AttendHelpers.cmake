@@ -23,7 +23,7 @@ function(attend_set_isa_flags sources_var)
   foreach(src ${${sources_var}})
     if(src MATCHES "_avx512\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
-        "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx2;-mfma;-mf16c;-mbmi2;-Wno-uninitialized")
+        "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512bf16;-mavx512vnni;-mavx2;-mfma;-mf16c;-mbmi2;-Wno-uninitialized")
       # (GCC 12 warns inside its own avx512fintrin.h set1 helpers; the warning is a known false positive)
     elseif(src MATCHES "_avx2\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mbmi2")

@@ -44,6 +44,8 @@ const bool registered = register_command("bench", "benchmark the forward kernel 
   sub.add_option("--file", a->common.file, "--prefill/--generate: the GGUF model; --write-gguf: the file to write");
   sub.add_option("--shape", a->common.shape, "--write-gguf/--train: gpt2-small | llama-1b | tiny | train-6x256 | train-4x128");
   sub.add_option("--weights", a->common.weights, "--write-gguf: the weight format")->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+  sub.add_option("--kv-cache", a->common.kv_cache, "--generate: the KV cache's dtype (f32 exact; f16/bf16 half the bytes)")->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  sub.add_flag("--exact-q8", a->common.exact_q8, "--generate: q8_0 decode products with f32 activations (default: int8 activations, attend/runtime.h)");
   sub.add_option("--text", a->common.text, "--train: the byte-level training text");
   sub.add_option("--tokens", a->common.tokens, "--prefill: prompt tokens; --generate: the context reached")->check(CLI::PositiveNumber);
   sub.add_option("--new-tokens", a->common.new_tokens, "--generate: timed decoded tokens")->check(CLI::PositiveNumber);

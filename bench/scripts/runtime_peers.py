@@ -106,8 +106,10 @@ def peer_command(a, peer, workload, shape, weights, path, t):
         cmd = [a.attend, "bench", mode, "--threads", str(t), "--runs", per, "--json", "--no-instruments"]
         if workload == "train":
             return cmd + ["--shape", shape, "--text", a.text, "--batch", str(a.batch), "--steps", str(a.steps)]
-        bf16 = ["--bf16-activations"] if weights == "bf16" and a.attend_bf16_activations else []
-        return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)] + bf16
+        extra = ["--kv-cache", a.attend_kv] if workload == "decode" else []
+        if weights == "bf16" and a.attend_bf16_activations:
+            extra.append("--bf16-activations")
+        return cmd + ["--file", path, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens)] + extra
     if peer == "llama.cpp":
         return ["node", os.path.join(HERE, "llama_cpp_peer.mjs"), "--model", path, "--workload", workload, "--threads", str(t),
                 "--runs", per, "--tokens", str(a.tokens), "--new-tokens", str(a.new_tokens), "--kv", a.llama_kv,
@@ -171,6 +173,8 @@ def main():
     p.add_argument("--llama-kv", default="f16", choices=["f32", "f16"],
                    help="llama.cpp's KV cache: f16 (its default); f32 matches attend's cache but makes llama.cpp's flash-attention "
                         "path convert the whole cache to f16 at every decoded token (ggml_compute_forward_dup, 44 %% of a decode step)")
+    p.add_argument("--attend-kv", default="f32", choices=["f32", "f16", "bf16"],
+                   help="attend's KV cache (bench --generate --kv-cache): f32 is exact; f16 reads half the bytes, as llama.cpp's default")
     p.add_argument("--llama-flash", default="default", choices=["default", "on", "off", "auto"], help="llama.cpp's flash attention")
     p.add_argument("--attend-bf16-activations", action="store_true",
                    help="bf16 weights: attend's prefill rounds activations to bf16 (vdpbf16ps), as llama.cpp and torch do for bf16")
@@ -350,7 +354,7 @@ def tables(a, results, machine, threads, info):
             md += [f"## Decode: prompt {a.tokens - a.new_tokens} tokens, then {a.new_tokens} greedy tokens timed (context {a.tokens}), "
                    f"tokens/s (median, min–max of {a.runs} rounds)", "",
                    f"GB/s = weight bytes per token (every product's weights in the stored format + one embedding row) × tokens/s; % of "
-                   f"the measured read bandwidth. KV cache: attend f32, llama.cpp {a.llama_kv} (flash attention {a.llama_flash}), torch in "
+                   f"the measured read bandwidth. KV cache: attend {a.attend_kv}, llama.cpp {a.llama_kv} (flash attention {a.llama_flash}), torch in "
                    f"the weight dtype. "
                    f"'same tokens': how many of the first 8 greedy tokens llama.cpp chose as attend did (same file, same prompt; "
                    f"random weights leave near ties, so fewer agree where llama.cpp rounds: its f16 KV cache, its 8-bit activations "

@@ -157,9 +157,14 @@ class Model {
 
 // Incremental decoding: each step feeds new tokens after the cached ones and returns their logits
 // [n, V], identical (to f32 rounding) to the rows of forward() over the whole sequence.
+// kv_dtype: what the per-layer key/value caches store. f32 (the default) is exact; f16 or bf16
+// round each cached key and value once (as llama.cpp's default f16 cache does), halving the cache
+// bytes every step reads (at context 1024 in GPT-2-small: 75 MB per token in f32, as much as the
+// q8_0 weights' 132 MB); a step's first prefill still attends over its fresh f32 keys and values.
+// (Q8_0 weights' one-row steps also round activations to 8 bits by default: attend/runtime.h.)
 class Decoder {
  public:
-  explicit Decoder(const Model& model);  // the model must outlive the decoder
+  explicit Decoder(const Model& model, DType kv_dtype = DType::f32);  // the model must outlive the decoder
   ~Decoder();
   Tensor step(Span<const std::int32_t> tokens);  // tokens: [n] -> logits [n, V]
   // The same, returning only the last token's logits [1, V] (what generation samples from): the
@@ -183,7 +188,8 @@ class Decoder {
 // a Decoder fed the same tokens returns.
 class BatchDecoder {
  public:
-  BatchDecoder(const Model& model, std::int64_t sequences);  // the model must outlive the decoder
+  // The model must outlive the decoder; kv_dtype as for Decoder.
+  BatchDecoder(const Model& model, std::int64_t sequences, DType kv_dtype = DType::f32);
   ~BatchDecoder();
   std::int64_t sequences() const;
   std::int64_t length(std::int64_t s) const;  // tokens sequence s has consumed

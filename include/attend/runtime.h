@@ -49,4 +49,15 @@ CacheSizes cache_sizes();
 // calling thread's: each thread's cache is its own).
 void release_scratch_memory();
 
+// Decode's products with q8_0 weights (one to four activation rows: the model's token-by-token
+// steps) quantize each activation row, once per product, to 8-bit blocks of 32 with an f32 scale
+// (d = max|x|/127, round to nearest) and run the dots in integers (AVX-512 VNNI vpdpbusd, AVX2
+// vpmaddubsw; exact int32 sums) with one f32 multiply per block, as llama.cpp does. This is a
+// numerics choice, the default: a product then differs from the exact one by at most
+// Σ_i |w_i|·d_x/2 (d_x of x_i's block), about 0.2 % of its terms' magnitude. Off: the activations
+// stay f32 and a product is f32 arithmetic on the dequantized weights (the reference). Read once
+// per product; other weight types and prefill (more rows) are unaffected.
+void set_int8_activations(bool on);
+bool int8_activations();
+
 }  // namespace attend

@@ -27,12 +27,12 @@ Isa probe_isa() {
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::scalar;
   const bool avx2 = b & (1u << 5), bmi2 = b & (1u << 8);
   const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
-             avx512vl = b & (1u << 31);
+             avx512vl = b & (1u << 31), avx512vnni = c & (1u << 11);
   unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
   __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
   const bool avx512bf16 = a1 & (1u << 5);
   if (ymm_state && zmm_state && avx2 && fma && f16c && bmi2 && avx512f && avx512dq && avx512bw &&
-      avx512vl && avx512bf16)
+      avx512vl && avx512bf16 && avx512vnni)
     return Isa::avx512;
   if (ymm_state && avx2 && fma && f16c && bmi2) return Isa::avx2;
   return Isa::scalar;

@@ -11,6 +11,7 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/matvec.h"
+#include "kernels/matvec_q8.h"
 
 namespace attend::kernels {
 
@@ -29,6 +30,7 @@ struct KernelTable {
   Exp2ArrayFn exp2_array = nullptr;
   MatvecRowsFn matvec_rows = nullptr;  // few-row products from stored weights (kernels/matvec.h)
   MatvecColsFn matvec_cols = nullptr;
+  MatvecQ8Fn matvec_q8 = nullptr;  // q8_0 rows against int8-quantized activations (kernels/matvec_q8.h)
   GemmBlockFn gemm_block = nullptr;  // the runtime's matrix products (kernels/gemm.h)
   GemmBf16BlockFn gemm_bf16_block = nullptr;  // bf16 weights × bf16-rounded activations (kernels/gemm_bf16.h)
   const ActivationFns* activation = nullptr;  // GELU and SwiGLU (kernels/activation.h)

@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "attend/runtime.h"
 #include "core/check.h"
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
+#include "kernels/matvec_q8.h"
 
 namespace attend::kernels {
 namespace {
@@ -36,6 +38,23 @@ I64 chunk_for(I64 outputs, int workers) {
   return std::max<I64>(16, (want + 15) / 16 * 16);
 }
 
+// q8_0 rows against x quantized once to int8 blocks (attend/runtime.h: int8_activations).
+void matvec_q8(const KernelTable& k, const MatvecWeights& w, const float* x, I64 R, float* y) {
+  thread_local std::vector<std::int8_t> q;  // the calling thread's: written here, read by the tasks below
+  thread_local std::vector<float> d;
+  const I64 I = w.cols, O = w.rows;
+  q.resize(static_cast<std::size_t>(R * I));
+  d.resize(static_cast<std::size_t>(R * I / 32));
+  quantize_activations_q8(x, R, I, q.data(), d.data());
+  const Q8Activations xq{q.data(), d.data(), I};
+  core::ThreadPool& pool = core::global_pool();
+  const I64 chunk = chunk_for(O, pool.size());
+  const I64 tasks = (O + chunk - 1) / chunk;
+  if (tasks == 1) return k.matvec_q8(w, xq, R, y, 0, O);
+  pool.parallel_for(tasks, [&](I64 t, int) { k.matvec_q8(w, xq, R, y, t * chunk, std::min(O, (t + 1) * chunk)); },
+                    core::resolve_threads(0));
+}
+
 }  // namespace
 
 float* matvec_row_scratch(I64 n) {
@@ -47,6 +66,7 @@ float* matvec_row_scratch(I64 n) {
 void matvec(const MatvecWeights& w, const float* x, I64 R, float* y) {
   check(w, x, R, y);
   const KernelTable& k = active_kernels();
+  if (w.type == GgmlType::q8_0 && int8_activations()) return matvec_q8(k, w, x, R, y);
   const MatvecRowsFn fn = w.out_rows ? k.matvec_rows : k.matvec_cols;
   const I64 O = w.out_rows ? w.rows : w.cols;
   core::ThreadPool& pool = core::global_pool();

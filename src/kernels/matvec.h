@@ -41,6 +41,8 @@ using MatvecColsFn = void (*)(const MatvecWeights& w, const float* x, std::int64
 // y[R, O] += x[R, I] · (W [O, I]ᵀ or W [I, O]) on the active ISA path, over the global pool
 // (chunks of output rows; each output is written by one task, so the result does not depend on
 // the thread count). R in [1, kMatvecMaxRows]; x and y dense row-major, not overlapping.
+// q8_0 weights while int8_activations() (attend/runtime.h, the default): x is quantized to int8
+// blocks once and the int8 path runs (kernels/matvec_q8.h); otherwise the f32-activation bodies.
 void matvec(const MatvecWeights& w, const float* x, std::int64_t R, float* y);
 
 // The same on the scalar path, one thread (the reference the SIMD paths are tested against).

@@ -15,7 +15,9 @@ struct BatchDecoder::State {
   const Model::Impl* impl;
   LayerCaches cache;
   Acts acts;
-  State(const Model::Impl& m, I64 sequences) : impl(&m), cache(m.config, sequences) { acts.for_backward = false; }
+  State(const Model::Impl& m, I64 sequences, DType kv_dtype) : impl(&m), cache(m.config, sequences, kv_dtype) {
+    acts.for_backward = false;
+  }
 
   void check_sequence(const char* fn, I64 s) const {
     if (s < 0 || s >= cache.sequences()) detail::fail(fn, "sequence ", s, " is outside [0, ", cache.sequences(), ")");
@@ -34,8 +36,8 @@ const Model::Impl& checked(const Model& model, I64 sequences) {
 }
 }  // namespace
 
-BatchDecoder::BatchDecoder(const Model& model, I64 sequences)
-    : state_(std::make_unique<State>(checked(model, sequences), sequences)) {}
+BatchDecoder::BatchDecoder(const Model& model, I64 sequences, DType kv_dtype)
+    : state_(std::make_unique<State>(checked(model, sequences), sequences, kv_dtype)) {}
 BatchDecoder::~BatchDecoder() = default;
 I64 BatchDecoder::sequences() const { return state_->cache.sequences(); }
 

@@ -17,10 +17,10 @@ struct Decoder::State {
   const Model::Impl* impl;
   LayerCaches cache;  // one attend::KVCache per layer
   Acts acts;
-  explicit State(const Model::Impl& m) : impl(&m), cache(m.config) { acts.for_backward = false; }
+  State(const Model::Impl& m, DType kv_dtype) : impl(&m), cache(m.config, 1, kv_dtype) { acts.for_backward = false; }
 };
 
-Decoder::Decoder(const Model& model) : state_(std::make_unique<State>(model.impl())) {}
+Decoder::Decoder(const Model& model, DType kv_dtype) : state_(std::make_unique<State>(model.impl(), kv_dtype)) {}
 Decoder::~Decoder() = default;
 I64 Decoder::length() const { return state_->cache.length(); }
 void Decoder::reset() {

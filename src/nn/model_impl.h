@@ -47,7 +47,9 @@ struct LayerParams {
 // over it runs through attend::decode. The caches start small and grow (doubling, never past the
 // context) as tokens arrive, so a model with a long context costs only the tokens actually used.
 struct LayerCaches {
-  explicit LayerCaches(const ModelConfig& c, std::int64_t sequences = 1);
+  // sequences: how many the caches hold (BatchDecoder; 1 for Decoder). dtype: what they store (f32
+  // exact; f16 / bf16 round each key and value once, halving the bytes each decode step reads).
+  explicit LayerCaches(const ModelConfig& c, std::int64_t sequences = 1, DType dtype = DType::f32);
   std::vector<KVCache> layers;
   std::int64_t capacity = 0;  // tokens per sequence each layer's cache holds before it must grow
   std::int64_t sequences() const { return layers.front().sequences(); }
@@ -57,6 +59,7 @@ struct LayerCaches {
 
  private:
   ModelConfig config_;
+  DType dtype_;
 };
 
 // A forward's activations. The per-layer buffers below hold S layer slots: S = L when the forward

@@ -66,24 +66,24 @@ void Model::Impl::make_trainable() {
   source.reset();
 }
 
-LayerCaches::LayerCaches(const ModelConfig& c, I64 sequences) : config_(c) {
+LayerCaches::LayerCaches(const ModelConfig& c, I64 sequences, DType dtype) : config_(c), dtype_(dtype) {
   capacity = std::min<I64>(c.context, 64);
   const I64 D = c.head_size();
   layers.reserve(static_cast<std::size_t>(c.layers));
-  for (I64 l = 0; l < c.layers; ++l) layers.emplace_back(sequences, capacity, c.kv_heads, D, D, DType::f32);
+  for (I64 l = 0; l < c.layers; ++l) layers.emplace_back(sequences, capacity, c.kv_heads, D, D, dtype_);
 }
 
 void LayerCaches::reserve(I64 tokens) {
   if (tokens <= capacity) return;
   const I64 grown = std::min(config_.context, std::max(tokens, 2 * capacity));  // doubling: amortised O(1) copies per token
   const I64 D = config_.head_size(), G = config_.kv_heads, S = sequences();
-  core::check_allocation("Decoder", 2 * static_cast<std::uint64_t>(S * grown * G * D * config_.layers) * sizeof(float));
+  core::check_allocation("Decoder", 2 * static_cast<std::uint64_t>(S * grown * G * D * config_.layers) * dtype_size(dtype_));
   for (KVCache& kc : layers) {
-    KVCache bigger(S, grown, G, D, D, DType::f32);
+    KVCache bigger(S, grown, G, D, D, dtype_);
     for (I64 s = 0; s < S; ++s)
       if (const I64 n = kc.length(s); n > 0)
-        bigger.append(s, TensorView::contiguous(kc.keys(s).data, DType::f32, {n, G, D}),
-                      TensorView::contiguous(kc.values(s).data, DType::f32, {n, G, D}));
+        bigger.append(s, TensorView::contiguous(kc.keys(s).data, dtype_, {n, G, D}),
+                      TensorView::contiguous(kc.values(s).data, dtype_, {n, G, D}));
     kc = std::move(bigger);
   }
   capacity = grown;

@@ -101,6 +101,24 @@ TEST(BatchDecoder, ResetSlotsAndEmptySlots) {
   EXPECT_LT(worst_difference(got, 2, d2.step_last(std::span(&next[2], 1))), 1e-5);
 }
 
+// With a half-precision cache each sequence still matches a Decoder with the same cache dtype.
+TEST(BatchDecoder, HalfCachesMatchDecoderWithTheSameCache) {
+  Model model(small(1), 24);
+  for (DType kv : {DType::f16, DType::bf16}) {
+    BatchDecoder batch(model, 2, kv);
+    Decoder a(model, kv), b(model, kv);
+    const std::vector<std::int32_t> pa = tokens(7, 5), pb = tokens(3, 6);
+    batch.feed(0, pa), a.step_last(pa);
+    batch.feed(1, pb), b.step_last(pb);
+    for (int k = 0; k < 4; ++k) {
+      const std::vector<std::int32_t> next = tokens(2, 300 + static_cast<std::uint64_t>(k));
+      const Tensor got = batch.step(next);
+      EXPECT_LT(worst_difference(got, 0, a.step_last(std::span(&next[0], 1))), 1e-5) << dtype_name(kv);
+      EXPECT_LT(worst_difference(got, 1, b.step_last(std::span(&next[1], 1))), 1e-5) << dtype_name(kv);
+    }
+  }
+}
+
 TEST(BatchDecoder, RefusesBadInput) {
   Model model(small(0), 23);
   EXPECT_THROW(BatchDecoder(model, 0), Error);

@@ -25,6 +25,17 @@ struct IsaGuard {
   IsaGuard& operator=(const IsaGuard&) = delete;
 };
 
+// Sets int8_activations() (attend/runtime.h) for a scope, then restores the previous setting.
+struct Int8ActivationsGuard {
+  explicit Int8ActivationsGuard(bool on) : before_(int8_activations()) { set_int8_activations(on); }
+  ~Int8ActivationsGuard() { set_int8_activations(before_); }
+  Int8ActivationsGuard(const Int8ActivationsGuard&) = delete;
+  Int8ActivationsGuard& operator=(const Int8ActivationsGuard&) = delete;
+
+ private:
+  bool before_;
+};
+
 // n values uniform in [-1, 1) from `seed`.
 inline std::vector<float> uniform_floats(std::int64_t n, std::uint64_t seed) {
   std::mt19937_64 g(seed);
