@@ -174,6 +174,9 @@ class Decoder {
   // Forgets the consumed tokens (length() becomes 0) and keeps the caches' and activations' memory,
   // so the next sequence starts without allocating or faulting in pages (a serving loop's reuse).
   void reset();
+  // Room for `tokens` in the caches now (they otherwise grow by doubling as tokens arrive, copying
+  // what they hold): a server that knows a request's length avoids the copies mid-generation.
+  void reserve(std::int64_t tokens);
 
  private:
   struct State;

@@ -26,6 +26,11 @@ I64 Decoder::length() const { return state_->cache.length(); }
 void Decoder::reset() {
   for (KVCache& kc : state_->cache.layers) kc.clear(0);
 }
+void Decoder::reserve(I64 tokens) {
+  const I64 context = state_->impl->config.context;
+  if (tokens < 0 || tokens > context) detail::fail("Decoder::reserve", tokens, " tokens is outside [0, the context ", context, "]");
+  state_->cache.reserve(tokens);
+}
 
 // tokens: [n] -> logits [n, V], or [1, V] of the last token when last_only
 Tensor Decoder::run(Span<const std::int32_t> tokens, bool last_only, const char* fn) {

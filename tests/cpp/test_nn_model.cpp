@@ -165,6 +165,12 @@ TEST(NnModel, IncrementalDecodeEqualsFullRecompute) {
     const Tensor want1 = fresh.step_last(std::span(&next, 1)), got1 = last.step_last(std::span(&next, 1));
     for (std::int64_t v = 0; v < 11; ++v) EXPECT_EQ(got1.data_as<float>()[v], want1.data_as<float>()[v]) << v;
     EXPECT_EQ(last.length(), 8);
+    // reserve: room up front changes nothing computed; beyond the context it is refused.
+    Decoder roomy(model);
+    roomy.reserve(16);
+    const Tensor r = roomy.step(other);
+    for (std::int64_t i = 0; i < 7 * 11; ++i) EXPECT_EQ(r.data_as<float>()[i], want.data_as<float>()[i]) << i;
+    EXPECT_THROW(roomy.reserve(17), Error);
   }
 }
 
