@@ -8,6 +8,7 @@
 
 #include "attend/io.h"
 #include "core/check.h"
+#include "nn/model_impl.h"
 #include "nn/token_codec.h"
 
 namespace attend::nn {
@@ -121,6 +122,7 @@ void gpt2_config(const ConfigReader& cfg, const TensorSource& src, ModelArchitec
   c.bias = true;
   const std::string prefix = src.find("transformer.wte.weight") ? "transformer." : "";
   c.tied_embeddings = cfg.boolean_or("tie_word_embeddings", true) || !src.find("lm_head.weight");
+  validate_config(c, (std::string(kFn) + ": " + where + ": config.json").c_str());  // every range before the per-layer bindings (n_layer 2^31 would build 2^31)
   check_layer_count(src, prefix + "h.", c.layers, "n_layer", where);
   bind_gpt2(a, prefix);
 }
@@ -162,6 +164,7 @@ void llama_config(const ConfigReader& cfg, const std::string& type, const Tensor
     c.sliding_window = !cfg.present("sliding_window") ? 4096 : cfg.integer_or("sliding_window", 0);
   }
   c.tied_embeddings = cfg.boolean_or("tie_word_embeddings", false) || !src.find("lm_head.weight");
+  validate_config(c, (std::string(kFn) + ": " + where + ": config.json").c_str());  // every range before the per-layer bindings (fuzz_hf_config ran out of memory)
   check_layer_count(src, "model.layers.", c.layers, "num_hidden_layers", where);
 
   const I64 E = c.d_model, D = c.head_size(), H = c.heads, G = c.kv_heads, F = c.d_ff, V = c.vocab;

@@ -251,6 +251,9 @@ TEST(HfModelErrors, ConfigThatDisagreesWithTheTensorsOrAnUnsupportedFeatureIsRef
   expect_refused(variant(g, "llama_f32", "d", [](json& c) { c["num_hidden_layers"] = 1; }),
                  V{"config.json says 1 layers (num_hidden_layers) but the checkpoint has 'model.layers.1."});
   expect_refused(variant(g, "llama_f32", "e", [](json& c) { c["num_hidden_layers"] = 3; }), V{"missing tensor 'model.layers.2."});
+  // Refused before any per-layer binding is built (fuzz_hf_config ran out of memory building 2.2e9 layers' names).
+  expect_refused(variant(g, "llama_f32", "e2", [](json& c) { c["num_hidden_layers"] = 2222222222; }), V{"layers 2222222222 is outside [1, 256]"});
+  expect_refused(variant(g, "gpt2_f32", "e3", [](json& c) { c["n_layer"] = 100000; }), V{"layers 100000 is outside [1, 256]"});
   expect_refused(variant(g, "llama_f32", "f", [](json& c) { c["attention_bias"] = true; }), V{"missing tensor 'model.layers.0.self_attn.q_proj.bias'"});
   expect_refused(variant(g, "llama_f32", "g", [](json& c) { c["vocab_size"] = 129; }),
                  V{"vocab_size 129 by hidden_size 64", "'model.embed_tokens.weight' should be [129, 64], but it is [128, 64]"});
