@@ -59,8 +59,13 @@ class ConfigReader {
   std::string where_, prefix_;
 };
 
-// Refuses a checkpoint with more layers than config.json says (fewer show up as a missing tensor).
-void check_layer_count(const TensorSource& src, const std::string& layer_prefix, I64 layers, const char* key, const std::string& where) {
+// The config read from config.json, checked before any per-layer tensor binding is built (a layer
+// count of 2^31 would build 2^31 bindings; fuzz_hf_config ran out of memory): every range
+// (validate_config), then no checkpoint layer past the count config.json gives under `key` (fewer
+// layers show up as a missing tensor).
+void check_config(const ModelConfig& c, const TensorSource& src, const std::string& layer_prefix, const char* key, const std::string& where) {
+  validate_config(c, (std::string(kFn) + ": " + where + ": config.json").c_str());
+  const I64 layers = c.layers;
   for (const std::string& name : src.names()) {
     if (!name.starts_with(layer_prefix)) continue;
     const std::size_t dot = name.find('.', layer_prefix.size());
@@ -122,8 +127,7 @@ void gpt2_config(const ConfigReader& cfg, const TensorSource& src, ModelArchitec
   c.bias = true;
   const std::string prefix = src.find("transformer.wte.weight") ? "transformer." : "";
   c.tied_embeddings = cfg.boolean_or("tie_word_embeddings", true) || !src.find("lm_head.weight");
-  validate_config(c, (std::string(kFn) + ": " + where + ": config.json").c_str());  // every range before the per-layer bindings (n_layer 2^31 would build 2^31)
-  check_layer_count(src, prefix + "h.", c.layers, "n_layer", where);
+  check_config(c, src, prefix + "h.", "n_layer", where);
   bind_gpt2(a, prefix);
 }
 
@@ -164,8 +168,7 @@ void llama_config(const ConfigReader& cfg, const std::string& type, const Tensor
     c.sliding_window = !cfg.present("sliding_window") ? 4096 : cfg.integer_or("sliding_window", 0);
   }
   c.tied_embeddings = cfg.boolean_or("tie_word_embeddings", false) || !src.find("lm_head.weight");
-  validate_config(c, (std::string(kFn) + ": " + where + ": config.json").c_str());  // every range before the per-layer bindings (fuzz_hf_config ran out of memory)
-  check_layer_count(src, "model.layers.", c.layers, "num_hidden_layers", where);
+  check_config(c, src, "model.layers.", "num_hidden_layers", where);
 
   const I64 E = c.d_model, D = c.head_size(), H = c.heads, G = c.kv_heads, F = c.d_ff, V = c.vocab;
   const std::string hidden = "hidden_size " + str(E), inter = "intermediate_size " + str(F);
